@@ -1,0 +1,67 @@
+# Every target a person runs. Each works on a fresh clone: all of them depend on `setup`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+STAMP := $(VENV)/.installed-stamp
+# The pinned tools (ruff, openapi-python-client) must be the ones found on PATH.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help setup lock spec client check-generated lint typecheck unit test demo bench acknowledge clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
+
+$(STAMP): requirements.lock pyproject.toml generated/pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required, found " + sys.version'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q "uv==$(UV_VERSION)"
+	$(BIN)/uv pip sync -q -p $(PY) --require-hashes requirements.lock
+	$(BIN)/uv pip install -q -p $(PY) --no-deps --no-build-isolation -e . -e ./generated
+	touch $@
+
+setup: $(STAMP) ## create .venv and install the project and its pinned tools (from requirements.lock)
+
+lock: ## recompile requirements.lock from requirements.in (then commit both)
+	test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(PY) -m pip install -q "uv==$(UV_VERSION)"; }
+	$(BIN)/uv pip compile -q -p 3.11 --generate-hashes requirements.in -o requirements.lock
+
+spec: setup ## sources -> merge -> overlays -> openapi/kontext.openapi.yaml and openapi/providers/
+	$(BIN)/kontext-contract spec build
+
+client: setup ## regenerate generated/ from the contract (openapi-python-client, pinned)
+	$(BIN)/kontext-contract client generate
+
+check-generated: setup ## fail if generated/ differs from a fresh regeneration
+	$(BIN)/kontext-contract client check
+
+acknowledge: setup ## accept the current merge disagreements into openapi/merge-acknowledged.yaml (review the diff!)
+	$(BIN)/kontext-contract spec acknowledge
+
+lint: setup ## ruff over hand-written code
+	$(BIN)/ruff check src tests contract_tests scripts bench
+	$(BIN)/ruff format --check src tests contract_tests scripts bench
+
+typecheck: setup ## mypy --strict over hand-written and generated code
+	$(BIN)/mypy --strict src generated/kontext_api
+
+unit: setup ## the pytest suite
+	$(BIN)/pytest -q
+
+test: setup ## everything CI runs: contract up to date, generated/ current, lint, types, tests
+	$(BIN)/kontext-contract spec check
+	$(MAKE) --no-print-directory check-generated lint typecheck unit
+
+demo: setup ## the main job: build the contract from the five documents, verify the client, print a summary
+	$(BIN)/kontext-contract demo
+
+bench: setup ## benchmarks (bench/): prints each stage's time
+	$(PY) bench/bench_spec.py
+
+clean: ## remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,153 @@
+"""The ``kontext-contract`` command line.
+
+Exit status: 0 success; 1 the check failed (drift, a stale output, a pipeline error in the inputs);
+2 usage error.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import codegen
+from ._layout import Layout
+from .spec import SpecError, acknowledge, build
+
+
+def _layout(root: Path | None) -> Layout:
+    try:
+        return Layout(root.resolve()) if root else Layout.discover()
+    except FileNotFoundError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _fail(exc: SpecError) -> None:
+    click.echo(f"error: {exc.render()}", err=True)
+    sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kontext-contract")
+def main() -> None:
+    """One contract for FLUX.1 Kontext [pro]: build it, generate its client, check providers against it."""
+
+
+@main.group()
+def spec() -> None:
+    """The contract pipeline: openapi/sources/ -> merge -> overlays/ -> openapi/kontext.openapi.yaml."""
+
+
+_root_option = click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Project folder (default: found from the current one).",
+)
+
+
+@spec.command("build")
+@_root_option
+def spec_build(root: Path | None) -> None:
+    """Build the contract and provider documents and write them (only if every stage succeeds)."""
+    layout = _layout(root)
+    try:
+        result = build(layout)
+    except SpecError as exc:
+        _fail(exc)
+        return
+    changed = result.write()
+    t = result.timings
+    click.echo(
+        f"contract: {len(result.operations())} operations, {len(result.disagreements)} merge disagreements "
+        f"(all acknowledged), {len(result.applied)} overlay actions, {len(result.providers)} provider documents "
+        f"[merge {t['merge'] * 1000:.0f} ms, overlays {t['overlays'] * 1000:.0f} ms, validate {t['validate'] * 1000:.0f} ms]"
+    )
+    for path in changed:
+        click.echo(f"  wrote {path.relative_to(layout.root)}")
+    for ident in result.stale_acknowledgements:
+        click.echo(f"  note: acknowledged disagreement {ident} no longer occurs; `make acknowledge` drops it")
+
+
+@spec.command("check")
+@_root_option
+def spec_check(root: Path | None) -> None:
+    """Fail if the committed contract, provider documents or reports differ from a fresh build."""
+    layout = _layout(root)
+    try:
+        result = build(layout)
+    except SpecError as exc:
+        _fail(exc)
+        return
+    stale = result.stale_outputs()
+    if stale:
+        for path in stale:
+            click.echo(
+                f"error: {path.relative_to(layout.root)} is not what the sources and overlays build; run `make spec`",
+                err=True,
+            )
+        sys.exit(1)
+    click.echo(f"contract up to date: {len(result.outputs)} files match a fresh build")
+
+
+@spec.command("acknowledge")
+@_root_option
+def spec_acknowledge(root: Path | None) -> None:
+    """Record the current merge disagreements as reviewed (openapi/merge-acknowledged.yaml)."""
+    layout = _layout(root)
+    try:
+        total, changed = acknowledge(layout)
+    except SpecError as exc:
+        _fail(exc)
+        return
+    click.echo(
+        f"{total} disagreements acknowledged ({changed} new or changed): review `git diff {layout.acknowledged.relative_to(layout.root)}`"
+    )
+
+
+@main.group()
+def client() -> None:
+    """The typed client in generated/ (openapi-python-client, pinned)."""
+
+
+@client.command("generate")
+@_root_option
+def client_generate(root: Path | None) -> None:
+    """Regenerate generated/ from openapi/kontext.openapi.yaml."""
+    layout = _layout(root)
+    try:
+        changed = codegen.generate(layout)
+    except codegen.CodegenError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo("generated/ regenerated" if changed else "generated/ already current")
+
+
+@client.command("check")
+@_root_option
+def client_check(root: Path | None) -> None:
+    """Regenerate into a temporary folder; fail on any difference from generated/."""
+    layout = _layout(root)
+    try:
+        diff = codegen.check(layout)
+    except codegen.CodegenError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    if diff:
+        click.echo("error: generated/ is not what `make client` produces from the contract:", err=True)
+        for name in diff.changed:
+            click.echo(f"  changed: generated/{name}", err=True)
+        for name in diff.only_expected:
+            click.echo(f"  missing: generated/{name}", err=True)
+        for name in diff.only_actual:
+            click.echo(f"  extra:   generated/{name}", err=True)
+        if diff.diff_excerpt:
+            click.echo(diff.diff_excerpt, err=True)
+        click.echo("Run `make client` and commit; never edit generated/ by hand.", err=True)
+        sys.exit(1)
+    click.echo("generated/ is current: byte for byte what the contract generates")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
