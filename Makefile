@@ -12,7 +12,10 @@ STAMP := $(VENV)/.installed-stamp
 # The pinned tools (ruff, openapi-python-client) must be the ones found on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup lock spec client check-generated lint typecheck unit test demo bench acknowledge clean
+.PHONY: help setup lock spec client check-generated lint typecheck unit test demo bench acknowledge mock clean
+
+PORT ?= 8765
+PROVIDER ?= fal
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
@@ -60,8 +63,11 @@ test: setup ## everything CI runs: contract up to date, generated/ current, lint
 demo: setup ## the main job: build the contract from the five documents, verify the client, print a summary
 	$(BIN)/kontext-contract demo
 
-bench: setup ## benchmarks (bench/): prints each stage's time
-	$(PY) bench/bench_spec.py
+mock: setup ## serve the stateful mock on 127.0.0.1:$(PORT) (PROVIDER=fal|relay-a|chainhub|relay-b)
+	$(BIN)/kontext-contract mock --host 127.0.0.1 --port $(PORT) --provider $(PROVIDER)
+
+bench: setup ## benchmarks (bench/bench_*.py), each printing side-by-side ratios
+	for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
 
 clean: ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

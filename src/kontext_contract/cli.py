@@ -106,6 +106,15 @@ def spec_acknowledge(root: Path | None) -> None:
     )
 
 
+@main.command()
+@_root_option
+def demo(root: Path | None) -> None:
+    """The main job: build the contract from the five documents, verify the client, print a summary."""
+    from ._demo import run_demo
+
+    run_demo(_layout(root))
+
+
 @main.group()
 def client() -> None:
     """The typed client in generated/ (openapi-python-client, pinned)."""

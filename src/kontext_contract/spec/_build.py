@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .._layout import Layout
-from ._errors import MergeError, SpecError
+from ._errors import MergeError, SpecError, ValidationFailed
 from ._merge import Disagreement, MergeResult, merge_sources
 from ._overlay import AppliedAction, apply_overlay, load_overlay
 from ._report import render_markdown
@@ -44,12 +44,14 @@ class BuildResult:
         return self.merge.disagreements
 
     def operations(self) -> list[tuple[str, str, str]]:
-        """(METHOD, path, operationId) of every contract operation."""
+        """(METHOD, path, operationId) of every contract operation; a path item with its own server is shown
+        as server + path (the synchronous API on fal.run)."""
         out = []
         for path, item in sorted(self.contract.get("paths", {}).items()):
+            shown = item["servers"][0]["url"] + path if item.get("servers") else path
             for method, op in sorted(item.items()):
                 if isinstance(op, dict) and "responses" in op:
-                    out.append((method.upper(), path, str(op.get("operationId", ""))))
+                    out.append((method.upper(), shown, str(op.get("operationId", ""))))
         return out
 
     def write(self) -> list[Path]:
@@ -160,9 +162,11 @@ def build(layout: Layout, *, gate: bool = True) -> BuildResult:
         raise SpecError(
             "no overlays found", file=layout.overlays_dir, expected="overlays/*.yaml", found="none"
         )
+    stages: list[tuple[str, dict[str, Any]]] = []
     for path in overlay_files:
         contract, actions = apply_overlay(contract, load_overlay(path))
         applied.extend(actions)
+        stages.append((path.name, contract))
     providers: dict[str, dict[str, Any]] = {}
     provider_applied: dict[str, list[AppliedAction]] = {}
     for path in _overlay_files(layout.provider_overlays_dir):
@@ -171,11 +175,13 @@ def build(layout: Layout, *, gate: bool = True) -> BuildResult:
     t2 = time.perf_counter()
     timings["overlays"] = t2 - t1
 
-    validate_openapi(
-        contract,
-        name=layout.contract,
-        produced_by=f"overlays {overlay_files[0].name} .. {overlay_files[-1].name}",
-    )
+    try:
+        validate_openapi(contract, name=layout.contract, produced_by="the overlays")
+    except ValidationFailed:
+        # name the first overlay file after which the document stopped being valid
+        for overlay_name, stage in stages:
+            validate_openapi(stage, name=layout.contract, produced_by=f"overlays/{overlay_name}")
+        raise
     for name, doc in providers.items():
         validate_openapi(
             doc, name=layout.provider_document(name), produced_by=f"overlays/providers/{name}.overlay.yaml"

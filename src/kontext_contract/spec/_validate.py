@@ -40,12 +40,12 @@ def validate_openapi(document: dict[str, Any], *, name: Path | str, produced_by:
     deepest = first
     while getattr(deepest, "context", None):
         deepest = min(deepest.context, key=lambda e: len(list(e.absolute_path)))
+    lines = str(deepest.message).splitlines()
+    rule = next((ln.strip() for ln in str(deepest).splitlines() if ln.startswith("Failed validating")), None)
     raise ValidationFailed(
         f"the built document is not valid OpenAPI {version} (produced by {produced_by}); {len(errors)} problem(s), the first:",
         file=name,
-        location=_path(
-            list(first.absolute_path) + [p for p in deepest.absolute_path if deepest is not first]
-        ),
-        expected=f"{deepest.validator}: {json.dumps(deepest.validator_value, default=str)[:160]}",
-        found=deepest.message[:300],
+        location=_path(list(deepest.absolute_path) if deepest is not first else list(first.absolute_path)),
+        expected=rule or "a valid OpenAPI document",
+        found=lines[0][:300] if lines else "?",
     )
