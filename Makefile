@@ -14,6 +14,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: help setup lock spec client check-generated lint typecheck unit test demo bench acknowledge mock clean
 
+LINT_PATHS = $(wildcard src tests contract_tests scripts bench)
 PORT ?= 8765
 PROVIDER ?= fal
 
@@ -47,8 +48,8 @@ acknowledge: setup ## accept the current merge disagreements into openapi/merge-
 	$(BIN)/kontext-contract spec acknowledge
 
 lint: setup ## ruff over hand-written code
-	$(BIN)/ruff check src tests contract_tests scripts bench
-	$(BIN)/ruff format --check src tests contract_tests scripts bench
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 
 typecheck: setup ## mypy --strict over hand-written and generated code
 	$(BIN)/mypy --strict src generated/kontext_api

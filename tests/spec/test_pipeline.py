@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Any
 
 import pytest
@@ -11,6 +10,7 @@ from openapi_spec_validator import validate
 
 from kontext_contract._layout import Layout
 from kontext_contract.spec import build, load_acknowledged, load_manifest
+from scripts.extract_published_yaml import FENCE
 from tests.conftest import SEEDS
 
 
@@ -54,7 +54,7 @@ def test_sources_still_match_what_was_published(layout: Layout) -> None:
         assert hashlib.sha256(published.encode()).hexdigest() == source.published_sha256, (
             source.published_name
         )
-        fenced = re.search(r"^```yaml\n(.*?)^```", published, re.S | re.M)
+        fenced = FENCE.search(published)
         if fenced is None:  # a prose page, transcribed by hand: its provenance is the digest above
             assert source.repair is None
             continue
