@@ -158,5 +158,10 @@ def client_check(root: Path | None) -> None:
     click.echo("generated/ is current: byte for byte what the contract generates")
 
 
+from .mock._cli import mock_command  # noqa: E402
+
+main.add_command(mock_command)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,34 @@
+"""A stateful mock of fal's queue and synchronous APIs for FLUX.1 Kontext [pro], driven by the contract.
+
+Every endpoint, input schema, default and output shape is read from the provider document
+(``openapi/providers/{provider}.openapi.yaml``); the behaviour of the queue follows FACTS.md §3.1-§3.6.
+See docs/mock.md for routes, provider emulation, faults, deterministic mode and limits.
+
+Public surface::
+
+    from kontext_contract.mock import FaultConfig, MockConfig, MockServer, create_app
+
+    app = create_app(MockConfig(provider="fal"))          # ASGI, e.g. httpx.ASGITransport(app)
+    with MockServer(MockConfig(queue_delay=0.2)) as server:  # uvicorn on a free loopback port
+        print(server.base_url)
+"""
+
+from ._app import MockApp, MockConnectionDropped, create_app
+from ._config import DEFAULT_KEYS, PROVIDERS, FaultConfig, MockConfig
+from ._contract import Contract, ContractError
+from ._server import MockServer
+from ._state import MockState
+
+__all__ = [
+    "DEFAULT_KEYS",
+    "PROVIDERS",
+    "Contract",
+    "ContractError",
+    "FaultConfig",
+    "MockApp",
+    "MockConfig",
+    "MockConnectionDropped",
+    "MockServer",
+    "MockState",
+    "create_app",
+]

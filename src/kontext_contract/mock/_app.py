@@ -1,0 +1,528 @@
+"""The ASGI application: routes, auth, faults, limits, and the answers of FACTS.md §3.1-§3.5.
+
+``MockApp`` is a Starlette application (lifespan, ``app.state``) whose HTTP requests go straight to one
+small dispatcher instead of Starlette's router and middleware: the routes of fal's queue are not a fixed
+set of path templates (``POST /{endpoint_id}``, ``/{owner}/{app}/requests/{id}/...``), a dropped
+connection must reach the server's transport, and the dispatcher is the hot path the benchmark measures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+from anyio import to_thread
+from starlette.applications import Starlette
+
+from .._layout import Layout
+from ._config import MockConfig
+from ._contract import Contract, ContractError, Endpoint, load_document
+from ._images import parse_name
+from ._state import COMPLETED, MockState, Req
+
+__all__ = ["MockApp", "MockConnectionDropped", "create_app"]
+
+log = logging.getLogger("kontext_contract.mock")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+_JSON = (b"content-type", b"application/json")
+_INGRESS_TITLES = {
+    502: "502 Bad Gateway",
+    503: "503 Service Temporarily Unavailable",
+    504: "504 Gateway Time-out",
+}
+_FAL_UNAUTHORIZED = "No user found for Key ID and Secret"
+_FAL_MALFORMED = "Invalid Key Authorization header format. Expected '<key_id>:<key_secret>'."
+_RELAY_UNAUTHORIZED = "Invalid or missing API key (expected Authorization: Bearer <key>)"
+
+
+class MockConnectionDropped(ConnectionError):
+    """Raised to an in-process client (httpx.ASGITransport) for a dropped-connection fault; over a real
+    socket the mock closes the connection instead, without a response."""
+
+
+class _Problem(Exception):
+    """An answer decided early (401, 404, 405, 413): status, JSON body, headers."""
+
+    def __init__(
+        self, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None
+    ) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+        self.headers = headers or []
+
+
+def _finite(obj: Any, depth: int = 0) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if depth > 64:
+        return None
+    if isinstance(obj, dict):
+        return {str(k): _finite(v, depth + 1) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v, depth + 1) for v in obj]
+    return obj
+
+
+def _dumps(body: Any) -> bytes:
+    try:
+        return json.dumps(body, allow_nan=False, separators=(",", ":")).encode()
+    except (ValueError, RecursionError, TypeError):
+        return json.dumps(_finite(body), allow_nan=False, separators=(",", ":"), default=str).encode()
+
+
+async def _send_json(
+    send: Send, status: int, body: Any, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    data = _dumps(body)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [_JSON, (b"content-length", str(len(data)).encode()), *(headers or [])],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def _query(scope: Scope) -> dict[str, list[str]]:
+    raw = scope.get("query_string", b"")
+    if not raw:
+        return {}
+    return parse_qs(bytes(raw).decode("latin-1"), keep_blank_values=True)
+
+
+def _base(scope: Scope) -> str:
+    host = _header(scope, b"host")
+    if not host or any(c in host for c in "/\\ @?#\r\n\t"):
+        server = scope.get("server")
+        host = f"{server[0]}:{server[1]}" if server else "localhost"
+    scheme = scope.get("scheme", "http")
+    return f"{scheme if scheme in ('http', 'https') else 'http'}://{host}"
+
+
+def _request_id_header(value: str) -> tuple[bytes, bytes]:
+    return (b"x-fal-request-id", value.encode("latin-1", "replace"))
+
+
+class MockApp(Starlette):
+    """The mock as a Starlette application; ``app.state.mock`` is its :class:`MockState`."""
+
+    mock: MockState
+
+    def __init__(self, state: MockState) -> None:
+        @contextlib.asynccontextmanager
+        async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+            yield
+            await state.aclose()
+
+        super().__init__(lifespan=lifespan)
+        self.mock = state
+        self.state.mock = state
+        self.config = state.config
+        self.contract = state.contract
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            await self._dispatch(scope, receive, send)
+        except _Problem as problem:
+            await _send_json(send, problem.status, problem.body, problem.headers)
+
+    # -- dispatch ----------------------------------------------------------------------------------
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        method: str = scope["method"]
+        if path.startswith("/_mock/"):
+            await self._introspection(path, method, send)
+            return
+        state = self.mock
+        now = state.tick()
+        fault = state.draw_fault()
+        if fault is not None and await self._fault(fault, scope, send):
+            return
+        segments = path.strip("/").split("/")
+        if segments[0] == "run" and len(segments) > 1:
+            route = "/".join(segments[1:])
+            endpoint_id = self.contract.run_routes.get(route) if self.contract.sync_api else None
+            if endpoint_id is None:
+                raise _Problem(404, {"detail": "Not Found"})
+            if method != "POST":
+                raise _Problem(405, {"detail": "Method Not Allowed"})
+            self._authorize(scope)
+            await self._run(self.contract.endpoints[endpoint_id], scope, receive, send)
+            return
+        if "requests" in segments[:-1]:
+            index = segments.index("requests")
+            if index != 2:
+                # e.g. /fal-ai/flux-pro/kontext/max/requests/{id}/status: fal answers 405 (FACTS.md §3.1)
+                raise _Problem(405, {"detail": "Method Not Allowed"})
+            await self._request_route(segments, method, scope, now, receive, send)
+            return
+        endpoint = self.contract.endpoints.get("/".join(segments))
+        if endpoint is None:
+            raise _Problem(404, {"detail": "Not Found" if method != "POST" else "Application not found"})
+        if method != "POST":
+            raise _Problem(405, {"detail": "Method Not Allowed"})
+        self._authorize(scope)
+        await self._submit(endpoint, scope, now, receive, send)
+
+    async def _request_route(
+        self, segments: list[str], method: str, scope: Scope, now: float, receive: Receive, send: Send
+    ) -> None:
+        tail = segments[4:]
+        kinds = {
+            (): ("GET", "result"),
+            ("status",): ("GET", "status"),
+            ("status", "stream"): ("GET", "stream"),
+        }
+        kinds[("cancel",)] = ("PUT", "cancel")
+        kind = kinds.get(tuple(tail))
+        if kind is None or not segments[3]:
+            raise _Problem(404, {"detail": "Not Found"})
+        if method != kind[0] and not (method == "HEAD" and kind[0] == "GET"):
+            raise _Problem(405, {"detail": "Method Not Allowed"})
+        if self.contract.strict_request_app and "/".join(segments[:2]) != self.contract.request_prefix:
+            raise _Problem(404, {"detail": "Not Found"})
+        self._authorize(scope)
+        state = self.mock
+        state.counters[kind[1]] += 1
+        req = state.requests.get(segments[3])
+        if req is None:
+            if kind[1] == "cancel":
+                raise _Problem(404, {"status": "NOT_FOUND"}, [_request_id_header(segments[3])])
+            raise _Problem(404, {"detail": "Request not found"}, [_request_id_header(segments[3])])
+        rid = [_request_id_header(req.id)]
+        if kind[1] == "status":
+            code, body = state.status_body(req, now, with_logs=_logs_flag(scope))
+            await _send_json(send, code, body, rid)
+        elif kind[1] == "stream":
+            await self._stream(req, scope, receive, send)
+        elif kind[1] == "cancel":
+            if state.cancel(req, now):
+                await _send_json(send, 202, {"status": "CANCELLATION_REQUESTED"}, rid)
+            else:
+                await _send_json(send, 400, {"status": "ALREADY_COMPLETED"}, rid)
+        else:
+            if state.state_of(req, now) != COMPLETED:
+                await _send_json(send, 400, {"detail": "Request is still in progress"}, rid)
+                return
+            outcome = await state.outcome(req, now)
+            headers = rid + [(k.encode(), v.encode()) for k, v in outcome.headers.items()]
+            await _send_json(send, outcome.status, outcome.body, headers)
+
+    # -- auth, body, faults ------------------------------------------------------------------------
+
+    def _authorize(self, scope: Scope) -> None:
+        """401 unless ``Authorization`` carries the accepted key with the profile's scheme (FACTS.md
+        §3.2, §3.4). Compared in constant time; the value is never logged or echoed."""
+        value = _header(scope, b"authorization") or ""
+        scheme, _, credential = value.strip().partition(" ")
+        credential = credential.strip()
+        key = self.mock.key
+        if self.contract.auth_scheme == "Key":
+            if scheme.lower() == "key" and credential and ":" not in credential:
+                raise _Problem(401, {"detail": _FAL_MALFORMED})
+            ok = scheme.lower() == "key" and hmac.compare_digest(
+                credential.encode("utf-8", "replace"), key.encode()
+            )
+            if not ok:
+                raise _Problem(401, {"detail": _FAL_UNAUTHORIZED})
+        else:
+            ok = scheme.lower() == "bearer" and hmac.compare_digest(
+                credential.encode("utf-8", "replace"), key.encode()
+            )
+            if not ok:
+                raise _Problem(401, {"detail": _RELAY_UNAUTHORIZED})
+
+    async def _body(self, scope: Scope, receive: Receive) -> bytes:
+        limit = self.config.max_body_bytes
+        too_large = _Problem(413, {"detail": f"Request body is larger than the limit of {limit} bytes"})
+        length = _header(scope, b"content-length")
+        if length is not None and length.strip().isdigit() and int(length) > limit:
+            raise too_large
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _Problem(400, {"detail": "Client disconnected"})
+            chunk = message.get("body", b"")
+            if chunk:
+                size += len(chunk)
+                if size > limit:
+                    raise too_large
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    async def _fault(self, kind: str, scope: Scope, send: Send) -> bool:
+        """Answer with an injected fault (FACTS.md §3.2); True when the request is done with."""
+        if kind == "drop":
+            # under uvicorn, ``send`` is a bound method of the request cycle that holds the socket
+            cycle = getattr(send, "__self__", None)
+            transport = getattr(cycle, "transport", None)
+            if transport is None or not hasattr(transport, "abort"):
+                raise MockConnectionDropped("the mock dropped the connection (fault injection)")
+            transport.abort()
+            for _ in range(3):  # let the server notice the disconnect before this returns
+                await asyncio.sleep(0)
+            return True
+        if kind == "429":
+            retry = str(self.config.faults.retry_after).encode()
+            await _send_json(
+                send,
+                429,
+                {"detail": "Too many requests: rate limit exceeded"},
+                [(b"retry-after", retry), _request_id_header(self.mock.new_id())],
+            )
+            return True
+        status = int(kind)
+        title = _INGRESS_TITLES[status]
+        page = f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n"
+        page += "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+        data = page.encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"text/html"), (b"content-length", str(len(data)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": data})
+        return True
+
+    # -- queue -------------------------------------------------------------------------------------
+
+    async def _submit(
+        self, endpoint: Endpoint, scope: Scope, now: float, receive: Receive, send: Send
+    ) -> None:
+        body = await self._body(scope, receive)
+        query = _query(scope)
+        webhooks = query.get("fal_webhook") or [""]
+        webhook = webhooks[-1] or None
+        timeout = _timeout(scope)
+        state = self.mock
+        req = state.submit(
+            endpoint,
+            body,
+            base=self.config.base_url or _base(scope),
+            webhook=webhook,
+            timeout=timeout,
+            now=now,
+        )
+        if state.timed_out(req):
+            state.faults["request_timeout"] += 1
+        answer: dict[str, Any] = {
+            "status": "IN_QUEUE",
+            "request_id": req.id,
+            **state.urls(req),
+            "queue_position": state.queue_position(req, now),
+        }
+        answer.update(self.contract.submit_extra_fields)
+        await _send_json(send, 200, answer, [_request_id_header(req.id)])
+
+    async def _stream(self, req: Req, scope: Scope, receive: Receive, send: Send) -> None:
+        """Server-Sent Events: a ``data:`` line per change of the status, ``: ping`` comments every
+        ``sse_ping_interval`` seconds, closed after COMPLETED (FACTS.md §3.1)."""
+        state = self.mock
+        with_logs = _logs_flag(scope)
+        disconnected = asyncio.Event()
+
+        async def watch() -> None:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    disconnected.set()
+                    return
+
+        watcher = asyncio.get_running_loop().create_task(watch())
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"text/event-stream; charset=utf-8"),
+                    (b"cache-control", b"no-cache"),
+                    _request_id_header(req.id),
+                ],
+            }
+        )
+        last = b""
+        last_out = state.now()
+        ping = self.config.sse_ping_interval
+        try:
+            while not disconnected.is_set():
+                now = state.now()
+                _code, body = state.status_body(req, now, with_logs=with_logs)
+                data = _dumps(body)
+                if data != last:
+                    await send(
+                        {"type": "http.response.body", "body": b"data: " + data + b"\n\n", "more_body": True}
+                    )
+                    last, last_out = data, now
+                if body["status"] == COMPLETED:
+                    break
+                nxt = state.start_time(req) if now < state.start_time(req) else state.end_time(req)
+                if self.config.deterministic:
+                    step = max(nxt - now, 1e-6)
+                    if step >= ping:
+                        await send({"type": "http.response.body", "body": b": ping\n\n", "more_body": True})
+                    state.advance(step)
+                    await asyncio.sleep(0)
+                    continue
+                wait = min(max(nxt - now, 0.005), max(ping - (now - last_out), 0.005), 0.25)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(disconnected.wait(), timeout=wait)
+                if state.now() - last_out >= ping:
+                    await send({"type": "http.response.body", "body": b": ping\n\n", "more_body": True})
+                    last_out = state.now()
+        finally:
+            watcher.cancel()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    # -- synchronous API ---------------------------------------------------------------------------
+
+    async def _run(self, endpoint: Endpoint, scope: Scope, receive: Receive, send: Send) -> None:
+        """``POST /run/{endpoint_id}``: the output directly, or 422, or 504 when X-Fal-Request-Timeout
+        is shorter than the queue wait (FACTS.md §3.5)."""
+        body = await self._body(scope, receive)
+        state = self.mock
+        state.runs[endpoint.endpoint_id] += 1
+        rid = state.new_id()
+        timeout = _timeout(scope)
+        queue_wait = self.config.queue_delay
+        if timeout is not None and timeout < queue_wait:
+            await self._wait(timeout)
+            state.faults["request_timeout"] += 1
+            error = (
+                f"Request timed out: it did not start within its X-Fal-Request-Timeout of {timeout:g} seconds"
+            )
+            await _send_json(
+                send,
+                504,
+                {"detail": error, "error_type": "request_timeout"},
+                [
+                    _request_id_header(rid),
+                    (b"x-fal-request-timeout-type", b"user"),
+                    (b"x-fal-error-type", b"request_timeout"),
+                    (b"x-fal-retryable", b"false"),
+                ],
+            )
+            return
+        await self._wait(queue_wait + self.config.processing_delay)
+        outcome, _ = await state.evaluate(
+            endpoint, body, base=self.config.base_url or _base(scope), seed=state.new_seed()
+        )
+        await _send_json(send, outcome.status, outcome.body, [_request_id_header(rid)])
+
+    async def _wait(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        if self.config.deterministic:
+            self.mock.advance(seconds)
+        else:
+            await asyncio.sleep(seconds)
+
+    # -- outside the contract ------------------------------------------------------------------------
+
+    async def _introspection(self, path: str, method: str, send: Send) -> None:
+        if method not in ("GET", "HEAD"):
+            raise _Problem(405, {"detail": "Method Not Allowed"})
+        if path == "/_mock/stats":
+            await _send_json(send, 200, self.mock.stats())
+            return
+        if path.startswith("/_mock/files/"):
+            spec = parse_name(path[len("/_mock/files/") :])
+            if spec is None:
+                raise _Problem(404, {"detail": "No such file"})
+            data = await to_thread.run_sync(self.mock.files.get, spec)
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", spec.content_type.encode()),
+                        (b"content-length", str(len(data)).encode()),
+                        (b"cache-control", b"public, max-age=31536000, immutable"),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": b"" if method == "HEAD" else data})
+            return
+        raise _Problem(404, {"detail": "Not Found"})
+
+
+def _logs_flag(scope: Scope) -> bool:
+    values = _query(scope).get("logs") or [""]
+    return values[-1].strip().lower() in ("1", "true")
+
+
+def _timeout(scope: Scope) -> float | None:
+    raw = _header(scope, b"x-fal-request-timeout")
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value > 0 else None
+
+
+def create_app(
+    config: MockConfig | None = None,
+    *,
+    document: dict[str, Any] | None = None,
+    reference: dict[str, Any] | None = None,
+    webhook_transport: httpx.AsyncBaseTransport | None = None,
+) -> MockApp:
+    """The mock as an ASGI application (a Starlette subclass).
+
+    Args:
+        config: the configuration (default ``MockConfig()``: the fal profile, no delays, no faults).
+        document: a provider document to run on instead of ``openapi/providers/{config.provider}.openapi.yaml``
+            (tests use it to prove the mock follows a changed contract).
+        reference: with ``document``: a document holding the synchronous run operations, for the output
+            schemas when ``document`` has none (default: ``openapi/kontext.openapi.yaml`` if found).
+        webhook_transport: an httpx transport for webhook POSTs (default: the network, loopback only).
+
+    Returns:
+        The application; ``app.state.mock`` is its :class:`~kontext_contract.mock._state.MockState`.
+
+    Raises:
+        ContractError: the document lacks what the mock needs.
+        FileNotFoundError: no project root, so no provider document (pass ``document``).
+    """
+    config = config or MockConfig()
+    if document is None:
+        contract = Contract.load(config.provider)
+    else:
+        if reference is None:
+            with contextlib.suppress(FileNotFoundError, ContractError):
+                reference = load_document(Layout.discover().contract)
+        contract = Contract.from_document(document, reference=reference)
+    return MockApp(MockState(config, contract, webhook_transport=webhook_transport))

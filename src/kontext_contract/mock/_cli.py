@@ -1,0 +1,198 @@
+"""``kontext-contract mock``: serve the stateful mock with uvicorn in the foreground."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+import uvicorn
+
+from ._app import create_app
+from ._config import DEFAULT_KEYS, PROVIDERS, FaultConfig, MockConfig
+from ._contract import ContractError
+from ._server import bind_socket, uvicorn_config
+
+__all__ = ["mock_command"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _rate(name: str) -> Callable[[F], F]:
+    return click.option(
+        f"--fault-{name}",
+        f"fault_{name}",
+        type=click.FloatRange(0.0, 1.0),
+        default=0.0,
+        show_default=True,
+        help=f"Probability per request of a {name} fault.",
+    )
+
+
+@click.command("mock")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on (keep it loopback)."
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="TCP port; 0 picks a free one.",
+)
+@click.option(
+    "--provider",
+    type=click.Choice(PROVIDERS),
+    default="fal",
+    show_default=True,
+    help="Provider profile to emulate.",
+)
+@click.option(
+    "--key", default=None, help="The key to accept (default: the mock's own test key of the profile)."
+)
+@click.option(
+    "--base-url",
+    default=None,
+    help="URL the mock uses for itself in returned URLs (default: from each request).",
+)
+@click.option(
+    "--queue-delay", type=click.FloatRange(0.0), default=0.0, show_default=True, help="Seconds IN_QUEUE."
+)
+@click.option(
+    "--processing-delay",
+    type=click.FloatRange(0.0),
+    default=0.0,
+    show_default=True,
+    help="Seconds IN_PROGRESS.",
+)
+@click.option(
+    "--deterministic", is_flag=True, help="Sequential ids, fixed seeds, virtual clock (see docs/mock.md)."
+)
+@_rate("429")
+@_rate("502")
+@_rate("503")
+@_rate("504")
+@_rate("drop")
+@click.option(
+    "--retry-after",
+    type=click.IntRange(0),
+    default=1,
+    show_default=True,
+    help="Retry-After of 429 faults, seconds.",
+)
+@click.option("--fault-seed", type=int, default=0, show_default=True, help="Seed of the fault draws.")
+@click.option(
+    "--max-body-bytes",
+    type=click.IntRange(0),
+    default=32 * 1024 * 1024,
+    show_default=True,
+    help="Largest body, bytes.",
+)
+@click.option(
+    "--request-ttl",
+    type=click.FloatRange(0.0),
+    default=600.0,
+    show_default=True,
+    help="Seconds finished requests are kept.",
+)
+@click.option(
+    "--webhook-allow-host",
+    "webhook_allow_hosts",
+    multiple=True,
+    help="A host webhooks may go to besides loopback.",
+)
+@click.option(
+    "--sse-ping-interval",
+    type=click.FloatRange(0.001),
+    default=15.0,
+    show_default=True,
+    help="Seconds between SSE pings.",
+)
+@click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    help="uvicorn's access log (never has headers).",
+)
+def mock_command(
+    host: str,
+    port: int,
+    provider: str,
+    key: str | None,
+    base_url: str | None,
+    queue_delay: float,
+    processing_delay: float,
+    deterministic: bool,
+    fault_429: float,
+    fault_502: float,
+    fault_503: float,
+    fault_504: float,
+    fault_drop: float,
+    retry_after: int,
+    fault_seed: int,
+    max_body_bytes: int,
+    request_ttl: float,
+    webhook_allow_hosts: tuple[str, ...],
+    sse_ping_interval: float,
+    access_log: bool,
+) -> None:
+    """Serve the stateful mock of fal's queue and synchronous APIs (docs/mock.md).
+
+    Prints its base URL, the provider profile and the key it accepts, then serves until interrupted.
+    """
+    try:
+        faults = FaultConfig(
+            rate_429=fault_429,
+            retry_after=retry_after,
+            rate_502=fault_502,
+            rate_503=fault_503,
+            rate_504=fault_504,
+            rate_drop=fault_drop,
+            seed=fault_seed,
+        )
+        config = MockConfig(
+            provider=provider,
+            key=key,
+            base_url=base_url,
+            queue_delay=queue_delay,
+            processing_delay=processing_delay,
+            deterministic=deterministic,
+            faults=faults,
+            max_body_bytes=max_body_bytes,
+            request_ttl=request_ttl,
+            webhook_allow_hosts=webhook_allow_hosts,
+            sse_ping_interval=sse_ping_interval,
+        )
+        app = create_app(config)
+    except (ValueError, ContractError, FileNotFoundError) as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        sock = bind_socket(host, port)
+    except OSError as exc:
+        click.echo(f"error: cannot listen on {host}:{port}: {exc.strerror}", err=True)
+        sys.exit(1)
+    real_port = sock.getsockname()[1]
+    shown_host = f"[{host}]" if ":" in host else host
+    base = config.base_url or f"http://{shown_host}:{real_port}"
+    scheme = app.contract.auth_scheme
+    if key is None:
+        accepted = f"Authorization: {scheme} {DEFAULT_KEYS.get(scheme, DEFAULT_KEYS['Key'])}"
+    else:
+        accepted = f"Authorization: {scheme} <the --key value, {len(key)} characters, not shown>"
+    click.echo(f"kontext-contract mock on {base}")
+    click.echo(f"  provider profile: {config.provider} (openapi/providers/{config.provider}.openapi.yaml)")
+    click.echo(f"  accepts:          {accepted}")
+    click.echo(
+        f"  queue:            POST {base}/<endpoint_id>, e.g. {base}/{next(iter(app.contract.endpoints))}"
+    )
+    if app.contract.sync_api:
+        click.echo(f"  synchronous:      POST {base}/run/<endpoint_id>")
+    click.echo(f"  stats:            GET {base}/_mock/stats")
+    if faults.any:
+        click.echo(
+            f"  faults:           429 {fault_429}, 502 {fault_502}, 503 {fault_503}, 504 {fault_504}, drop {fault_drop}"
+        )
+    sys.stdout.flush()
+    server = uvicorn.Server(uvicorn_config(app, access_log=access_log, log_level="info"))
+    server.run(sockets=[sock])

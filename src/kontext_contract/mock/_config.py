@@ -1,0 +1,123 @@
+"""The mock's configuration: provider profile, key, timing, faults and limits."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+__all__ = ["DEFAULT_KEYS", "PROVIDERS", "FaultConfig", "MockConfig"]
+
+#: The provider profiles: one document each in ``openapi/providers/{name}.openapi.yaml``.
+PROVIDERS: tuple[str, ...] = ("fal", "relay-a", "chainhub", "relay-b")
+
+#: The mock's own test keys, by auth scheme of the profile (``x-provider.auth.scheme``). These are not
+#: secrets: the mock prints them on start.
+DEFAULT_KEYS: dict[str, str] = {"Key": "mock-key-id:mock-key-secret", "Bearer": "mock-relay-key"}
+
+
+def _check_rate(name: str, value: float) -> None:
+    if not (isinstance(value, int | float) and math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
+
+
+@dataclass
+class FaultConfig:
+    """Faults injected into the contract's routes (never into ``/_mock/...``).
+
+    Every rate is a probability in [0, 1] per request. One number ``u`` is drawn per request from
+    ``random.Random(seed)`` and compared with the rates stacked in this order: drop, 502, 503, 504,
+    429; the sum of the rates should therefore not exceed 1 (a sum above 1 only makes the last kinds
+    rarer). Sources: FACTS.md §3.2 (ingress errors, 429), docs/mock.md "Faults".
+
+    Attributes:
+        rate_429: 429 ``{"detail": ...}`` with ``Retry-After: retry_after`` (seconds) and x-fal-request-id.
+        retry_after: the Retry-After value, seconds.
+        rate_502, rate_503, rate_504: ingress-style errors: a ``text/html`` nginx page, no
+            ``x-fal-request-id`` (fal_client retries these).
+        rate_drop: close the connection without sending any response (over a real socket; in-process
+            through httpx.ASGITransport the app returns without a response, which httpx reports as an error).
+        seed: seed of the fault draws, so a run is reproducible.
+
+    Raises:
+        ValueError: a rate outside [0, 1] or a negative retry_after.
+    """
+
+    rate_429: float = 0.0
+    retry_after: int = 1
+    rate_502: float = 0.0
+    rate_503: float = 0.0
+    rate_504: float = 0.0
+    rate_drop: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("rate_429", "rate_502", "rate_503", "rate_504", "rate_drop"):
+            _check_rate(name, getattr(self, name))
+        if self.retry_after < 0:
+            raise ValueError(f"retry_after must be >= 0 seconds, got {self.retry_after!r}")
+
+    @property
+    def any(self) -> bool:
+        """Whether any fault can happen at all."""
+        return (self.rate_429 + self.rate_502 + self.rate_503 + self.rate_504 + self.rate_drop) > 0.0
+
+
+@dataclass
+class MockConfig:
+    """How the mock behaves. Every field has a default fit for tests.
+
+    Attributes:
+        provider: the profile, one of :data:`PROVIDERS`; it selects the provider document whose
+            ``info.x-provider`` facts (auth scheme, queue URLs, sync API, extra submit fields) the mock follows.
+        key: the one key accepted. ``None``: :data:`DEFAULT_KEYS` for the profile's scheme
+            (``mock-key-id:mock-key-secret`` for fal's ``Key``, ``mock-relay-key`` for relays' ``Bearer``).
+            Never shown in a repr, a log line, a response or an exception.
+        base_url: the URL the mock uses for itself in the URLs it returns (no trailing slash). ``None``:
+            scheme and Host of each incoming request.
+        queue_delay: seconds a request stays ``IN_QUEUE``.
+        processing_delay: seconds it then stays ``IN_PROGRESS`` (also reported as ``inference_time``).
+        deterministic: sequential request ids, a seeded sequence of random seeds, and a virtual clock
+            that advances by ``clock_step`` on every request the mock handles (see docs/mock.md
+            "Deterministic mode"), so tests see every queue state without sleeping.
+        clock_step: seconds the virtual clock advances per handled request in deterministic mode.
+        faults: what to inject (:class:`FaultConfig`).
+        max_body_bytes: largest accepted request body, bytes; larger answers 413.
+        request_ttl: seconds a finished request is kept; after that its URLs answer 404.
+        max_requests: most requests kept at once; beyond it the oldest are evicted (memory bound).
+        webhook_allow_hosts: host names or IP addresses webhooks may be sent to besides loopback.
+        webhook_timeout: seconds one webhook POST may take.
+        sse_ping_interval: seconds between ``: ping`` comments of the status stream (fal: about 15).
+
+    Raises:
+        ValueError: an unknown provider, a negative delay or limit.
+    """
+
+    provider: str = "fal"
+    key: str | None = field(default=None, repr=False)
+    base_url: str | None = None
+    queue_delay: float = 0.0
+    processing_delay: float = 0.0
+    deterministic: bool = False
+    faults: FaultConfig = field(default_factory=FaultConfig)
+    max_body_bytes: int = 32 * 1024 * 1024
+    request_ttl: float = 600.0
+    webhook_allow_hosts: tuple[str, ...] = ()
+    clock_step: float = 0.1
+    max_requests: int = 200_000
+    webhook_timeout: float = 5.0
+    sse_ping_interval: float = 15.0
+
+    def __post_init__(self) -> None:
+        if self.provider not in PROVIDERS:
+            raise ValueError(f"unknown provider {self.provider!r}; expected one of {', '.join(PROVIDERS)}")
+        for name in ("queue_delay", "processing_delay", "request_ttl", "clock_step", "webhook_timeout"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
+        if not (math.isfinite(self.sse_ping_interval) and self.sse_ping_interval > 0):
+            raise ValueError(f"sse_ping_interval must be > 0 seconds, got {self.sse_ping_interval!r}")
+        if self.max_body_bytes < 0 or self.max_requests < 1:
+            raise ValueError("max_body_bytes must be >= 0 and max_requests >= 1")
+        if self.base_url is not None:
+            self.base_url = self.base_url.rstrip("/")
+        self.webhook_allow_hosts = tuple(h.lower() for h in self.webhook_allow_hosts)
