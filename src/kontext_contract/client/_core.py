@@ -1,0 +1,504 @@
+"""What the sync and async clients share: requests to build, answers to read, errors to raise. No I/O."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypedDict
+
+import httpx
+from kontext_api.models import QueueStatusCompleted, QueueStatusInProgress, QueueStatusInQueue
+
+from .. import __version__
+from ._endpoints import Catalog, EndpointInfo, catalog
+from ._errors import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ContentPolicyViolationError,
+    KontextError,
+    NotCompletedError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    ProviderIncompatibleError,
+    RateLimitError,
+    RequestFailedError,
+    RequestTimeoutError,
+    ServiceUnavailableError,
+    ValidationError,
+    detail_items,
+    json_or_none,
+    summarize_detail,
+)
+from ._providers import Provider
+from ._retry import RetryPolicy
+from ._validation import InputValidator
+
+__all__ = [
+    "Core",
+    "DeadlineReached",
+    "Polling",
+    "QueueOptions",
+    "QueueStatus",
+    "RequestRef",
+    "StreamUnavailable",
+    "Timeouts",
+    "logger",
+    "stream_unsupported",
+]
+
+logger = logging.getLogger("kontext_contract.client")
+
+QueueStatus = QueueStatusInQueue | QueueStatusInProgress | QueueStatusCompleted
+StatusCallback = Callable[[QueueStatus], object]
+
+_STATUS_MODELS: dict[str, Any] = {
+    "IN_QUEUE": QueueStatusInQueue,
+    "IN_PROGRESS": QueueStatusInProgress,
+    "COMPLETED": QueueStatusCompleted,
+}
+_URL_FIELDS = ("status_url", "response_url", "cancel_url")
+_KEPT_HEADERS = (
+    "x-fal-request-id",
+    "x-fal-error-type",
+    "x-fal-retryable",
+    "x-fal-request-timeout-type",
+    "retry-after",
+    "content-type",
+)
+_TIMEOUT_TYPES = frozenset({"request_timeout", "startup_timeout"})
+_STREAM_UNSUPPORTED = frozenset({404, 405, 406, 501})
+
+
+class StreamUnavailable(Exception):
+    """The provider does not serve the status stream (internal signal: fall back to polling)."""
+
+
+class DeadlineReached(Exception):
+    """The caller's wait deadline passed (internal signal, becomes WaitTimeoutError)."""
+
+
+def stream_unsupported(response: httpx.Response) -> bool:
+    """Whether a status stream answer means "no stream here": 404/405/406/501, or 200 but not SSE."""
+    if response.status_code in _STREAM_UNSUPPORTED:
+        return True
+    kind = response.headers.get("content-type", "")
+    return response.status_code == 200 and not kind.startswith("text/event-stream")
+
+
+class QueueOptions(TypedDict, total=False):
+    """Options of a queue submit (FACTS §3.1), as keyword arguments of ``submit``/``subscribe``.
+
+    Keys:
+        webhook_url: fal POSTs the outcome there when done (query ``fal_webhook``).
+        request_timeout: seconds the request may wait before it starts (``X-Fal-Request-Timeout``); past
+            it the request fails with 504 ``request_timeout`` (:class:`RequestTimeoutError`).
+        priority: ``"normal"`` or ``"low"`` (``X-Fal-Queue-Priority``).
+        no_retry: ask fal not to retry the request server-side (``x-fal-no-retry: 1``).
+        runner_hint: a routing hint (``X-Fal-Runner-Hint``).
+        object_lifecycle_seconds: how long fal keeps the output files, seconds
+            (``X-Fal-Object-Lifecycle-Preference``).
+    """
+
+    webhook_url: str
+    request_timeout: float
+    priority: Literal["normal", "low"]
+    no_retry: bool
+    runner_hint: str
+    object_lifecycle_seconds: int
+
+
+@dataclass(frozen=True)
+class Polling:
+    """The polling schedule used when the status stream is not available.
+
+    The first poll waits ``interval`` seconds; each later wait is multiplied by ``multiplier`` up to
+    ``max_interval`` seconds, and starts again from ``interval`` whenever the status or the queue
+    position changes. fal-client polls every 0.1 s, unchanging (FACTS §3.6).
+    """
+
+    interval: float = 0.1
+    max_interval: float = 2.0
+    multiplier: float = 1.5
+
+    def __post_init__(self) -> None:
+        if self.interval <= 0 or self.max_interval < self.interval or self.multiplier < 1:
+            raise ValueError("need 0 < interval <= max_interval and multiplier >= 1")
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Client-side timeouts in seconds.
+
+    Attributes:
+        connect: to open a connection.
+        read: for one answer of a queue call (submit, status, result, cancel).
+        stream: longest silence on the status stream (fal pings every ~15 s) before reconnecting.
+        run: for the synchronous API, which answers only when the output is ready; ``None`` = no limit.
+    """
+
+    connect: float = 10.0
+    read: float = 60.0
+    stream: float = 60.0
+    run: float | None = 600.0
+
+    def queue(self) -> httpx.Timeout:
+        return httpx.Timeout(self.read, connect=self.connect)
+
+    def for_stream(self, limit: float | None = None) -> httpx.Timeout:
+        read = self.stream if limit is None else max(0.001, min(self.stream, limit))
+        return httpx.Timeout(read, connect=self.connect)
+
+    def for_run(self) -> httpx.Timeout:
+        return httpx.Timeout(self.run, connect=self.connect)
+
+
+@dataclass(frozen=True)
+class RequestRef:
+    """One queue request: its endpoint, id and the (provider-safe) URLs to ask next."""
+
+    info: EndpointInfo
+    request_id: str
+    status_url: str
+    response_url: str
+    cancel_url: str
+
+
+class _Redactor:
+    """Replaces every occurrence of the key (and of its id and secret halves) with ``****``."""
+
+    def __init__(self, key: str) -> None:
+        parts = {key, *(p for p in key.split(":") if len(p) >= 6)}
+        self._secrets = sorted(parts, key=len, reverse=True)
+
+    def text(self, value: str) -> str:
+        for secret in self._secrets:
+            if secret in value:
+                value = value.replace(secret, "****")
+        return value
+
+    def deep(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self.deep(v) for v in value]
+        if isinstance(value, dict):
+            return {self.text(str(k)): self.deep(v) for k, v in value.items()}
+        return value
+
+
+class Core:
+    """The shared, I/O-free half of :class:`Client` and :class:`AsyncClient`."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        contract: Path | None,
+        validate: bool,
+        allow_extra_fields: bool,
+        retry: RetryPolicy,
+        polling: Polling,
+        timeouts: Timeouts,
+    ) -> None:
+        self.provider = provider
+        self.catalog: Catalog = catalog(contract)
+        self.validate = validate
+        self.validator = InputValidator(self.catalog, allow_extra_fields=allow_extra_fields)
+        self.retry = retry
+        self.polling = polling
+        self.timeouts = timeouts
+        self.redactor = _Redactor(provider.key.reveal())
+        self._auth_headers = {
+            "Authorization": provider.authorization,
+            "User-Agent": f"kontext-contract/{__version__}",
+        }
+        self._plain_headers = {"User-Agent": f"kontext-contract/{__version__}"}
+        self._warned_hosts: set[str] = set()
+
+    # ---- requests ------------------------------------------------------------------------------------
+
+    def headers_for(self, url: str) -> dict[str, str]:
+        """Headers for a request to ``url``: the key only if ``url`` is on the provider's own origins."""
+        return dict(self._auth_headers if self.provider.owns(url) else self._plain_headers)
+
+    def info(self, endpoint_id: str) -> EndpointInfo:
+        return self.catalog.get(str(endpoint_id))
+
+    def body(self, info: EndpointInfo, value: Any) -> bytes:
+        """The JSON body of ``value``, validated against the contract unless ``validate`` is off."""
+        if self.validate:
+            data = self.validator.prepare(info, value)
+        elif isinstance(value, Mapping):
+            data = dict(value)
+        else:
+            data = value.to_dict()
+        return json.dumps(data, separators=(",", ":")).encode()
+
+    @staticmethod
+    def queue_extras(options: QueueOptions) -> tuple[dict[str, str], dict[str, str]]:
+        """``(headers, params)`` for the submit options (FACTS §3.1)."""
+        headers: dict[str, str] = {"Content-Type": "application/json"}
+        params: dict[str, str] = {}
+        unknown = set(options) - set(QueueOptions.__annotations__)
+        if unknown:
+            raise TypeError(f"unknown submit option(s): {', '.join(sorted(unknown))}")
+        if "webhook_url" in options:
+            params["fal_webhook"] = options["webhook_url"]
+        if "request_timeout" in options:
+            seconds = float(options["request_timeout"])
+            if not seconds > 0:
+                raise ValueError("request_timeout must be > 0 seconds")
+            headers["X-Fal-Request-Timeout"] = f"{seconds:g}"
+        if "priority" in options:
+            if options["priority"] not in ("normal", "low"):
+                raise ValueError("priority must be 'normal' or 'low'")
+            headers["X-Fal-Queue-Priority"] = options["priority"]
+        if options.get("no_retry"):
+            headers["x-fal-no-retry"] = "1"
+        if "runner_hint" in options:
+            headers["X-Fal-Runner-Hint"] = options["runner_hint"]
+        if "object_lifecycle_seconds" in options:
+            lifecycle = {"expiration_duration_seconds": int(options["object_lifecycle_seconds"])}
+            headers["X-Fal-Object-Lifecycle-Preference"] = json.dumps(lifecycle)
+        return headers, params
+
+    @staticmethod
+    def logs_params(with_logs: bool) -> dict[str, str]:
+        return {"logs": "1" if with_logs else "0"}
+
+    # ---- answers -------------------------------------------------------------------------------------
+
+    def adopt(self, url: str) -> str:
+        adopted, rebased = self.provider.adopt_url(url)
+        if rebased:
+            host = httpx.URL(url).host
+            if host not in self._warned_hosts:
+                self._warned_hosts.add(host)
+                logger.warning(
+                    "%s returned request URLs on %s; asking %s instead (on_foreign_url='rebase')",
+                    self.provider.name,
+                    host,
+                    self.provider.queue_base_url,
+                )
+        return adopted
+
+    def ref_for(self, endpoint_id: str, request_id: str) -> RequestRef:
+        """URLs for a request known only by id: ``{queue}/{owner}/{app}/requests/{id}`` (FACTS §3.1)."""
+        info = self.info(endpoint_id)
+        if not request_id or "/" in request_id:
+            raise ValueError(f"not a request id: {request_id!r}")
+        base = self.provider.queue_url(f"{info.queue_path}/requests/{request_id}")
+        return RequestRef(info, request_id, base + "/status", base, base + "/cancel")
+
+    def ref_from_submit(self, info: EndpointInfo, response: httpx.Response) -> tuple[RequestRef, QueueStatus]:
+        """The request the submit answer describes, its URLs made provider-safe.
+
+        Raises:
+            ProviderIncompatibleError: the answer is not a queue status with a request id, or a URL is on
+                another host and the provider says ``on_foreign_url="raise"``.
+        """
+        data = json_or_none(response.content)
+        if not isinstance(data, dict) or not isinstance(data.get("request_id"), str):
+            raise ProviderIncompatibleError(
+                f"{self.provider.name}: the submit to {info.endpoint_id} answered HTTP {response.status_code} "
+                f"without a request_id (not a queue status); is {self.provider.queue_base_url} a queue API?"
+            )
+        request_id = data["request_id"]
+        fallback = self.ref_for(info.endpoint_id, request_id)
+        urls = {}
+        for name in _URL_FIELDS:
+            value = data.get(name)
+            urls[name] = self.adopt(value) if isinstance(value, str) and value else getattr(fallback, name)
+        ref = RequestRef(info, request_id, urls["status_url"], urls["response_url"], urls["cancel_url"])
+        data.setdefault("status", "IN_QUEUE")
+        data.setdefault("queue_position", 0)
+        status = self.parse_status(data, ref)
+        logger.info(
+            "submitted %s to %s: request %s, queue position %s",
+            info.endpoint_id,
+            self.provider.name,
+            request_id,
+            getattr(status, "queue_position", "?"),
+        )
+        return ref, status
+
+    def parse_status(self, data: Any, ref: RequestRef) -> QueueStatus:
+        """A status body as the generated model of its ``status`` (FACTS §3.1). URL fields are replaced by
+        the request's provider-safe URLs; a missing ``logs`` is read as null and ``metrics`` as ``{}``.
+
+        Raises:
+            ProviderIncompatibleError: not an object, an unknown ``status`` (fal has no FAILED), or a
+                required field missing.
+        """
+        if not isinstance(data, dict):
+            raise ProviderIncompatibleError(
+                f"{self.provider.name}: a status of {ref.request_id} is not a JSON object"
+            )
+        kind = data.get("status")
+        model = _STATUS_MODELS.get(kind) if isinstance(kind, str) else None
+        if model is None:
+            raise ProviderIncompatibleError(
+                f"{self.provider.name}: unknown status {kind!r} for request {ref.request_id} "
+                "(the contract knows IN_QUEUE, IN_PROGRESS, COMPLETED)"
+            )
+        d = dict(data)
+        d.setdefault("request_id", ref.request_id)
+        d["status_url"], d["response_url"], d["cancel_url"] = ref.status_url, ref.response_url, ref.cancel_url
+        if kind != "IN_QUEUE":
+            d.setdefault("logs", None)
+        if kind == "COMPLETED":
+            d.setdefault("metrics", {})
+        try:
+            status: QueueStatus = model.from_dict(d)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ProviderIncompatibleError(
+                f"{self.provider.name}: the {kind} status of {ref.request_id} does not fit the contract: "
+                f"{type(exc).__name__} {exc}"
+            ) from None
+        return status
+
+    def parse_event(self, data: str, ref: RequestRef) -> QueueStatus:
+        """One status stream event's ``data`` as a status model (see :meth:`parse_status`)."""
+        try:
+            value = json.loads(data)
+        except ValueError:
+            raise ProviderIncompatibleError(
+                f"{self.provider.name}: a status stream event of {ref.request_id} is not JSON: {data[:80]!r}"
+            ) from None
+        return self.parse_status(value, ref)
+
+    def parse_output(self, info: EndpointInfo, response: httpx.Response, request_id: str | None) -> Any:
+        """A 200 result as the endpoint's generated output model (from the contract; FACTS §3.3).
+
+        Raises:
+            ProviderIncompatibleError: the body does not fit the output schema (the missing field named).
+        """
+        data = json_or_none(response.content)
+        try:
+            return info.output_model.from_dict(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ProviderIncompatibleError(
+                f"{self.provider.name}: the output of {info.endpoint_id} (request {request_id}) does not fit "
+                f"{info.output_schema}: {type(exc).__name__} {exc}",
+                request_id=request_id,
+            ) from None
+
+    def parse_cancel(self, response: httpx.Response, ref: RequestRef) -> str:
+        """``CANCELLATION_REQUESTED`` (202) or ``ALREADY_COMPLETED`` (400); FACTS §3.1.
+
+        Raises:
+            NotFoundError: unknown request id; APIStatusError for other errors.
+        """
+        data = json_or_none(response.content)
+        state = data.get("status") if isinstance(data, dict) else None
+        if response.status_code in (200, 202) or (
+            response.status_code == 400 and state == "ALREADY_COMPLETED"
+        ):
+            result = str(state or "CANCELLATION_REQUESTED")
+            logger.info("cancel of request %s: %s", ref.request_id, result)
+            return result
+        raise self.error_for(response, f"cancel of request {ref.request_id}", ref.request_id)
+
+    def error_for(
+        self,
+        response: httpx.Response,
+        what: str,
+        request_id: str | None = None,
+        *,
+        result_call: bool = False,
+    ) -> APIStatusError:
+        """The error an HTTP error answer maps to (FACTS §3.2), its texts redacted."""
+        status = response.status_code
+        body = self.redactor.deep(json_or_none(response.content))
+        raw = body.get("detail") if isinstance(body, dict) else None
+        items = detail_items(raw)
+        detail: str | list[dict[str, Any]] | None = (
+            items if items is not None else (None if raw is None else str(raw))
+        )
+        if detail is None and body is None and response.content:
+            kind = response.headers.get("content-type", "unknown type").split(";")[0]
+            detail = f"non-JSON body ({kind}, {len(response.content)} bytes)"
+        error_type = body.get("error_type") if isinstance(body, dict) else None
+        error_type = str(error_type) if error_type else response.headers.get("x-fal-error-type")
+        rid = request_id or response.headers.get("x-fal-request-id")
+        cls: type[APIStatusError]
+        if status == 400:
+            cls = NotCompletedError if result_call else BadRequestError
+        elif status == 401:
+            cls = AuthenticationError
+        elif status == 403:
+            cls = PermissionDeniedError
+        elif status == 404:
+            cls = NotFoundError
+        elif status == 413:
+            cls = PayloadTooLargeError
+        elif status == 422:
+            cls = ValidationError
+            if not isinstance(detail, list):
+                detail = [{"loc": ["body"], "msg": str(detail or "invalid input"), "type": "value_error"}]
+            if any(item.get("type") == "content_policy_violation" for item in detail):
+                cls = ContentPolicyViolationError
+        elif status == 429:
+            cls = RateLimitError
+        elif error_type in _TIMEOUT_TYPES:
+            cls = RequestTimeoutError
+        elif status in (502, 503, 504):
+            cls = ServiceUnavailableError
+        else:
+            cls = APIStatusError
+        text = f"{what}: HTTP {status}"
+        if error_type:
+            text += f" {error_type}"
+        summary = summarize_detail(detail)
+        if summary:
+            text += f": {summary}"
+        if rid and rid not in what:
+            text += f" (request {rid})"
+        headers = {name: response.headers[name] for name in _KEPT_HEADERS if name in response.headers}
+        return cls(
+            self.redactor.text(text),
+            status_code=status,
+            request_id=rid,
+            detail=detail,
+            error_type=error_type,
+            body=body,
+            headers=headers,
+        )
+
+    def result_error(
+        self, response: httpx.Response, ref: RequestRef, completed: QueueStatusCompleted | None
+    ) -> APIStatusError:
+        """The error of a result answer; after a ``COMPLETED`` status that carried an ``error``, a 4xx other
+        than 422 becomes :class:`RequestFailedError` with that error (not "not completed")."""
+        what = f"result of request {ref.request_id}"
+        error = self.error_for(response, what, ref.request_id, result_call=True)
+        failure = completed.error if completed is not None and isinstance(completed.error, str) else None
+        if failure and isinstance(error, NotCompletedError | BadRequestError | NotFoundError):
+            kind = (
+                completed.error_type
+                if completed is not None and isinstance(completed.error_type, str)
+                else None
+            )
+            return RequestFailedError(
+                self.redactor.text(
+                    f"{what}: the request completed with an error: {failure}" + (f" ({kind})" if kind else "")
+                ),
+                status_code=error.status_code,
+                request_id=ref.request_id,
+                detail=error.detail,
+                error_type=kind or error.error_type,
+                body=error.body,
+                headers=error.headers,
+            )
+        return error
+
+    def redact_error(self, error: KontextError) -> KontextError:
+        """``error`` with its message redacted (for errors built from transport exception texts)."""
+        error.message = self.redactor.text(error.message)
+        error.args = (error.message,)
+        return error

@@ -1,0 +1,320 @@
+"""One exception hierarchy for the client (the shape of httpx's ``_exceptions.py`` and openai-python's).
+
+Every error carries ``status_code`` (``None`` when no HTTP answer was involved), ``request_id`` (the
+queue request id, else the ``x-fal-request-id`` response header, else ``None``) and ``detail`` (the
+``detail`` of the error body: a string, or for validation errors the FastAPI list of
+``{"loc", "msg", "type"}`` items; FACTS §3.2). Messages are built from those and are redacted: the
+provider key never appears in ``str()`` or ``repr()`` of an error.
+
+    KontextError
+    ├── ConfigurationError            bad base URL, unknown endpoint, ...
+    │   └── MissingCredentialsError   no key given and none in the environment
+    ├── ProviderIncompatibleError     the provider answered outside the contract, or lacks a feature
+    ├── APIConnectionError            no HTTP answer (connect/read error, client-side timeout)
+    │   └── AmbiguousSubmitError      a submit/run failed after it may have reached the server: not retried
+    ├── WaitTimeoutError              subscribe/get(timeout=...) elapsed before the request completed
+    ├── RetriesExhausted              attempts or total time of the retry policy used up (``last_error``)
+    ├── ImageContentError             image bytes do not match their content_type
+    └── APIStatusError                an HTTP error answer
+        ├── BadRequestError           400 other than "not completed"
+        ├── NotCompletedError         400 from the result: the request has not completed
+        ├── AuthenticationError       401
+        │   └── PermissionDeniedError 403 (e.g. exhausted balance)
+        ├── NotFoundError             404: unknown request id
+        ├── PayloadTooLargeError      413
+        ├── ValidationError           422 (or the client's own check before sending: status_code None)
+        │   └── ContentPolicyViolationError   422 with type content_policy_violation
+        ├── RateLimitError            429 (``retry_after`` in seconds)
+        ├── RequestFailedError        the request completed with an error (failed, or cancelled)
+        ├── RequestTimeoutError       504 with error_type request_timeout / startup_timeout
+        └── ServiceUnavailableError   502/503/504 infrastructure or ingress errors (``ingress``)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "AmbiguousSubmitError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ContentPolicyViolationError",
+    "ImageContentError",
+    "KontextError",
+    "MissingCredentialsError",
+    "NotCompletedError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "ProviderIncompatibleError",
+    "RateLimitError",
+    "RequestFailedError",
+    "RequestTimeoutError",
+    "RetriesExhausted",
+    "ServiceUnavailableError",
+    "ValidationError",
+    "WaitTimeoutError",
+]
+
+Detail = str | list[dict[str, Any]] | None
+
+
+class KontextError(Exception):
+    """Base of every error the client raises.
+
+    Attributes:
+        message: the text of ``str(error)`` (already redacted).
+        status_code: HTTP status of the answer, or ``None``.
+        request_id: the queue request id (or the ``x-fal-request-id`` header), or ``None``.
+        detail: the error body's ``detail`` (string or list of validation items), or ``None``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        request_id: str | None = None,
+        detail: Detail = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.request_id = request_id
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.message!r}, status_code={self.status_code!r}, "
+            f"request_id={self.request_id!r})"
+        )
+
+
+class ConfigurationError(KontextError, ValueError):
+    """The client or provider was configured wrongly (a bad base URL, an unknown endpoint id, ...)."""
+
+
+class MissingCredentialsError(ConfigurationError):
+    """No key was given and none was found in the provider's environment variables (FACTS §3.4)."""
+
+
+class ProviderIncompatibleError(KontextError):
+    """The provider answered outside the contract (a missing field, an unknown status, a queue URL on a
+    foreign host when ``on_foreign_url="raise"``), or lacks a feature (no synchronous API)."""
+
+
+class APIConnectionError(KontextError):
+    """No HTTP answer: the connection failed, broke, or a client-side timeout elapsed."""
+
+
+class AmbiguousSubmitError(APIConnectionError):
+    """A submit (or synchronous run) failed after the request may have reached the server.
+
+    It was deliberately not retried: a retry could queue, and bill, the same job twice. Check the
+    provider's request history, or submit again if a duplicate is acceptable.
+    """
+
+
+class WaitTimeoutError(KontextError):
+    """``subscribe``/``get(timeout=...)`` elapsed (seconds) before the request completed.
+
+    Attributes:
+        cancelled: whether a cancel was requested for the queue request before raising.
+    """
+
+    def __init__(self, message: str, *, request_id: str | None = None, cancelled: bool = False) -> None:
+        super().__init__(message, request_id=request_id)
+        self.cancelled = cancelled
+
+
+class ImageContentError(KontextError):
+    """The bytes of an image are not an image, or not of the ``content_type`` they were declared with."""
+
+
+class APIStatusError(KontextError):
+    """The provider answered with an HTTP error status.
+
+    Attributes:
+        error_type: ``error_type`` from the body or the ``X-Fal-Error-Type`` header (FACTS §3.2), or ``None``.
+        body: the parsed JSON body (or ``None`` for a non-JSON body such as an ingress HTML page).
+        headers: the response headers that matter here (lower-case names): ``x-fal-request-id``,
+            ``x-fal-error-type``, ``x-fal-retryable``, ``x-fal-request-timeout-type``, ``retry-after``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        request_id: str | None = None,
+        detail: Detail = None,
+        error_type: str | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, status_code=status_code, request_id=request_id, detail=detail)
+        self.error_type = error_type
+        self.body = body
+        self.headers: dict[str, str] = dict(headers or {})
+
+
+class BadRequestError(APIStatusError):
+    """HTTP 400 (other than the result's "not completed")."""
+
+
+class NotCompletedError(APIStatusError):
+    """HTTP 400 from the result URL: the request has not completed yet (FACTS §3.1)."""
+
+
+class AuthenticationError(APIStatusError):
+    """HTTP 401: a missing or wrong key (e.g. "No user found for Key ID and Secret"; FACTS §3.2)."""
+
+
+class PermissionDeniedError(AuthenticationError):
+    """HTTP 403: the account may not run requests (e.g. "User is locked. Reason: Exhausted balance")."""
+
+
+class NotFoundError(APIStatusError):
+    """HTTP 404: no request with this id (FACTS §3.1)."""
+
+
+class PayloadTooLargeError(APIStatusError):
+    """HTTP 413: the request body is larger than the provider accepts (e.g. a large ``data:`` URI)."""
+
+
+class ValidationError(APIStatusError):
+    """The input is invalid: a 422 result (FACTS §3.2), or the client's own check against the contract's
+    JSON Schema before anything was sent (then ``status_code`` is ``None``).
+
+    ``detail`` is always a list of ``{"loc": [...], "msg": str, "type": str}`` items; ``fields`` lists
+    the dotted field names they point at (without the leading ``body``).
+    """
+
+    @property
+    def fields(self) -> list[str]:
+        out: list[str] = []
+        for item in self.detail if isinstance(self.detail, list) else []:
+            loc = [str(part) for part in item.get("loc", [])]
+            if loc and loc[0] == "body":
+                loc = loc[1:]
+            out.append(".".join(loc) or "<body>")
+        return out
+
+
+class ContentPolicyViolationError(ValidationError):
+    """HTTP 422 whose detail has ``type: "content_policy_violation"``: the model refused the input."""
+
+
+class RateLimitError(APIStatusError):
+    """HTTP 429. ``retry_after``: the ``Retry-After`` header in seconds, or ``None``."""
+
+    @property
+    def retry_after(self) -> float | None:
+        return parse_retry_after(self.headers.get("retry-after"))
+
+
+class RequestFailedError(APIStatusError):
+    """The request ended ``COMPLETED`` with an ``error`` (FACTS §3.1: failed and cancelled requests are
+    COMPLETED too) and its result answered with an error. ``error_type`` is the status's, e.g. the
+    mock's ``request_cancelled``; ``status_code`` the result's."""
+
+
+class RequestTimeoutError(APIStatusError):
+    """HTTP 504 (or 503) whose ``error_type`` is ``request_timeout`` or ``startup_timeout``: the request did
+    not start in time (``X-Fal-Request-Timeout``; FACTS §3.1, §3.2). ``timeout_type`` is ``"user"`` when
+    the client's own ``X-Fal-Request-Timeout`` was exceeded."""
+
+    @property
+    def timeout_type(self) -> str | None:
+        return self.headers.get("x-fal-request-timeout-type")
+
+
+class ServiceUnavailableError(APIStatusError):
+    """HTTP 502/503/504 of fal's infrastructure (``error_type`` e.g. runner_scheduling_failure) or of the
+    ingress load balancer (``ingress`` true: no ``x-fal-request-id``, often an HTML body; FACTS §3.2)."""
+
+    @property
+    def ingress(self) -> bool:
+        return "x-fal-request-id" not in self.headers and self.error_type is None
+
+
+class RetriesExhausted(KontextError):
+    """The retry policy's attempts or total time (seconds) were used up.
+
+    Attributes:
+        last_error: the error of the last attempt (an :class:`APIStatusError` or :class:`APIConnectionError`).
+        attempts: how many attempts were made.
+    """
+
+    def __init__(self, message: str, *, last_error: KontextError, attempts: int) -> None:
+        super().__init__(
+            message,
+            status_code=last_error.status_code,
+            request_id=last_error.request_id,
+            detail=last_error.detail,
+        )
+        self.last_error = last_error
+        self.attempts = attempts
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """``Retry-After`` as seconds (delta-seconds or an HTTP date), or ``None`` if absent or unreadable."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    import datetime as _dt
+
+    return max(0.0, (when - _dt.datetime.now(_dt.UTC)).total_seconds())
+
+
+def summarize_detail(detail: Detail, limit: int = 300) -> str:
+    """A one-line text of an error ``detail`` for messages: the string, or ``field: msg`` items."""
+    if detail is None:
+        return ""
+    if isinstance(detail, str):
+        text = detail
+    else:
+        parts = []
+        for item in detail:
+            loc = [str(p) for p in item.get("loc", [])]
+            if loc and loc[0] == "body":
+                loc = loc[1:]
+            parts.append(f"{'.'.join(loc) or '<body>'}: {item.get('msg', '')}")
+        text = "; ".join(parts)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def detail_items(detail: Any) -> list[dict[str, Any]] | None:
+    """``detail`` as a list of validation items if it has that shape, else ``None``."""
+    if isinstance(detail, Sequence) and not isinstance(detail, str | bytes):
+        items = [dict(x) for x in detail if isinstance(x, Mapping)]
+        if len(items) == len(detail):
+            return items
+    return None
+
+
+def json_or_none(content: bytes) -> Any:
+    """Parse JSON bytes, or ``None`` if they are not JSON."""
+    try:
+        return json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        return None

@@ -1,0 +1,342 @@
+"""Providers: where the queue and the synchronous API are, and how to authenticate there.
+
+A :class:`Provider` is a plain value built when you construct it (nothing is read at import time):
+base URLs (any scheme, http or https, any port, an optional path prefix), the authorization scheme,
+and the key, resolved from the arguments or the environment right then. The key is kept in a
+:class:`Secret`, shown as ``'****'`` everywhere, and sent only to the provider's own origins
+(scheme, host and port of ``queue_base_url`` and ``run_base_url``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from ._errors import ConfigurationError, MissingCredentialsError, ProviderIncompatibleError
+
+__all__ = ["MOCK_FAL_KEY", "MOCK_RELAY_KEY", "ForeignUrlPolicy", "Provider", "Secret"]
+
+#: The keys the project's mock accepts by default (``MockConfig.key``), for ``Provider.mock``.
+MOCK_FAL_KEY = "mock-key-id:mock-key-secret"
+MOCK_RELAY_KEY = "mock-relay-key"
+
+ForeignUrlPolicy = Literal["rebase", "raise"]
+
+FAL_QUEUE_BASE_URL = "https://queue.fal.run"
+FAL_RUN_BASE_URL = "https://fal.run"
+
+
+class Secret:
+    """A credential that does not show itself: ``repr``/``str`` give ``'****'``; :meth:`reveal` gives the value."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        if not value or any(c in value for c in "\r\n"):
+            raise ConfigurationError("a key must be a non-empty single line")
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('****')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a Secret cannot be pickled")
+
+
+def _origin(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def _normalize_base(url: str, what: str) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"{what} must be an absolute http:// or https:// URL, got {url!r}")
+    if parts.username is not None or parts.password is not None:
+        raise ConfigurationError(f"{what} must not carry credentials; pass key= or set the key variable")
+    if parts.query or parts.fragment:
+        raise ConfigurationError(f"{what} must not have a query or fragment, got {url!r}")
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+
+
+@dataclass(frozen=True, repr=False)
+class Provider:
+    """One provider of the Kontext endpoints: fal.ai itself, or a relay that speaks fal's queue API.
+
+    Build one with :meth:`fal`, :meth:`relay`, :meth:`from_document` or :meth:`mock`.
+
+    Attributes:
+        name: a label for messages and logs (e.g. ``"fal"``, ``"relay-a"``).
+        queue_base_url: where submits go (``POST {queue_base_url}/{endpoint_id}``) and where request URLs
+            are served (``{queue_base_url}/{owner}/{app}/requests/{id}``).
+        run_base_url: the synchronous API (``POST {run_base_url}/{endpoint_id}``), or ``None`` if the
+            provider has none (``x-provider.sync_api: false``; then ``run`` raises).
+        auth_scheme: ``"Key"`` (fal, FACTS §3.4) or ``"Bearer"`` (relays).
+        key: the credential; never shown.
+        on_foreign_url: what to do when a submit returns request URLs on another origin (the documented
+            relays return ``https://queue.fal.run/...``, FACTS §2.14): ``"rebase"`` keeps the path and
+            puts it on ``queue_base_url`` (the default), ``"raise"`` raises
+            :class:`ProviderIncompatibleError`. The key is never sent to another origin either way.
+        status_stream: whether to use the SSE status stream (FACTS §3.1) in ``subscribe``; if the
+            provider answers it with 404/405/501 or not as ``text/event-stream``, the client falls back to
+            polling by itself.
+    """
+
+    name: str
+    queue_base_url: str
+    run_base_url: str | None
+    auth_scheme: str
+    key: Secret = field(compare=False)
+    on_foreign_url: ForeignUrlPolicy = "rebase"
+    status_stream: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "queue_base_url", _normalize_base(self.queue_base_url, "queue_base_url"))
+        if self.run_base_url is not None:
+            object.__setattr__(self, "run_base_url", _normalize_base(self.run_base_url, "run_base_url"))
+        if self.on_foreign_url not in ("rebase", "raise"):
+            raise ConfigurationError(
+                f"on_foreign_url must be 'rebase' or 'raise', got {self.on_foreign_url!r}"
+            )
+        if not self.auth_scheme or " " in self.auth_scheme:
+            raise ConfigurationError(
+                f"auth_scheme must be one word such as 'Key' or 'Bearer', got {self.auth_scheme!r}"
+            )
+
+    def __repr__(self) -> str:
+        return (
+            f"Provider(name={self.name!r}, queue_base_url={self.queue_base_url!r}, "
+            f"run_base_url={self.run_base_url!r}, auth='{self.auth_scheme} ****', "
+            f"on_foreign_url={self.on_foreign_url!r})"
+        )
+
+    # ---- presets -------------------------------------------------------------------------------------
+
+    @classmethod
+    def fal(
+        cls,
+        key: str | None = None,
+        *,
+        queue_base_url: str = FAL_QUEUE_BASE_URL,
+        run_base_url: str | None = FAL_RUN_BASE_URL,
+        env: Mapping[str, str] | None = None,
+    ) -> Provider:
+        """fal.ai: ``Authorization: Key <key>``, queue on https://queue.fal.run, run on https://fal.run (FACTS §3.4).
+
+        Args:
+            key: ``"<key_id>:<key_secret>"``; default: ``$FAL_KEY``, else ``$FAL_KEY_ID:$FAL_KEY_SECRET``,
+                read now (from ``env`` if given, else ``os.environ``).
+            queue_base_url, run_base_url: other hosts, e.g. a local mock (``http://127.0.0.1:8765`` and
+                ``http://127.0.0.1:8765/run``).
+
+        Raises:
+            MissingCredentialsError: no key given and none in the environment.
+        """
+        environ = os.environ if env is None else env
+        if key is None:
+            key = environ.get("FAL_KEY") or None
+        if key is None and environ.get("FAL_KEY_ID") and environ.get("FAL_KEY_SECRET"):
+            key = f"{environ['FAL_KEY_ID']}:{environ['FAL_KEY_SECRET']}"
+        if key is None:
+            raise MissingCredentialsError(
+                "no fal key: pass key=, or set FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET) in the environment"
+            )
+        return cls("fal", queue_base_url, run_base_url, "Key", Secret(key))
+
+    @classmethod
+    def relay(
+        cls,
+        base_url: str,
+        *,
+        key: str | None = None,
+        key_env: str = "RELAY_KEY",
+        name: str = "relay",
+        auth_scheme: str = "Bearer",
+        run_base_url: str | None = None,
+        on_foreign_url: ForeignUrlPolicy = "rebase",
+        status_stream: bool = True,
+        env: Mapping[str, str] | None = None,
+    ) -> Provider:
+        """A relay that speaks fal's queue API at ``base_url`` with ``Authorization: Bearer <key>`` (FACTS §3.4).
+
+        Args:
+            base_url: the relay's base URL (http or https; a path prefix is kept).
+            key: the relay key; default: the environment variable ``key_env``, read now.
+            run_base_url: the relay's synchronous API, if it has one (the documented relays do not).
+            on_foreign_url: ``"rebase"`` (default) or ``"raise"``; see :class:`Provider`.
+
+        Raises:
+            MissingCredentialsError: no key given and ``key_env`` is unset.
+        """
+        environ = os.environ if env is None else env
+        if key is None:
+            key = environ.get(key_env) or None
+        if key is None:
+            raise MissingCredentialsError(
+                f"no key for {name}: pass key=, or set {key_env} in the environment"
+            )
+        return cls(name, base_url, run_base_url, auth_scheme, Secret(key), on_foreign_url, status_stream)
+
+    @classmethod
+    def from_document(
+        cls,
+        name: str,
+        *,
+        base_url: str | None = None,
+        key: str | None = None,
+        on_foreign_url: ForeignUrlPolicy = "rebase",
+        providers_dir: Path | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Provider:
+        """The provider described by ``openapi/providers/{name}.openapi.yaml`` (its ``info.x-provider``:
+        auth scheme, key variables, sync API, base URLs).
+
+        Args:
+            name: ``"fal"``, ``"relay-a"``, ``"chainhub"``, ``"relay-b"``.
+            base_url: the queue base URL; default: the document's (relays whose document names no host
+                need it).
+
+        Raises:
+            ConfigurationError: no such document, or no usable base URL.
+            MissingCredentialsError: no key given and none in the document's key variables.
+        """
+        import yaml
+
+        from .._layout import Layout
+
+        folder = providers_dir or Layout.discover().providers_dir
+        path = folder / f"{name}.openapi.yaml"
+        try:
+            document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigurationError(f"no provider document for {name!r}: {exc}") from None
+        meta: dict[str, Any] = document.get("info", {}).get("x-provider", {})
+        auth: dict[str, Any] = meta.get("auth", {})
+        scheme = str(auth.get("scheme", "Bearer"))
+        sync_api = bool(meta.get("sync_api", False))
+        queue = base_url or meta.get("queue_base_url")
+        if queue is None:
+            servers = document.get("servers") or [{}]
+            queue = servers[0].get("url")
+            if queue is None or "{" in queue or queue.endswith(".invalid"):
+                raise ConfigurationError(f"the {name} document names no host: pass base_url=")
+        run = meta.get("run_base_url") if sync_api and base_url is None else None
+        environ = os.environ if env is None else env
+        if key is None and auth.get("key_env"):
+            key = environ.get(str(auth["key_env"])) or None
+        pair = auth.get("key_env_pair")
+        if key is None and pair and environ.get(pair[0]) and environ.get(pair[1]):
+            key = f"{environ[pair[0]]}:{environ[pair[1]]}"
+        if key is None:
+            names = " or ".join([str(auth.get("key_env", "?")), *(["+".join(pair)] if pair else [])])
+            raise MissingCredentialsError(f"no key for {name}: pass key=, or set {names} in the environment")
+        return cls(name, queue, run, scheme, Secret(key), on_foreign_url)
+
+    @classmethod
+    def mock(
+        cls,
+        base_url: str,
+        *,
+        profile: str = "fal",
+        key: str | None = None,
+        on_foreign_url: ForeignUrlPolicy = "rebase",
+    ) -> Provider:
+        """The project's mock (``make mock``, ``kontext_contract.mock.MockServer``) at ``base_url``.
+
+        Queue base = ``base_url``; for the ``fal`` profile the synchronous API is ``base_url + "/run"``.
+        ``profile`` ``"fal"`` authenticates with ``Key``, the relay profiles (``relay-a``, ``chainhub``,
+        ``relay-b``) with ``Bearer``; ``key`` defaults to the mock's default key for that profile.
+        """
+        base = _normalize_base(base_url, "base_url")
+        if profile == "fal":
+            return cls("mock-fal", base, base + "/run", "Key", Secret(key or MOCK_FAL_KEY))
+        return cls(f"mock-{profile}", base, None, "Bearer", Secret(key or MOCK_RELAY_KEY), on_foreign_url)
+
+    def with_options(self, **changes: Any) -> Provider:
+        """A copy with some attributes changed (e.g. ``on_foreign_url="raise"``)."""
+        if "key" in changes and isinstance(changes["key"], str):
+            changes["key"] = Secret(changes["key"])
+        return replace(self, **changes)
+
+    # ---- what the client needs -----------------------------------------------------------------------
+
+    @property
+    def authorization(self) -> str:
+        """The ``Authorization`` header value. Not for logging."""
+        return f"{self.auth_scheme} {self.key.reveal()}"
+
+    @property
+    def origins(self) -> frozenset[tuple[str, str, int]]:
+        """The (scheme, host, port) triples the key may be sent to."""
+        found = {_origin(self.queue_base_url)}
+        if self.run_base_url:
+            found.add(_origin(self.run_base_url))
+        return frozenset(found)
+
+    def owns(self, url: str) -> bool:
+        """Whether ``url`` is on one of the provider's own origins (so the key may go with it)."""
+        return _origin(url) in self.origins
+
+    def queue_url(self, path: str) -> str:
+        """``queue_base_url`` joined with ``path`` (which starts with ``/``)."""
+        return self.queue_base_url + path
+
+    def run_url(self, endpoint_id: str) -> str:
+        """Where the synchronous API of ``endpoint_id`` is.
+
+        Raises:
+            ProviderIncompatibleError: the provider has no synchronous API.
+        """
+        if self.run_base_url is None:
+            raise ProviderIncompatibleError(
+                f"{self.name} has no synchronous API (run); use subscribe(), which goes through the queue"
+            )
+        return f"{self.run_base_url}/{endpoint_id}"
+
+    def adopt_url(self, url: str) -> tuple[str, bool]:
+        """A request URL returned by the provider, made safe to use: ``(url, rebased)``.
+
+        A URL on one of the provider's origins is kept. A URL elsewhere (the documented relays return
+        ``https://queue.fal.run/...``; FACTS §2.14) keeps its path and query and is moved onto
+        ``queue_base_url`` when ``on_foreign_url == "rebase"``.
+
+        Raises:
+            ProviderIncompatibleError: the URL is on another origin and ``on_foreign_url == "raise"``, or
+                it is not an absolute http(s) URL.
+        """
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            if url.startswith("/"):
+                return self.queue_url(url), False
+            raise ProviderIncompatibleError(
+                f"{self.name} returned a request URL that is not absolute: {url!r}"
+            )
+        if self.owns(url):
+            return url, False
+        if self.on_foreign_url == "raise":
+            raise ProviderIncompatibleError(
+                f"{self.name} returned a request URL on another host ({parts.scheme}://{parts.netloc}); "
+                f"refusing to follow it, so the key is not sent there (on_foreign_url='raise'). "
+                f"Use on_foreign_url='rebase' to ask {self.queue_base_url} instead."
+            )
+        base = urlsplit(self.queue_base_url)
+        path = parts.path
+        if base.path and not path.startswith(base.path + "/"):
+            path = base.path + path
+        return urlunsplit((base.scheme, base.netloc, path, parts.query, "")), True

@@ -1,0 +1,225 @@
+"""Retries that never pay twice.
+
+Two kinds of call (FACTS §3.1, §3.2, §3.5):
+
+* **Idempotent** (status, result, status stream, cancel, image downloads): retried on transport errors,
+  client-side timeouts, 408, 429 (honouring ``Retry-After``) and 502/503/504 -- except a result whose
+  5xx *is* the request's outcome (it carries ``x-fal-request-id`` and an ``error_type``, and fal does
+  not mark it ``X-Fal-Retryable: true``).
+* **Paid** (submit, synchronous run): retried only when the request provably did not reach the
+  application: the connection was never made (connect error, connect or pool timeout), 429 (the
+  request was refused, not queued), or an ingress 502/503/504 of the load balancer (no
+  ``x-fal-request-id``, no ``error_type``). A timeout or broken connection *after* the request was sent
+  is ambiguous: it raises :class:`AmbiguousSubmitError` and is never retried.
+
+Every retry waits ``min(max_delay, base_delay * multiplier ** (n-1))``, scaled by a random factor in
+``[1 - jitter, 1 + jitter]``, and at least ``Retry-After`` when the server sent one. Attempts are
+bounded by ``max_attempts`` and by ``total_timeout`` seconds from the first attempt.
+
+This module does no I/O: :class:`Attempts` decides, the sync and async clients sleep and resend.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import httpx
+
+from ._errors import (
+    AmbiguousSubmitError,
+    APIConnectionError,
+    APIStatusError,
+    KontextError,
+    RetriesExhausted,
+    parse_retry_after,
+)
+
+__all__ = ["Attempts", "CallKind", "RetryPolicy", "is_ingress_error"]
+
+logger = logging.getLogger("kontext_contract.client")
+
+CallKind = Literal["idempotent", "paid"]
+
+_RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
+_INGRESS_STATUSES = frozenset({502, 503, 504})
+# errors raised before a single byte of the request went out: safe to resend even a submit
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry.
+
+    Attributes:
+        max_attempts: attempts in all, the first included (1 = never retry).
+        base_delay: seconds before the first retry.
+        multiplier: growth of the delay per retry.
+        max_delay: cap of one delay, seconds.
+        jitter: the delay is multiplied by a random factor in ``[1 - jitter, 1 + jitter]``.
+        total_timeout: seconds from the first attempt after which no new attempt starts.
+        max_retry_after: the longest ``Retry-After`` (seconds) the client will wait for; a longer one
+            ends the retries at once.
+    """
+
+    max_attempts: int = 8
+    base_delay: float = 0.2
+    multiplier: float = 2.0
+    max_delay: float = 10.0
+    jitter: float = 0.5
+    total_timeout: float = 120.0
+    max_retry_after: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if not 0 <= self.jitter <= 1:
+            raise ValueError("jitter must be within 0..1")
+        if self.base_delay < 0 or self.max_delay < 0 or self.total_timeout <= 0:
+            raise ValueError("delays must be >= 0 and total_timeout > 0 (seconds)")
+
+    @classmethod
+    def none(cls) -> RetryPolicy:
+        """Never retry."""
+        return cls(max_attempts=1)
+
+    def backoff(self, retry: int, rand: Callable[[], float] = random.random) -> float:
+        """The delay in seconds before retry number ``retry`` (1-based), jitter included."""
+        delay = min(self.max_delay, self.base_delay * self.multiplier ** (retry - 1))
+        return delay * (1 - self.jitter + 2 * self.jitter * rand())
+
+
+def is_ingress_error(response: httpx.Response) -> bool:
+    """A 502/503/504 of the ingress load balancer: no ``x-fal-request-id`` and no ``X-Fal-Error-Type``
+    (FACTS §3.2). Such an answer means the request never reached fal's application."""
+    return (
+        response.status_code in _INGRESS_STATUSES
+        and "x-fal-request-id" not in response.headers
+        and "x-fal-error-type" not in response.headers
+    )
+
+
+def _is_outcome(response: httpx.Response) -> bool:
+    """A result 5xx that is the request's own outcome (e.g. request_timeout), not a passing failure."""
+    return (
+        "x-fal-request-id" in response.headers
+        and "x-fal-error-type" in response.headers
+        and response.headers.get("x-fal-retryable", "").lower() != "true"
+    )
+
+
+class Attempts:
+    """The retry state of one logical call.
+
+    Args:
+        policy: the limits.
+        kind: ``"idempotent"`` or ``"paid"`` (see the module docstring).
+        what: a short description for logs and errors, e.g. ``"GET status of 1234"`` (no secrets).
+        result_call: the call fetches a result (its 5xx may be the request's outcome, not retried).
+    """
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        kind: CallKind,
+        what: str,
+        *,
+        result_call: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.policy = policy
+        self.kind = kind
+        self.what = what
+        self.result_call = result_call
+        self.attempt = 1
+        self._clock = clock
+        self._rand = rand
+        self._deadline = clock() + policy.total_timeout
+
+    def _next(self, reason: str, error: KontextError, retry_after: float | None = None) -> float:
+        """Seconds to wait before the next attempt, or raise ``RetriesExhausted``."""
+        policy = self.policy
+        if policy.max_attempts <= 1:
+            raise error
+        if self.attempt >= policy.max_attempts:
+            raise RetriesExhausted(
+                f"{self.what}: gave up after {self.attempt} attempts ({reason}): {error.message}",
+                last_error=error,
+                attempts=self.attempt,
+            )
+        delay = policy.backoff(self.attempt, self._rand)
+        if retry_after is not None:
+            if retry_after > policy.max_retry_after:
+                raise RetriesExhausted(
+                    f"{self.what}: the server asks to retry after {retry_after:.0f} s, more than "
+                    f"max_retry_after={policy.max_retry_after:.0f} s: {error.message}",
+                    last_error=error,
+                    attempts=self.attempt,
+                )
+            delay = max(delay, retry_after)
+        remaining = self._deadline - self._clock()
+        if delay >= remaining:
+            raise RetriesExhausted(
+                f"{self.what}: gave up after {self.attempt} attempts, the retry budget of "
+                f"{policy.total_timeout:.0f} s is spent ({reason}): {error.message}",
+                last_error=error,
+                attempts=self.attempt,
+            )
+        self.attempt += 1
+        logger.debug(
+            "retrying %s in %.2f s after %s (attempt %d of %d)",
+            self.what,
+            delay,
+            reason,
+            self.attempt,
+            policy.max_attempts,
+        )
+        return delay
+
+    def after_exception(self, exc: httpx.HTTPError) -> float:
+        """Seconds to wait before resending after a transport error ``exc``.
+
+        Raises:
+            AmbiguousSubmitError: a paid call failed after it may have reached the server.
+            APIConnectionError / RetriesExhausted: not retryable, or the budget is spent.
+        """
+        reason = f"{type(exc).__name__}"
+        if isinstance(exc, httpx.UnsupportedProtocol):
+            raise APIConnectionError(f"{self.what} failed: {exc}") from exc
+        if self.kind == "paid" and not isinstance(exc, _NOT_SENT):
+            raise AmbiguousSubmitError(
+                f"{self.what} failed with {type(exc).__name__} after the request may have reached the "
+                f"server; not retried, so the job is not queued and billed twice. Check the provider's "
+                f"request history before submitting again."
+            ) from exc
+        error = APIConnectionError(f"{self.what} failed: {type(exc).__name__}: {exc}")
+        if not isinstance(exc, httpx.TransportError):
+            raise error from exc
+        try:
+            return self._next(reason, error)
+        except KontextError as final:
+            raise final from exc
+
+    def should_retry(self, response: httpx.Response) -> bool:
+        """Whether this answer is retryable for this kind of call (not counting the budget)."""
+        status = response.status_code
+        if status not in _RETRY_STATUSES:
+            return False
+        if self.kind == "paid":
+            return status == 429 or is_ingress_error(response)
+        return not (self.result_call and status in _INGRESS_STATUSES and _is_outcome(response))
+
+    def after_response(self, response: httpx.Response, error: APIStatusError) -> float:
+        """Seconds to wait before resending after the retryable error answer ``response`` (``error`` is
+        what it maps to).
+
+        Raises:
+            the ``error`` itself when retries are off, else RetriesExhausted when the budget is spent.
+        """
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        return self._next(f"HTTP {response.status_code}", error, retry_after)
