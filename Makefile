@@ -12,11 +12,12 @@ STAMP := $(VENV)/.installed-stamp
 # The pinned tools (ruff, openapi-python-client) must be the ones found on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup lock spec client check-generated lint typecheck unit test demo bench acknowledge mock clean
+.PHONY: help setup lock spec client check-generated lint typecheck unit test demo bench acknowledge mock diff clean
 
 LINT_PATHS = $(wildcard src tests contract_tests scripts bench)
 PORT ?= 8765
 PROVIDER ?= fal
+BASE ?= HEAD
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
@@ -63,6 +64,11 @@ test: setup ## everything CI runs: contract up to date, generated/ current, lint
 
 demo: setup ## the main job: build the contract from the five documents, verify the client, print a summary
 	$(BIN)/kontext-contract demo
+
+diff: setup ## classify contract changes since BASE (a git ref, default HEAD) for a client; exit 1 on breaking ones
+	@old=$$(mktemp --suffix=.yaml); trap 'rm -f "$$old"' EXIT; \
+	git show "$(BASE):openapi/kontext.openapi.yaml" > "$$old" || { echo "error: no openapi/kontext.openapi.yaml at $(BASE)" >&2; exit 2; }; \
+	$(BIN)/kontext-contract diff "$$old" openapi/kontext.openapi.yaml
 
 mock: setup ## serve the stateful mock on 127.0.0.1:$(PORT) (PROVIDER=fal|relay-a|chainhub|relay-b)
 	$(BIN)/kontext-contract mock --host 127.0.0.1 --port $(PORT) --provider $(PROVIDER)

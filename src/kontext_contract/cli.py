@@ -115,6 +115,40 @@ def demo(root: Path | None) -> None:
     run_demo(_layout(root))
 
 
+@main.command("diff")
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the report here.",
+)
+def diff_command(old: Path, new: Path, fmt: str, output: Path | None) -> None:
+    """Classify every change from the contract OLD to NEW for a client: breaking or not, with its JSONPath.
+
+    Exit status: 0 no breaking change, 1 breaking changes, 2 a document is missing or not valid OpenAPI.
+    """
+    from .drift import ContractLoadError, diff_documents, load_contract
+    from .drift._report import render_changes
+
+    try:
+        changes = diff_documents(load_contract(old), load_contract(new))
+    except ContractLoadError as exc:
+        click.echo(f"error: {exc.render()}", err=True)
+        sys.exit(2)
+    text = render_changes(changes, fmt, old=str(old), new=str(new))
+    click.echo(text, nl=False)
+    if output is not None:
+        from .spec import write_atomic
+
+        write_atomic(output, text)
+    sys.exit(1 if any(c.breaking for c in changes) else 0)
+
+
 @main.group()
 def client() -> None:
     """The typed client in generated/ (openapi-python-client, pinned)."""
