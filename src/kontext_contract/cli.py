@@ -196,6 +196,10 @@ from .mock._cli import mock_command  # noqa: E402
 
 main.add_command(mock_command)
 
+from .client._cli import generate_command  # noqa: E402
+
+main.add_command(generate_command)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()
