@@ -217,6 +217,8 @@ class MockApp(Starlette):
             raise _Problem(404, {"detail": "Request not found"}, [_request_id_header(segments[3])])
         rid = [_request_id_header(req.id)]
         if kind[1] == "status":
+            if state.state_of(req, now) == COMPLETED:
+                await state.ensure_checked(req)
             code, body = state.status_body(req, now, with_logs=_logs_flag(scope))
             await _send_json(send, code, body, rid)
         elif kind[1] == "stream":
@@ -378,6 +380,8 @@ class MockApp(Starlette):
         try:
             while not disconnected.is_set():
                 now = state.now()
+                if state.state_of(req, now) == COMPLETED:
+                    await state.ensure_checked(req)
                 _code, body = state.status_body(req, now, with_logs=with_logs)
                 data = _dumps(body)
                 if data != last:

@@ -76,6 +76,7 @@ class Req:
         "seq",
         "t0",
         "timeout",
+        "checked",
         "webhook",
         "webhook_done",
     )
@@ -104,6 +105,7 @@ class Req:
         self.timeout = timeout
         self.cancelled_at: float | None = None
         self.outcome: Outcome | None = None
+        self.checked = False
         self.webhook_done = False
 
 
@@ -185,7 +187,7 @@ class MockState:
 
     def timestamp(self, t: float) -> str:
         """ISO 8601 UTC time of clock time ``t``."""
-        return (self._epoch + timedelta(seconds=t)).isoformat().replace("+00:00", "Z")
+        return (self._epoch + timedelta(seconds=t)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
     # -- requests ----------------------------------------------------------------------------------
 
@@ -427,6 +429,37 @@ class MockState:
             (outcome, cacheable): 200 with the output, or 422 with FastAPI ``detail`` items
             (FACTS.md §3.2); cacheable is False when the output inlines images (sync_mode).
         """
+        bad, data, ratio = await self._check(endpoint, body, base)
+        if bad is not None or data is None:
+            return bad or Outcome(422, {"detail": []}), True
+        return await self._output(endpoint, data, base=base, seed=seed, ratio=ratio)
+
+    async def _check(
+        self, endpoint: Endpoint, body: bytes, base: str
+    ) -> tuple[Outcome | None, dict[str, Any] | None, tuple[float, float] | None]:
+        if len(body) > 65536:  # large inputs (inline images) are decoded off the event loop
+            return await to_thread.run_sync(self.check_input, endpoint, body, base)
+        return self.check_input(endpoint, body, base)
+
+    async def ensure_checked(self, req: Req) -> None:
+        """Validate a finished request's input once, so its status can say it failed (the 422 itself is
+        the result's answer)."""
+        if req.outcome is not None or req.checked or self.failure(req, self.now()) is not None:
+            return
+        bad, _data, _ratio = await self._check(req.endpoint, req.body, req.base)
+        if bad is not None:
+            req.outcome = bad
+        req.checked = True
+
+    def check_input(
+        self, endpoint: Endpoint, body: bytes, base: str
+    ) -> tuple[Outcome | None, dict[str, Any] | None, tuple[float, float] | None]:
+        """Parse and validate a body with the contract's schema, then decode its ``data:`` images.
+
+        Returns:
+            (422 outcome, None, None) for a rejected input, else (None, the input, the width:height of
+            the first input image whose size is known, or None).
+        """
         try:
             data = json.loads(body) if body else None
         except (ValueError, RecursionError) as exc:
@@ -439,7 +472,7 @@ class MockState:
                     "ctx": {"error": getattr(exc, "msg", "Invalid JSON")},
                 }
             ]
-            return Outcome(422, {"detail": detail}), True
+            return Outcome(422, {"detail": detail}), None, None
         try:
             errors = error_items(endpoint.validator.iter_errors(data))
         except RecursionError:
@@ -449,14 +482,15 @@ class MockState:
         if data is None:
             errors = [{"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}]
         if errors:
-            return Outcome(422, {"detail": errors}), True
-        assert isinstance(data, dict)
+            return Outcome(422, {"detail": errors}), None, None
+        if not isinstance(data, dict):
+            return Outcome(422, {"detail": []}), None, None
         ratio: tuple[float, float] | None = None
         bad: list[dict[str, Any]] = []
         for name, is_list in endpoint.image_inputs.items():
             if name not in data:
                 continue
-            values = data[name] if is_list else [data[name]]
+            values = data[name] if is_list and isinstance(data[name], list) else [data[name]]
             for i, value in enumerate(values):
                 if not isinstance(value, str):
                     continue
@@ -471,8 +505,8 @@ class MockState:
                 if ratio is None and size is not None:
                     ratio = (float(size[0]), float(size[1]))
         if bad:
-            return Outcome(422, {"detail": bad}), True
-        return await self._output(endpoint, data, base=base, seed=seed, ratio=ratio)
+            return Outcome(422, {"detail": bad}), None, None
+        return None, data, ratio
 
     def _input_size(self, value: str, base: str) -> tuple[int, int] | None:
         if value[:5].lower() == "data:":
@@ -590,11 +624,14 @@ class MockState:
         if state == IN_PROGRESS:
             return 202, body
         failed = self.failure(req, now)
-        if failed is None:
-            body["metrics"] = {"inference_time": self.config.processing_delay}
-        else:
+        if failed is not None:
             body["metrics"] = {}
             body["error"], body["error_type"] = failed
+        elif req.outcome is not None and req.outcome.status != 200:
+            body["metrics"] = {"inference_time": self.config.processing_delay}
+            body["error"] = f"Request failed with status {req.outcome.status}: the result has the details"
+        else:
+            body["metrics"] = {"inference_time": self.config.processing_delay}
         return 200, body
 
     # -- introspection -----------------------------------------------------------------------------
