@@ -188,11 +188,17 @@ def _fingerprint(doc: Any) -> str:
     return json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str)
 
 
-def apply_overlay(document: dict[str, Any], overlay: Overlay) -> tuple[dict[str, Any], list[AppliedAction]]:
+def apply_overlay(
+    document: dict[str, Any], overlay: Overlay, *, problems: list[OverlayError] | None = None
+) -> tuple[dict[str, Any], list[AppliedAction]]:
     """Apply every action of ``overlay`` to a copy of ``document``.
 
+    Args:
+        problems: when given (drift reports), an action whose target matches nothing or that changes
+            nothing is recorded here and skipped instead of raising.
+
     Returns:
-        the new document and one record per action.
+        the new document and one record per applied action.
 
     Raises:
         OverlayError: a target matches nothing, an action changes nothing, an update selects a scalar,
@@ -205,13 +211,17 @@ def apply_overlay(document: dict[str, Any], overlay: Overlay) -> tuple[dict[str,
         where = f"actions[{index}] (target {target!r})"
         matches = list(_ENV.compile(target).finditer(doc))
         if not matches:
-            raise OverlayError(
+            error = OverlayError(
                 "the target matches nothing in the document",
                 file=overlay.path,
                 location=where,
                 expected="at least one node",
                 found="no node; the document this overlay was written for has changed, or the target is wrong",
             )
+            if problems is None:
+                raise error
+            problems.append(error)
+            continue
         before = _fingerprint(doc)
         if action.get("remove", False):
             # remove array items from the highest index down so earlier indices stay valid
@@ -249,13 +259,17 @@ def apply_overlay(document: dict[str, Any], overlay: Overlay) -> tuple[dict[str,
                     )
             kind = "update"
         if _fingerprint(doc) == before:
-            raise OverlayError(
+            error = OverlayError(
                 "the action changes nothing: the document already says this; remove the action",
                 file=overlay.path,
                 location=where,
                 expected="a change to the document",
                 found="the same document",
             )
+            if problems is None:
+                raise error
+            problems.append(error)  # nothing changed, so nothing to undo
+            continue
         applied.append(
             AppliedAction(
                 overlay=overlay.name,

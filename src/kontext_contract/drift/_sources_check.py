@@ -1,0 +1,251 @@
+"""Source drift: newer copies of the published documents against the manifest, and what they would do.
+
+Given a folder of files a user downloaded, this:
+1. says which sources changed (SHA-256 of the published text against the manifest);
+2. rebuilds the contract from them in a temporary copy of the project;
+3. reports new or changed disagreements between sources, overlay actions that no longer match or no
+   longer change anything, and the contract diff classified for a client (``diff_documents``).
+
+Nothing in the project changes unless ``apply=True``: then the changed source files and the
+manifest's digests are written (atomically), for a person to rebuild, review and acknowledge.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._layout import Layout
+from ..spec import (
+    Disagreement,
+    OverlayError,
+    SpecError,
+    apply_overlay,
+    load_acknowledged,
+    load_manifest,
+    load_overlay,
+    merge_sources,
+    validate_openapi,
+    write_atomic,
+)
+from ._diff import Change, diff_documents
+
+__all__ = ["SourceStatus", "SourcesReport", "check_sources"]
+
+_FENCE = re.compile(r"^```yaml\n(.*?)^```", re.S | re.M)
+
+
+@dataclass
+class SourceStatus:
+    id: str
+    file: str
+    status: str  # unchanged | changed | not-provided | needs-transcription | unparseable
+    detail: str = ""
+
+
+@dataclass
+class SourcesReport:
+    sources: list[SourceStatus] = field(default_factory=list)
+    new_disagreements: list[Disagreement] = field(default_factory=list)
+    changed_disagreements: list[tuple[dict[str, Any], Disagreement]] = field(default_factory=list)
+    gone_disagreements: list[str] = field(default_factory=list)
+    overlay_problems: list[str] = field(default_factory=list)
+    contract_changes: list[Change] = field(default_factory=list)
+    build_error: str | None = None
+    applied: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(s.status != "unchanged" and s.status != "not-provided" for s in self.sources)
+
+    @property
+    def needs_attention(self) -> bool:
+        """True when a person must act: a new or changed disagreement, a stale overlay action, a failed
+        rebuild, a breaking contract change, or a source that could not be taken as it is."""
+        return bool(
+            self.new_disagreements
+            or self.changed_disagreements
+            or self.overlay_problems
+            or self.build_error
+            or any(c.breaking for c in self.contract_changes)
+            or any(s.status in ("needs-transcription", "unparseable") for s in self.sources)
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sources": [vars(s) for s in self.sources],
+            "new_disagreements": [d.as_dict() for d in self.new_disagreements],
+            "changed_disagreements": [
+                {"acknowledged": old, "now": d.as_dict()} for old, d in self.changed_disagreements
+            ],
+            "gone_disagreements": self.gone_disagreements,
+            "overlay_problems": self.overlay_problems,
+            "contract_changes": [c.as_dict() for c in self.contract_changes],
+            "build_error": self.build_error,
+            "needs_attention": self.needs_attention,
+            "applied": self.applied,
+        }
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _candidate(layout: Layout, from_dir: Path, source: Any) -> tuple[SourceStatus, str | None, str | None]:
+    """(status, new source text or None, new published digest or None) for one manifest source."""
+    rel = source.file.name
+    transcribed = from_dir / rel
+    published = from_dir / source.published_name
+    if published.is_file():
+        raw = published.read_bytes()
+        digest = _sha(raw)
+        if digest == source.published_sha256:
+            return (
+                SourceStatus(source.id, rel, "unchanged", f"{source.published_name} matches the manifest"),
+                None,
+                None,
+            )
+        text = raw.decode("utf-8", errors="replace")
+        block = _FENCE.search(text)
+        if block is None:
+            if transcribed.is_file():
+                return (
+                    SourceStatus(
+                        source.id,
+                        rel,
+                        "changed",
+                        f"{source.published_name} changed; using the transcription {rel} given beside it",
+                    ),
+                    transcribed.read_text(encoding="utf-8"),
+                    digest,
+                )
+            return (
+                SourceStatus(
+                    source.id,
+                    rel,
+                    "needs-transcription",
+                    f"{source.published_name} changed (sha256 {digest[:12]}..., manifest {source.published_sha256[:12]}...); it is "
+                    f"a prose page: update openapi/sources/{rel} by hand, or put the new transcription in the folder as {rel}",
+                ),
+                None,
+                digest,
+            )
+        kept = block.group(1)
+        if source.repair is not None:
+            try:
+                kept = source.repair.apply(kept)
+                note = "; the recorded repair still applies"
+            except ValueError as exc:
+                note = f"; the recorded repair no longer applies ({exc}), taken as published"
+        else:
+            note = ""
+        return SourceStatus(source.id, rel, "changed", f"{source.published_name} changed{note}"), kept, digest
+    if transcribed.is_file():
+        text = transcribed.read_text(encoding="utf-8")
+        if text == source.file.read_text(encoding="utf-8"):
+            return SourceStatus(source.id, rel, "unchanged", f"{rel} is identical"), None, None
+        return (
+            SourceStatus(source.id, rel, "changed", f"{rel} differs from openapi/sources/{rel}"),
+            text,
+            None,
+        )
+    return (
+        SourceStatus(
+            source.id, rel, "not-provided", f"neither {source.published_name} nor {rel} in the folder"
+        ),
+        None,
+        None,
+    )
+
+
+def _set_digests(manifest_text: str, file_name: str, sha256: str, published_sha256: str | None) -> str:
+    """Rewrite one source's digests in the manifest text, keeping every comment and line as it is."""
+    lines = manifest_text.split("\n")
+    start = next(i for i, line in enumerate(lines) if line.strip() == f"file: {file_name}")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("  - id:")), len(lines))
+    for i in range(start, end):
+        stripped = lines[i].strip()
+        indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
+        if stripped.startswith("sha256:") and indent == "    ":
+            lines[i] = f"{indent}sha256: {sha256}"
+        elif stripped.startswith("sha256:") and published_sha256 is not None:
+            lines[i] = f"{indent}sha256: {published_sha256}"
+    return "\n".join(lines)
+
+
+def check_sources(layout: Layout, from_dir: Path, *, apply: bool = False) -> SourcesReport:
+    """Compare the files in ``from_dir`` (published pages named as in the manifest's ``published.name``,
+    or transcribed sources named as in ``openapi/sources/``) with the manifest, rebuild, and report.
+
+    Raises:
+        FileNotFoundError: ``from_dir`` is not a folder.
+    """
+    if not from_dir.is_dir():
+        raise FileNotFoundError(
+            f"{from_dir}: not a folder (expected downloaded copies of the published documents)"
+        )
+    report = SourcesReport()
+    manifest = load_manifest(layout.manifest)
+    updates: dict[str, tuple[str, str | None]] = {}
+    for source in manifest.sources:
+        status, text, published_digest = _candidate(layout, from_dir, source)
+        report.sources.append(status)
+        if text is not None:
+            updates[source.file.name] = (text, published_digest)
+
+    with tempfile.TemporaryDirectory(prefix="kontext-sources-") as tmp:
+        work = Layout(Path(tmp))
+        shutil.copytree(layout.root / "openapi", work.root / "openapi")
+        shutil.copytree(layout.overlays_dir, work.overlays_dir)
+        manifest_text = work.manifest.read_text(encoding="utf-8")
+        for name, (text, published_digest) in updates.items():
+            (work.sources_dir / name).write_text(text, encoding="utf-8")
+            manifest_text = _set_digests(manifest_text, name, _sha(text.encode("utf-8")), published_digest)
+        work.manifest.write_text(manifest_text, encoding="utf-8")
+        try:
+            report_build(work, layout, report)
+        except SpecError as exc:
+            report.build_error = exc.render()
+            for status in report.sources:
+                if status.file in (exc.file or "") and status.status == "changed":
+                    status.status = "unparseable"
+        if apply and updates:
+            for name, (text, _) in sorted(updates.items()):
+                write_atomic(layout.sources_dir / name, text)
+                report.applied.append(f"openapi/sources/{name}")
+            write_atomic(layout.manifest, manifest_text)
+            report.applied.append("openapi/sources/manifest.yaml")
+    return report
+
+
+def report_build(work: Layout, layout: Layout, report: SourcesReport) -> None:
+    """Rebuild in ``work`` without stopping at the first overlay problem; fill ``report``."""
+    manifest = load_manifest(work.manifest)
+    documents = {s.id: s.load() for s in manifest.sources}
+    merge = merge_sources(manifest, documents)
+    acknowledged = load_acknowledged(layout)
+    for d in merge.disagreements:
+        entry = acknowledged.get(d.id)
+        if entry is None:
+            report.new_disagreements.append(d)
+        elif json.dumps(entry["values"], sort_keys=True) != json.dumps(d.values, sort_keys=True):
+            report.changed_disagreements.append((entry, d))
+    report.gone_disagreements = sorted(set(acknowledged) - {d.id for d in merge.disagreements})
+    contract = merge.document
+    problems: list[OverlayError] = []
+    for path in sorted(work.overlays_dir.glob("*.yaml")):
+        contract, _ = apply_overlay(contract, load_overlay(path), problems=problems)
+    report.overlay_problems = [p.render().replace(str(work.root) + "/", "") for p in problems]
+    validate_openapi(
+        contract, name="openapi/kontext.openapi.yaml (rebuilt)", produced_by="the overlays on the new sources"
+    )
+    from ..spec import load_yaml
+
+    committed = load_yaml(layout.contract)
+    report.contract_changes = diff_documents(committed, contract)
