@@ -12,7 +12,6 @@ from functools import cache
 from typing import Any
 
 import httpx
-import pytest
 import pytest_asyncio
 from openapi_schema_validator import OAS30Validator
 from PIL import Image
@@ -85,7 +84,8 @@ class ContractChecker:
             return None
         if path in self.runs:
             template = self.runs[path]
-            return template, paths[template][method.lower()]
+            op = paths[template].get(method.lower())
+            return (template, op) if op else None
         match = re.match(r"^/[^/]+/[^/]+/requests/[^/]+(/status/stream|/status|/cancel)?$", path)
         if match:
             template = self.templates[match.group(1) or ""]

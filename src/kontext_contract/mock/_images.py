@@ -39,6 +39,8 @@ _STEP = 32
 #: the largest side the mock draws or accepts in a file name, pixels
 MAX_SIDE = 4096
 
+#: the formats the mock writes (the contract's output_format values should be among them)
+_FORMATS = ("JPEG", "PNG", "WEBP")
 _NAME = re.compile(r"^(\d{2,4})x(\d{2,4})-(\d{1,20})-([0-9])-([0-9a-f]{16})\.([a-z0-9]{2,5})$")
 
 
@@ -116,9 +118,9 @@ def parse_name(name: str) -> ImageSpec | None:
         return None
     w, h, seed, index, digest, ext = match.groups()
     width, height = int(w), int(h)
-    if not (16 <= width <= MAX_SIDE and 16 <= height <= MAX_SIDE) or _format_of_extension(ext) not in (
-        "JPEG",
-        "PNG",
+    if (
+        not (16 <= width <= MAX_SIDE and 16 <= height <= MAX_SIDE)
+        or _format_of_extension(ext) not in _FORMATS
     ):
         return None
     return ImageSpec(width, height, int(seed), int(index), digest, ext)

@@ -166,6 +166,15 @@ def error_items(errors: Iterable[ValidationError], *, limit: int = 50) -> list[d
         item: dict[str, Any] = {"type": kind, "loc": loc, "msg": msg, "input": error.instance}
         if ctx is not None:
             item["ctx"] = ctx
+        key = json.dumps(loc)
+        if key in seen:
+            # one error per field, as pydantic reports it: an enum's message (which lists the values)
+            # rather than the type error of the same field
+            for i, old in enumerate(items):
+                if old["loc"] == loc and kind == "enum" and old["type"].endswith("_type"):
+                    items[i] = item
+            continue
+        seen.add(key)
         items.append(item)
         if len(items) >= limit:
             break

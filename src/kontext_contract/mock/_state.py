@@ -69,6 +69,7 @@ class Req:
         "base",
         "body",
         "cancelled_at",
+        "checked",
         "endpoint",
         "id",
         "outcome",
@@ -76,7 +77,6 @@ class Req:
         "seq",
         "t0",
         "timeout",
-        "checked",
         "webhook",
         "webhook_done",
     )
@@ -547,6 +547,8 @@ class MockState:
         digest = input_digest([endpoint.endpoint_id, json.dumps(identity, sort_keys=True)])
         ext = extension_for(output_format)
         mime = mime_for(output_format)
+        if parse_name(f"16x16-0-0-0000000000000000.{ext}") is None:  # a format the mock cannot write
+            ext, mime = "jpg", "image/jpeg"
         fields = endpoint.image_item_fields
         need_bytes = sync_mode or "file_size" in fields or "file_data" in fields
         specs = [ImageSpec(width, height, seed % 2**63, i, digest, ext) for i in range(count)]
