@@ -19,6 +19,7 @@ from ._endpoints import Endpoint
 from ._errors import KontextError
 from ._images import extension_for, to_data_uri
 from ._providers import FAL_QUEUE_BASE_URL, FAL_RUN_BASE_URL, Provider
+from ._retry import RetryPolicy
 
 __all__ = ["generate_command"]
 
@@ -192,7 +193,8 @@ def generate_command(
         if request_timeout is not None:
             options["request_timeout"] = request_timeout
         progress = _Progress()
-        with Client(provider, timeouts=Timeouts(run=timeout)) as client:
+        retry = RetryPolicy(total_timeout=timeout) if timeout else RetryPolicy()
+        with Client(provider, timeouts=Timeouts(run=timeout), retry=retry) as client:
             click.echo(f"{chosen.value} on {provider.name} ({provider.queue_base_url})", err=True)
             if use_run:
                 output: Any = client.run(chosen, body, request_timeout=request_timeout)

@@ -1,0 +1,271 @@
+"""Retries that never pay twice: which failures are retried for a submit, which for a GET, and the limits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from kontext_contract.client import (
+    AmbiguousSubmitError,
+    APIConnectionError,
+    AsyncClient,
+    Client,
+    Endpoint,
+    Provider,
+    RateLimitError,
+    RequestTimeoutError,
+    RetriesExhausted,
+    RetryPolicy,
+    ServiceUnavailableError,
+)
+from kontext_contract.client._retry import Attempts
+
+FAL = "https://queue.fal.run"
+SUBMIT_OK = {
+    "status": "IN_QUEUE",
+    "request_id": "r1",
+    "response_url": f"{FAL}/fal-ai/flux-pro/requests/r1",
+    "status_url": f"{FAL}/fal-ai/flux-pro/requests/r1/status",
+    "cancel_url": f"{FAL}/fal-ai/flux-pro/requests/r1/cancel",
+    "queue_position": 0,
+}
+INPUT = {"prompt": "a fox"}
+T2I = Endpoint.KONTEXT_TEXT_TO_IMAGE
+POLICY = RetryPolicy(max_attempts=5, base_delay=0.0, max_delay=0.0, jitter=0.0, total_timeout=30)
+
+Step = Callable[[httpx.Request], httpx.Response]
+
+
+def ingress(status: int) -> Step:
+    return lambda r: httpx.Response(
+        status, text="<html><center>nginx</center></html>", headers={"content-type": "text/html"}
+    )
+
+
+def ok(r: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json=SUBMIT_OK, headers={"x-fal-request-id": "r1"})
+
+
+def raise_(exc: type[httpx.TransportError]) -> Step:
+    def step(r: httpx.Request) -> httpx.Response:
+        raise exc("boom", request=r)
+
+    return step
+
+
+class Script:
+    """A MockTransport that answers with the given steps in order and counts the calls."""
+
+    def __init__(self, *steps: Step) -> None:
+        self.steps = list(steps)
+        self.calls: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.calls.append(request)
+        return self.steps[min(len(self.calls), len(self.steps)) - 1](request)
+
+
+def client(script: Script, policy: RetryPolicy = POLICY) -> Client:
+    return Client(Provider.fal(key="id:secret"), transport=httpx.MockTransport(script), retry=policy)
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        raise_(httpx.ConnectError),
+        raise_(httpx.ConnectTimeout),
+        raise_(httpx.PoolTimeout),
+        ingress(502),
+        ingress(503),
+        ingress(504),
+    ],
+    ids=["connect-error", "connect-timeout", "pool-timeout", "ingress-502", "ingress-503", "ingress-504"],
+)
+def test_submit_is_retried_when_it_provably_did_not_arrive(first: Step) -> None:
+    script = Script(first, ok)
+    with client(script) as c:
+        assert c.submit(T2I, INPUT).request_id == "r1"
+    assert len(script.calls) == 2
+    assert script.calls[0].content == script.calls[1].content  # the same body, encoded once
+
+
+def test_submit_is_retried_after_429_honouring_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr("kontext_contract.client._client.time.sleep", slept.append)
+    script = Script(
+        lambda r: httpx.Response(429, json={"detail": "slow down"}, headers={"retry-after": "3"}), ok
+    )
+    with client(script) as c:
+        c.submit(T2I, INPUT)
+    assert slept == [3.0]
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        raise_(httpx.ReadTimeout),
+        raise_(httpx.ReadError),
+        raise_(httpx.RemoteProtocolError),
+        raise_(httpx.WriteError),
+    ],
+    ids=["read-timeout", "read-error", "server-disconnected", "write-error"],
+)
+def test_submit_is_never_retried_after_an_ambiguous_failure(failure: Step) -> None:
+    script = Script(failure, ok)
+    with client(script) as c, pytest.raises(AmbiguousSubmitError) as caught:
+        c.submit(T2I, INPUT)
+    assert len(script.calls) == 1
+    assert "billed twice" in str(caught.value)
+
+
+def test_submit_is_not_retried_on_a_503_of_fals_application() -> None:
+    app_503 = httpx.Response(
+        503,
+        json={"detail": "no runner", "error_type": "runner_scheduling_failure"},
+        headers={"x-fal-request-id": "abc", "x-fal-error-type": "runner_scheduling_failure"},
+    )
+    script = Script(lambda r: app_503, ok)
+    with client(script) as c, pytest.raises(ServiceUnavailableError) as caught:
+        c.submit(T2I, INPUT)
+    assert len(script.calls) == 1
+    assert caught.value.error_type == "runner_scheduling_failure" and not caught.value.ingress
+
+
+def status_ok(r: httpx.Request) -> httpx.Response:
+    body = {**SUBMIT_OK, "status": "IN_PROGRESS", "logs": None}
+    del body["queue_position"]
+    return httpx.Response(202, json=body)
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        raise_(httpx.ReadTimeout),
+        raise_(httpx.ReadError),
+        raise_(httpx.RemoteProtocolError),
+        raise_(httpx.ConnectError),
+        ingress(502),
+        ingress(503),
+        ingress(504),
+        lambda r: httpx.Response(429, json={"detail": "x"}),
+        lambda r: httpx.Response(408, json={"detail": "x"}),
+        lambda r: httpx.Response(
+            503, json={"detail": "x", "error_type": "runner_disconnected"}, headers={"x-fal-request-id": "r1"}
+        ),
+    ],
+)
+def test_status_is_retried_on_every_transient_failure(failure: Step) -> None:
+    script = Script(failure, failure, status_ok)
+    with client(script) as c:
+        assert c.status(T2I, "r1").status == "IN_PROGRESS"
+    assert len(script.calls) == 3
+
+
+def test_a_result_whose_504_is_the_outcome_is_not_retried() -> None:
+    timeout = httpx.Response(
+        504,
+        json={"detail": "did not start in time", "error_type": "request_timeout"},
+        headers={
+            "x-fal-request-id": "r1",
+            "x-fal-error-type": "request_timeout",
+            "x-fal-request-timeout-type": "user",
+            "x-fal-retryable": "false",
+        },
+    )
+    script = Script(lambda r: timeout)
+    with client(script) as c, pytest.raises(RequestTimeoutError) as caught:
+        c.result(T2I, "r1")
+    assert len(script.calls) == 1
+    assert caught.value.error_type == "request_timeout" and caught.value.timeout_type == "user"
+    assert caught.value.request_id == "r1" and caught.value.status_code == 504
+
+
+def test_attempts_are_bounded() -> None:
+    script = Script(ingress(503))
+    with client(script) as c, pytest.raises(RetriesExhausted) as caught:
+        c.status(T2I, "r1")
+    assert len(script.calls) == 5 and caught.value.attempts == 5
+    assert isinstance(caught.value.last_error, ServiceUnavailableError)
+    assert caught.value.status_code == 503
+
+
+def test_total_time_is_bounded() -> None:
+    policy = RetryPolicy(max_attempts=100, base_delay=0.05, max_delay=0.05, jitter=0, total_timeout=0.2)
+    script = Script(raise_(httpx.ReadTimeout))
+    with client(script, policy) as c, pytest.raises(RetriesExhausted, match="budget"):
+        c.status(T2I, "r1")
+    assert 2 <= len(script.calls) <= 5
+
+
+def test_a_retry_after_beyond_the_limit_ends_at_once() -> None:
+    script = Script(lambda r: httpx.Response(429, json={"detail": "x"}, headers={"retry-after": "3600"}))
+    with client(script) as c, pytest.raises(RetriesExhausted, match="3600") as caught:
+        c.status(T2I, "r1")
+    assert isinstance(caught.value.last_error, RateLimitError) and len(script.calls) == 1
+
+
+def test_no_retries_raises_the_first_error_itself() -> None:
+    script = Script(ingress(503), status_ok)
+    with client(script, RetryPolicy.none()) as c, pytest.raises(ServiceUnavailableError) as caught:
+        c.status(T2I, "r1")
+    assert caught.value.ingress and len(script.calls) == 1
+    script = Script(raise_(httpx.ConnectError))
+    with client(script, RetryPolicy.none()) as c, pytest.raises(APIConnectionError):
+        c.status(T2I, "r1")
+
+
+def test_backoff_grows_exponentially_within_the_jitter_and_the_cap() -> None:
+    policy = RetryPolicy(base_delay=0.1, multiplier=2, max_delay=1.0, jitter=0.5)
+    for retry, base in [(1, 0.1), (2, 0.2), (3, 0.4), (4, 0.8), (5, 1.0), (9, 1.0)]:
+        assert policy.backoff(retry, lambda: 0.0) == pytest.approx(base * 0.5)
+        assert policy.backoff(retry, lambda: 1.0) == pytest.approx(base * 1.5)
+    attempts = Attempts(policy, "idempotent", "x", rand=lambda: 0.5)
+    delays = [attempts.after_exception(httpx.ReadTimeout("t")) for _ in range(4)]
+    assert delays == pytest.approx([0.1, 0.2, 0.4, 0.8])
+
+
+def test_queue_options_become_headers_and_query() -> None:
+    script = Script(ok)
+    with client(script) as c:
+        c.submit(
+            T2I,
+            INPUT,
+            webhook_url="https://hooks.example/done",
+            request_timeout=12.5,
+            priority="low",
+            no_retry=True,
+            runner_hint="eu",
+            object_lifecycle_seconds=3600,
+        )
+    sent = script.calls[0]
+    assert sent.url.params["fal_webhook"] == "https://hooks.example/done"
+    assert sent.headers["x-fal-request-timeout"] == "12.5"
+    assert sent.headers["x-fal-queue-priority"] == "low"
+    assert sent.headers["x-fal-no-retry"] == "1"
+    assert sent.headers["x-fal-runner-hint"] == "eu"
+    assert json.loads(sent.headers["x-fal-object-lifecycle-preference"]) == {
+        "expiration_duration_seconds": 3600
+    }
+    assert sent.headers["authorization"] == "Key id:secret"
+    with client(script) as c, pytest.raises(ValueError):
+        c.submit(T2I, INPUT, priority="urgent")  # type: ignore[typeddict-item]
+
+
+@pytest.mark.asyncio
+async def test_async_submit_follows_the_same_rules() -> None:
+    script = Script(raise_(httpx.ConnectError), ingress(502), ok)
+    async with AsyncClient(
+        Provider.fal(key="id:secret"), transport=httpx.MockTransport(script), retry=POLICY
+    ) as c:
+        assert (await c.submit(T2I, INPUT)).request_id == "r1"
+    assert len(script.calls) == 3
+    script = Script(raise_(httpx.ReadTimeout), ok)
+    async with AsyncClient(
+        Provider.fal(key="id:secret"), transport=httpx.MockTransport(script), retry=POLICY
+    ) as c:
+        with pytest.raises(AmbiguousSubmitError):
+            await c.submit(T2I, INPUT)
+    assert len(script.calls) == 1
