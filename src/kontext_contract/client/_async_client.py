@@ -91,10 +91,12 @@ class AsyncRequestHandle(Generic[OutT_co]):
         """The status stream (SSE) until ``COMPLETED``; see :meth:`Client.stream_status`."""
         return self._client._stream_or_raise(self._ref, with_logs)
 
-    async def get(self, *, timeout: float | None = None, cancel_on_abort: bool = True) -> OutT_co:
+    async def get(
+        self, *, timeout: float | None = None, cancel_on_abort: bool = True, stream: bool | None = None
+    ) -> OutT_co:
         """Wait for completion, then the output; see :meth:`RequestHandle.get` (task cancellation counts
         as an abort: the request is cancelled too when ``cancel_on_abort``)."""
-        done = await self._client._wait(self._ref, False, None, None, timeout, cancel_on_abort)
+        done = await self._client._wait(self._ref, False, None, stream, timeout, cancel_on_abort)
         return cast(OutT_co, await self._client._result(self._ref, done))
 
     async def result(self) -> OutT_co:

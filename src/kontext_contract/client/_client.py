@@ -103,14 +103,17 @@ class RequestHandle(Generic[OutT_co]):
         """The status stream (SSE) of this request until ``COMPLETED``; see :meth:`Client.stream_status`."""
         return self._client._stream_or_raise(self._ref, with_logs)
 
-    def get(self, *, timeout: float | None = None, cancel_on_abort: bool = True) -> OutT_co:
-        """Wait until the request completes, then return its output.
+    def get(
+        self, *, timeout: float | None = None, cancel_on_abort: bool = True, stream: bool | None = None
+    ) -> OutT_co:
+        """Wait until the request completes (status stream, else polling; ``stream`` forces either), then
+        return its output. ``timeout`` is in seconds.
 
         Raises:
             WaitTimeoutError: ``timeout`` seconds elapsed (the request is cancelled first if
                 ``cancel_on_abort``, also on Ctrl-C); plus the errors of :meth:`Client.result`.
         """
-        done = self._client._wait(self._ref, False, None, None, timeout, cancel_on_abort)
+        done = self._client._wait(self._ref, False, None, stream, timeout, cancel_on_abort)
         return cast(OutT_co, self._client._result(self._ref, done))
 
     def result(self) -> OutT_co:
