@@ -28,19 +28,29 @@ class ContractError(Exception):
     """The provider document lacks something the mock needs; the message names it."""
 
 
+_CACHE: dict[tuple[str, int, int], dict[str, Any]] = {}
+
+
 def load_document(path: Path) -> dict[str, Any]:
-    """Parse an OpenAPI document (YAML or JSON).
+    """Parse an OpenAPI document (YAML or JSON). Parsed files are cached by path, size and modification
+    time; each call returns a fresh deep copy.
 
     Raises:
         ContractError: the file is missing or not a mapping.
     """
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        data = _CACHE.get(key)
+        if data is None:
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+            if isinstance(data, dict):
+                _CACHE[key] = data
     except OSError as exc:
         raise ContractError(f"cannot read {path}: {exc.strerror}") from None
     if not isinstance(data, dict):
         raise ContractError(f"{path} is not an OpenAPI document (not a mapping)")
-    return data
+    return copy.deepcopy(data)
 
 
 def _deref(doc: Mapping[str, Any], node: Any, depth: int = 0) -> Any:
