@@ -281,5 +281,13 @@ from .client._cli import generate_command  # noqa: E402
 main.add_command(generate_command)
 
 
+from .checks._cli import check_command  # noqa: E402
+
+main.add_command(check_command)
+
+from .checks._cli import matrix_command  # noqa: E402
+
+main.add_command(matrix_command)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

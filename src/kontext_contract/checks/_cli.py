@@ -1,0 +1,383 @@
+"""``kontext-contract check`` and ``kontext-contract matrix``.
+
+Exit status of ``check``: 0 compatible (every check PASS or SKIP); 1 incompatibilities found (a FAIL);
+2 usage or connection error (bad option, no key, unreachable base URL, a key rejected with every scheme,
+HTML or garbage where the contract expects JSON, a provider document lacking what a check needs);
+130 interrupted by Ctrl-C. Reports asked for are written after every check, so an interrupted or stopped
+run leaves a report marked ``"complete": false``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..client._providers import Secret
+from ._checks import ALL_CHECKS
+from ._context import Check, Options
+from ._contract import ContractProblem, ProviderContract
+from ._matrix import embedded_mock, mock_target, render_matrix, run_matrix
+from ._model import Report, Result
+from ._report import write_reports
+from ._runner import Target, plan_run, run_checks
+
+__all__ = ["check_command", "matrix_command"]
+
+_DRY_RUN_BASE = "http://embedded-mock.invalid"
+
+
+def _providers() -> list[str]:
+    try:
+        from .._layout import Layout
+
+        folder = Layout.discover().providers_dir
+    except FileNotFoundError:
+        return []
+    return sorted(p.name.removesuffix(".openapi.yaml") for p in folder.glob("*.openapi.yaml"))
+
+
+def _key_from_env(contract: ProviderContract, key_env: str | None, *, required: bool) -> Secret | None:
+    """The key: ``$key_env``, else the provider document's ``key_env`` (or its ``key_env_pair`` joined with
+    ``:``, FACTS §3.4)."""
+    names: list[str] = []
+    if key_env:
+        names.append(f"${key_env}")
+        value = os.environ.get(key_env)
+        if value:
+            return Secret(value)
+    else:
+        if contract.key_env:
+            names.append(f"${contract.key_env}")
+            value = os.environ.get(contract.key_env)
+            if value:
+                return Secret(value)
+        pair = contract.key_env_pair
+        if pair:
+            names.append(f"${pair[0]} + ${pair[1]}")
+            if os.environ.get(pair[0]) and os.environ.get(pair[1]):
+                return Secret(f"{os.environ[pair[0]]}:{os.environ[pair[1]]}")
+    if required:
+        shown = " or ".join(names) or "a key variable"
+        raise click.UsageError(f"no key: set {shown} (or name the variable with --key-env)")
+    return None
+
+
+def _exit_status(report: Report) -> int:
+    if report.interrupted:
+        return 130
+    if report.error:
+        return 2
+    return 0 if report.compatible else 1
+
+
+class _Progress:
+    """A rich progress bar on stdout while the checks run (only when stdout is a terminal); result lines
+    are printed above it."""
+
+    def __init__(self, enabled: bool, total: int) -> None:
+        self.enabled = enabled
+        self.total = total
+        self._progress: Any = None
+        self._task: Any = None
+
+    @contextmanager
+    def running(self) -> Iterator[_Progress]:
+        if not self.enabled:
+            yield self
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        console = Console(file=sys.stdout)
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
+            self._progress = progress
+            self._task = progress.add_task("checks", total=self.total)
+            yield self
+        self._progress = None
+
+    def start(self, check: Check, endpoint: str | None) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, description=check.name)
+
+    def line(self, text: str) -> None:
+        if self._progress is not None:
+            self._progress.console.print(text, markup=False, highlight=False, soft_wrap=True)
+            self._progress.advance(self._task)
+        else:
+            click.echo(text)
+
+
+@click.command("check")
+@click.option(
+    "--base-url", default=None, help="The provider's queue base URL. Default: start the embedded mock."
+)
+@click.option(
+    "--auth",
+    type=click.Choice(["key", "bearer"], case_sensitive=False),
+    default=None,
+    help="Authorization scheme: key (fal's 'Key <FAL_KEY>') or bearer (relays). Default: the provider document's.",
+)
+@click.option(
+    "--key-env",
+    default=None,
+    metavar="VAR",
+    help="Environment variable holding the key. Default: the provider document's (FAL_KEY, RELAY_A_KEY, ...); "
+    "with the embedded mock, the mock then accepts that key instead of its own.",
+)
+@click.option(
+    "--provider",
+    default="fal",
+    show_default=True,
+    help="Provider document with the expectations (openapi/providers/NAME.openapi.yaml): fal, relay-a, chainhub, relay-b.",
+)
+@click.option(
+    "--endpoint",
+    "endpoints",
+    multiple=True,
+    metavar="ID",
+    help="Endpoint id to check (repeatable). Default: the first the provider documents.",
+)
+@click.option(
+    "--max-paid-submits",
+    type=click.IntRange(0),
+    default=5,
+    show_default=True,
+    help="Hard cap on submits that run the model; checks that would need more are SKIP.",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Print every planned request and the most paid submits; send nothing."
+)
+@click.option("--report-json", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--report-md", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option(
+    "--run-base-url",
+    default=None,
+    help="The synchronous API's base URL (fal: https://fal.run). Default: the provider document's when "
+    "--base-url is its documented queue URL; {mock}/run for the embedded mock.",
+)
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(0.0),
+    default=0.5,
+    show_default=True,
+    help="Seconds between status polls at first.",
+)
+@click.option(
+    "--wait-timeout",
+    type=click.FloatRange(0.0, min_open=True),
+    default=600.0,
+    show_default=True,
+    help="Seconds a request may take to complete.",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show a progress bar (default: when stdout is a terminal).",
+)
+def check_command(
+    base_url: str | None,
+    auth: str | None,
+    key_env: str | None,
+    provider: str,
+    endpoints: tuple[str, ...],
+    max_paid_submits: int,
+    dry_run: bool,
+    report_json: Path | None,
+    report_md: Path | None,
+    junit: Path | None,
+    run_base_url: str | None,
+    poll_interval: float,
+    wait_timeout: float,
+    progress: bool | None,
+) -> None:
+    """Check one provider against the contract with a battery of named checks (docs/checks.md).
+
+    Each check prints one line: PASS, FAIL or SKIP, its name, and the evidence (what was sent, what the
+    contract expects, what came back). Live use costs money: every submit that runs the model counts
+    against --max-paid-submits; --dry-run shows what would be sent. The key is never printed.
+
+    Exit status: 0 compatible, 1 incompatibilities found, 2 usage or connection error, 130 interrupted.
+    """
+    try:
+        contract = ProviderContract.load(provider)
+    except ContractProblem as exc:
+        raise click.UsageError(f"{exc} (known providers: {', '.join(_providers())})") from None
+    chosen = tuple(dict.fromkeys(endpoints)) or (contract.default_endpoint(),)
+    for endpoint in chosen:
+        if endpoint not in contract.submits:
+            raise click.BadParameter(
+                f"{endpoint!r} is not an endpoint of {contract.path}; it has: {', '.join(contract.submits)}",
+                param_hint="--endpoint",
+            )
+    scheme = {"key": "Key", "bearer": "Bearer"}[auth.lower()] if auth else contract.auth_scheme
+    options = Options(
+        endpoints=chosen,
+        max_paid_submits=max_paid_submits,
+        poll_interval=poll_interval if base_url else min(poll_interval, 0.001),
+        wait_timeout=wait_timeout,
+    )
+    if (
+        base_url is not None
+        and base_url.rstrip("/") == (contract.queue_base_url or "")
+        and run_base_url is None
+    ):
+        run_base_url = contract.run_base_url if contract.sync_api else None
+    if dry_run:
+        _dry_run(contract, base_url, run_base_url, key_env, scheme, options)
+        return
+    with ExitStack() as stack:
+        if base_url is None:
+            mock_key = _key_from_env(contract, key_env, required=True) if key_env else None
+            try:
+                server = stack.enter_context(embedded_mock(provider, mock_key.reveal() if mock_key else None))
+            except ValueError as exc:
+                raise click.UsageError(f"the embedded mock has no profile {provider!r}: {exc}") from None
+            target = mock_target(contract, server, scheme=scheme)
+            if run_base_url is not None:
+                target = Target(contract, target.base_url, run_base_url, target.key, scheme, mock=True)
+        else:
+            key = _key_from_env(contract, key_env, required=True)
+            assert key is not None
+            target = Target(contract, base_url, run_base_url, key, scheme)
+        code = _run(target, options, report_json, report_md, junit, progress)
+    sys.exit(code)
+
+
+def _dry_run(
+    contract: ProviderContract,
+    base_url: str | None,
+    run_base_url: str | None,
+    key_env: str | None,
+    scheme: str,
+    options: Options,
+) -> None:
+    key = _key_from_env(contract, key_env, required=False) or Secret("dry-run")
+    base = base_url or _DRY_RUN_BASE
+    if base_url is None and contract.sync_api and run_base_url is None:
+        run_base_url = base + "/run"
+    try:
+        plan = plan_run(Target(contract, base, run_base_url, key, scheme, mock=base_url is None), options)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    where = base_url or "the embedded mock (started on a free loopback port; shown as embedded-mock.invalid)"
+    click.echo(f"dry run: nothing is sent. Provider {contract.name} ({contract.path}) at {where}")
+    click.echo(f"Authorization: {scheme} **** ; endpoints: {', '.join(options.endpoints)}")
+    for line in plan.lines:
+        click.echo(line)
+    click.echo(f"checks: {len(ALL_CHECKS)} ({', '.join(c.name for c in ALL_CHECKS)})")
+    click.echo(
+        f"paid submits: at most {plan.max_paid_submits} (cap --max-paid-submits {options.max_paid_submits}; "
+        f"all checks would need {plan.wanted_paid_submits})"
+    )
+
+
+def _run(
+    target: Target,
+    options: Options,
+    report_json: Path | None,
+    report_md: Path | None,
+    junit: Path | None,
+    progress: bool | None,
+) -> int:
+    redact = _redactor(target.key)
+    enabled = sys.stdout.isatty() if progress is None else progress
+    total = sum(1 if c.scope == "provider" else len(options.endpoints) for c in ALL_CHECKS)
+    display = _Progress(enabled, total)
+    where = "the embedded mock" if target.mock else target.base_url
+    click.echo(
+        f"checking {target.contract.name} at {where}: {total} checks, endpoints {', '.join(options.endpoints)}, "
+        f"at most {options.max_paid_submits} paid submits"
+    )
+
+    def written(report: Report, result: Result) -> None:
+        display.line(result.line())
+        write_reports(report, redact, json_path=report_json, md_path=report_md, junit_path=junit)
+
+    try:
+        with display.running():
+            report = run_checks(target, options, on_start=display.start, on_result=written)
+    except ContractProblem as exc:
+        click.echo(f"error: the contract: {exc}", err=True)
+        return 2
+    write_reports(report, redact, json_path=report_json, md_path=report_md, junit_path=junit)
+    counts = report.counts()
+    summary = (
+        f"{counts['pass']} pass, {counts['fail']} fail, {counts['skip']} skip; "
+        f"paid submits {report.paid_submits}/{report.max_paid_submits}"
+    )
+    if report.error:
+        click.echo(f"error: {redact(report.error)}", err=True)
+        click.echo(
+            f"INCOMPLETE: {summary}"
+            + ("; reports written, marked incomplete" if report_json or report_md or junit else "")
+        )
+    elif report.compatible:
+        click.echo(f"COMPATIBLE: {summary}")
+    else:
+        click.echo(f"NOT COMPATIBLE: {summary}")
+    return _exit_status(report)
+
+
+def _redactor(key: Secret) -> Any:
+    from ._http import Redactor
+
+    return Redactor(key.reveal()).text
+
+
+@click.command("matrix")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("docs/compatibility.md"),
+    show_default=True,
+    help="Where to write the Markdown page.",
+)
+@click.option(
+    "--check", "check_only", is_flag=True, help="Do not write: exit 1 if --output differs from a fresh run."
+)
+def matrix_command(output: Path, check_only: bool) -> None:
+    """Run every check against the mock's emulation of each documented provider (fal, relay-a, chainhub,
+    relay-b) and write the compatibility matrix (checks x providers) as Markdown.
+
+    Exit status: 0 written (or current with --check); 1 --check found it stale; 2 a provider document lacks
+    what the checks need.
+    """
+    from ..spec import write_atomic
+
+    try:
+        rows = run_matrix(
+            on_provider=lambda name: click.echo(f"checking the mock's {name} emulation", err=True)
+        )
+    except ContractProblem as exc:
+        click.echo(f"error: the contract: {exc}", err=True)
+        sys.exit(2)
+    text = render_matrix(rows)
+    for row in rows:
+        counts = row.report.counts()
+        click.echo(
+            f"{row.report.provider:9} {counts['pass']:2} pass {counts['fail']:2} fail {counts['skip']:2} skip"
+            + ("" if row.report.complete else f"  INCOMPLETE: {row.report.error}")
+        )
+    if check_only:
+        current = output.read_text(encoding="utf-8") if output.is_file() else ""
+        if current != text:
+            click.echo(f"error: {output} is not what the checks give now; run `make matrix`", err=True)
+            sys.exit(1)
+        click.echo(f"{output} is current")
+        return
+    changed = write_atomic(output, text)
+    click.echo(f"{'wrote' if changed else 'unchanged:'} {output}")

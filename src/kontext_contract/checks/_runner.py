@@ -1,0 +1,274 @@
+"""Running the checks: order, dependencies, the paid-submit cap, interruption, and the dry-run plan.
+
+The checks run in the order of :data:`ALL_CHECKS`: provider-wide ones once, then every endpoint-scoped one
+for each endpoint. Before a check runs:
+
+1. if a check it depends on failed (or was skipped), it is SKIP ("depends on X which failed");
+2. every scenario it needs runs, unless the scenario does not apply here, or its paid submits would go
+   over the cap: then it is SKIP with that reason, and no request of the scenario is sent.
+
+A run stops early, with the report marked incomplete, when the provider cannot be reached, answers the
+first request with something that is not the contract's JSON, rejects the key with every scheme
+(:class:`RunStopped`, exit status 2), or on Ctrl-C (the report says ``interrupted``; requests already
+submitted and not finished are cancelled, best effort).
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from ..client._providers import Secret
+from ._checks import ALL_CHECKS
+from ._context import Check, Context, Options, RunState, Scenario
+from ._contract import ContractProblem, ProviderContract
+from ._http import Budget, BudgetExceeded, ProviderUnreachable, Session
+from ._model import Evidence, Outcome, Report, Result, skipped
+from ._scenarios import SCENARIOS, Abort
+
+__all__ = ["CHECKS_BY_NAME", "Plan", "RunStopped", "Target", "plan_run", "run_checks"]
+
+log = logging.getLogger("kontext_contract.checks")
+
+CHECKS_BY_NAME: dict[str, Check] = {c.name: c for c in ALL_CHECKS}
+
+
+class RunStopped(Exception):
+    """The run could not go on (a usage or connection problem); the report says why (``error``)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to check.
+
+    Attributes:
+        contract: the provider document's facts.
+        base_url: the queue base URL.
+        run_base_url: the synchronous API base URL, or None.
+        key: the credential.
+        scheme: the Authorization scheme expected (``Key`` or ``Bearer``).
+        mock: whether ``base_url`` is the embedded mock.
+    """
+
+    contract: ProviderContract
+    base_url: str
+    run_base_url: str | None
+    key: Secret
+    scheme: str
+    mock: bool = False
+
+
+@dataclass(frozen=True)
+class _NotRun:
+    reason: str
+
+
+def _planned(options: Options) -> list[tuple[Check, str | None]]:
+    out: list[tuple[Check, str | None]] = [(c, None) for c in ALL_CHECKS if c.scope == "provider"]
+    for endpoint in options.endpoints:
+        out.extend((c, endpoint) for c in ALL_CHECKS if c.scope == "endpoint")
+    return out
+
+
+def _key(check: Check, endpoint: str | None) -> tuple[str, str | None]:
+    return check.name, None if check.scope == "provider" else endpoint
+
+
+def _dependency_skip(state: RunState, check: Check, endpoint: str | None) -> Outcome | None:
+    for name in check.depends_on:
+        dep = CHECKS_BY_NAME[name]
+        result = state.results.get(_key(dep, endpoint))
+        if result is None:
+            continue
+        if result.status == "fail":
+            return skipped(f"depends on {name} which failed")
+        if result.status == "skip":
+            return skipped(f"depends on {name} which was skipped")
+    return None
+
+
+def _scenario_skip(state: RunState, ctx: Context, scenario: Scenario) -> tuple[Outcome | None, int]:
+    """Run ``scenario`` if it has not run; returns (a skip, or None) and the paid submits it spent."""
+    key = (scenario.name, None if scenario.scope == "provider" else ctx.endpoint)
+    if key in state.data:
+        found = state.data[key]
+        return (skipped(found.reason) if isinstance(found, _NotRun) else None), 0
+    reason = scenario.applicable(ctx)
+    if reason is not None:
+        state.data[key] = _NotRun(reason)
+        return skipped(reason), 0
+    budget = state.session.budget
+    if budget.spent + scenario.paid > budget.cap:
+        reason = (
+            f"needs {scenario.paid} paid submit(s) (scenario {scenario.name}) over the cap "
+            f"--max-paid-submits {budget.cap} ({budget.spent} spent)"
+        )
+        state.data[key] = _NotRun(reason)
+        return skipped(reason), 0
+    before = budget.spent
+    try:
+        state.data[key] = scenario.run(ctx)
+    except BudgetExceeded as exc:  # a guard: the estimate above should prevent it
+        state.data[key] = _NotRun(str(exc))
+        return skipped(str(exc)), budget.spent - before
+    return None, budget.spent - before
+
+
+def _evaluate(state: RunState, check: Check, endpoint: str | None) -> Result:
+    ctx = Context(state, endpoint)
+    paid = 0
+    outcome = _dependency_skip(state, check, endpoint)
+    if outcome is None:
+        for scenario in check.needs:
+            skip, spent = _scenario_skip(state, ctx, scenario)
+            paid += spent
+            if skip is not None:
+                outcome = skip
+                break
+    if outcome is None:
+        try:
+            outcome = check.func(ctx)
+        except (Abort, ProviderUnreachable, ContractProblem, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # an answer the check could not read: report it, do not crash the run
+            log.debug("check %s raised:\n%s", check.name, traceback.format_exc())
+            outcome = Outcome(
+                "fail", Evidence(expected="an answer the check can read", got=f"{type(exc).__name__}: {exc}")
+            )
+    redact = state.session.redactor.text
+    evidence = Evidence(
+        sent=redact(outcome.evidence.sent),
+        expected=redact(outcome.evidence.expected),
+        got=redact(outcome.evidence.got),
+        reason=redact(outcome.evidence.reason),
+    )
+    return Result(check.name, outcome.status, endpoint if check.scope == "endpoint" else None, evidence, paid)
+
+
+def _session(target: Target, options: Options, transport: httpx.BaseTransport | None) -> Session:
+    return Session(
+        base_url=target.base_url,
+        run_base_url=target.run_base_url,
+        scheme=target.scheme,
+        key=target.key,
+        budget=Budget(options.max_paid_submits),
+        transport=transport,
+        retry_delay=min(0.5, max(options.poll_interval, 0.01)),
+    )
+
+
+def run_checks(
+    target: Target,
+    options: Options,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    on_start: Callable[[Check, str | None], None] | None = None,
+    on_result: Callable[[Report, Result], None] | None = None,
+) -> Report:
+    """Run every check against ``target``.
+
+    Args:
+        target: the provider, its base URL, key and expected scheme.
+        options: endpoints, cap, polling.
+        transport: an httpx transport (tests inject one).
+        on_start: called before each check (progress display).
+        on_result: called after each check with the report so far (the CLI rewrites its reports then,
+            so that nothing is lost on Ctrl-C).
+
+    Returns:
+        The report: ``complete`` when every check ran, ``interrupted`` after Ctrl-C, ``error`` when the run
+        stopped because the provider could not be checked (KeyboardInterrupt is not re-raised).
+
+    Raises:
+        ContractProblem: the provider document lacks what a check needs.
+    """
+    report = Report(
+        provider=target.contract.name,
+        base_url=target.base_url,
+        endpoints=list(options.endpoints),
+        max_paid_submits=options.max_paid_submits,
+        mock=target.mock,
+    )
+    session = _session(target, options, transport)
+    state = RunState(target.contract, session, options, target.scheme)
+    try:
+        for check, endpoint in _planned(options):
+            if on_start is not None:
+                on_start(check, endpoint)
+            result = _evaluate(state, check, endpoint)
+            state.results[_key(check, endpoint)] = result
+            report.results.append(result)
+            if on_result is not None:
+                on_result(report, result)
+        report.complete = True
+    except KeyboardInterrupt:
+        report.interrupted = True
+        report.error = "interrupted (Ctrl-C)"
+        asked = session.cancel_open()
+        if asked:
+            report.error += f"; asked to cancel {asked} unfinished request(s)"
+    except Abort as exc:
+        report.error = session.redactor.text(str(exc))
+    except ProviderUnreachable as exc:
+        report.error = f"cannot reach {session.base_url}: {exc}"
+        session.cancel_open()
+    finally:
+        session.close()
+    return report
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run would send (``--dry-run``).
+
+    Attributes:
+        lines: one line per planned request, grouped under a header per scenario.
+        max_paid_submits: the most paid submits the run could spend (within the cap).
+        wanted_paid_submits: the paid submits every applicable scenario together would need.
+        skipped: ``(scenario, reason)`` for scenarios that would not run.
+    """
+
+    lines: list[str]
+    max_paid_submits: int
+    wanted_paid_submits: int
+    skipped: list[tuple[str, str]]
+
+
+def plan_run(target: Target, options: Options) -> Plan:
+    """The requests a run would send, scenario by scenario, without sending anything."""
+    session = _session(target, options, None)
+    state = RunState(target.contract, session, options, target.scheme)
+    lines: list[str] = []
+    skipped_scenarios: list[tuple[str, str]] = []
+    wanted = 0
+    spent = 0
+    try:
+        for endpoint in (None, *options.endpoints):
+            ctx = Context(state, endpoint)
+            for scenario in SCENARIOS:
+                if (scenario.scope == "provider") != (endpoint is None):
+                    continue
+                users = [c.name for c in ALL_CHECKS if scenario in c.needs]
+                where = f" [{endpoint}]" if endpoint else ""
+                reason = scenario.applicable(ctx)
+                if reason is not None:
+                    skipped_scenarios.append((scenario.name + where, reason))
+                    lines.append(f"scenario {scenario.name}{where}: not sent ({reason})")
+                    continue
+                wanted += scenario.paid
+                if spent + scenario.paid > options.max_paid_submits:
+                    why = f"over the cap --max-paid-submits {options.max_paid_submits}"
+                    skipped_scenarios.append((scenario.name + where, why))
+                    lines.append(f"scenario {scenario.name}{where}: not sent ({why}); its checks are SKIP")
+                    continue
+                spent += scenario.paid
+                cost = f"{scenario.paid} paid submit" if scenario.paid else "free"
+                lines.append(f"scenario {scenario.name}{where} ({cost}; for {', '.join(users)}):")
+                lines.extend(f"  {line}" for line in scenario.plan(ctx))
+    finally:
+        session.close()
+    return Plan(lines, spent, wanted, skipped_scenarios)

@@ -1,0 +1,515 @@
+"""The scenarios: the sequences of requests the checks read, each run at most once per endpoint.
+
+| scenario | paid | requests |
+|---|---|---|
+| ``auth`` | 0 | status of an unknown request id, with the expected scheme and with the other one |
+| ``unknown`` | 0 | result and cancel of an unknown request id |
+| ``invalid`` | 0 | submit ``{}`` (accepted at submit, FACTS §3.1), poll to COMPLETED, result (422) |
+| ``main`` | 1 | submit the main input; result before completion; status with every ``logs`` value; the status stream; poll to COMPLETED; result; the images; cancel after completion |
+| ``cancel`` | 1 | submit the main input and cancel it at once |
+| ``repeat`` | 1 | submit the main input again (same seed), poll, result, images |
+| ``sync_mode`` | 1 | submit the main input with ``sync_mode: true``, poll, result, images |
+| ``run`` | 1 | the synchronous API with the main input |
+
+The first request of a run is the ``auth`` probe; it stops the run (:class:`Abort`, exit status 2) when the
+base URL answers something that is not the contract's JSON, or rejects the key with either scheme.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._context import Context, Scenario
+from ._http import Download, Exchange, StreamTrace, brief
+from ._inputs import MainInput, invalid_input, main_input
+
+__all__ = [
+    "AUTH",
+    "CANCEL",
+    "INVALID",
+    "MAIN",
+    "REPEAT",
+    "RUN",
+    "SCENARIOS",
+    "SYNC_MODE",
+    "UNKNOWN",
+    "Abort",
+    "AuthProbe",
+    "QueueRun",
+    "RunCall",
+    "UnknownProbe",
+    "other_scheme",
+]
+
+#: a request id no provider has handed out (the mock's deterministic ids count up from 1)
+UNKNOWN_ID = "ffffffff-ffff-4fff-bfff-ffffffffffff"
+URL_FIELDS = ("response_url", "status_url", "cancel_url")
+
+
+class Abort(Exception):
+    """The provider cannot be checked at all (HTML where JSON is expected, the key rejected with every
+    scheme, a server error on the first request): a usage or connection problem, exit status 2."""
+
+
+def other_scheme(scheme: str) -> str:
+    """The Authorization scheme a provider of the other kind uses: ``Key`` <-> ``Bearer`` (FACTS §3.4)."""
+    return "Bearer" if scheme.lower() == "key" else "Key"
+
+
+# -- data ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class AuthProbe:
+    """The ``auth`` scenario: the status of an unknown id asked with each scheme."""
+
+    expected_scheme: str
+    other_scheme: str
+    expected: Exchange
+    other: Exchange
+    working_scheme: str
+
+
+@dataclass
+class UnknownProbe:
+    """The ``unknown`` scenario."""
+
+    request_id: str
+    result: Exchange
+    cancel: Exchange
+
+
+@dataclass
+class RunCall:
+    """The ``run`` scenario: one synchronous run."""
+
+    input: MainInput
+    exchange: Exchange
+
+
+@dataclass
+class QueueRun:
+    """A request submitted to the queue and followed as a client would (through the URLs it returned,
+    rebased onto the base URL when they are on another host).
+
+    Attributes:
+        input: the input sent (``plan`` has the values the output checks compare with).
+        submit: the submit exchange.
+        request_id: from the submit answer, or None.
+        returned: ``response_url``/``status_url``/``cancel_url`` as returned.
+        follow: the same, as followed (rebased when on another host).
+        rebased: whether any was rebased.
+        result_early: the result asked right after submit.
+        logs_probes: ``(logs value, status exchange)`` for every value of the ``logs`` enum.
+        stream: the status stream as read.
+        statuses: every status exchange, in order.
+        completed: the status exchange that reported the terminal state.
+        result: the result after completion.
+        images: the output images' bytes.
+        cancel: the cancel exchange.
+        problem: why following the request stopped early, or None.
+    """
+
+    input: dict[str, Any]
+    plan: MainInput | None
+    submit: Exchange
+    request_id: str | None = None
+    returned: dict[str, str] = field(default_factory=dict)
+    follow: dict[str, str] = field(default_factory=dict)
+    rebased: bool = False
+    result_early: Exchange | None = None
+    logs_probes: list[tuple[str, Exchange]] = field(default_factory=list)
+    stream: StreamTrace | None = None
+    statuses: list[Exchange] = field(default_factory=list)
+    completed: Exchange | None = None
+    result: Exchange | None = None
+    images: list[Download] = field(default_factory=list)
+    cancel: Exchange | None = None
+    problem: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        """The submit answered with a request id and the three URLs, so the request can be followed."""
+        return self.request_id is not None and len(self.follow) == len(URL_FIELDS)
+
+
+def state_of(exchange: Exchange | None) -> str | None:
+    """The ``status`` field of a status answer."""
+    if exchange is None or not isinstance(exchange.body, dict):
+        return None
+    value = exchange.body.get("status")
+    return str(value) if isinstance(value, str) else None
+
+
+# -- the queue flow ------------------------------------------------------------------------------------
+
+
+def _submit(
+    ctx: Context, body: dict[str, Any], plan: MainInput | None, *, label: str, paid: bool
+) -> QueueRun:
+    op = ctx.contract.submit(ctx.endpoint_id)
+    exchange = ctx.session.send(
+        "POST",
+        ctx.session.url("/" + ctx.endpoint_id),
+        label=label,
+        operation=op.operation_id,
+        body=body,
+        paid=paid,
+    )
+    run = QueueRun(input=body, plan=plan, submit=exchange)
+    answer = exchange.body
+    if exchange.status != 200 or not isinstance(answer, dict):
+        run.problem = f"submit answered {exchange.answer(120)}"
+        return run
+    if isinstance(answer.get("request_id"), str):
+        run.request_id = answer["request_id"]
+    for name in URL_FIELDS:
+        value = answer.get(name)
+        if not isinstance(value, str):
+            continue
+        run.returned[name] = value
+        try:
+            url, rebased = ctx.session.adopt(value)
+        except ValueError as exc:
+            run.problem = str(exc)
+            continue
+        run.follow[name] = url
+        run.rebased = run.rebased or rebased
+    if not run.usable:
+        run.problem = run.problem or "the submit answer lacks request_id or a request URL"
+    elif exchange.paid and run.request_id is not None:
+        ctx.session.open_requests[run.request_id] = run.follow["cancel_url"]
+    return run
+
+
+def _get(
+    ctx: Context,
+    run: QueueRun,
+    which: str,
+    *,
+    label: str,
+    operation: str,
+    params: dict[str, str] | None = None,
+) -> Exchange:
+    return ctx.session.send(
+        "GET",
+        run.follow[which],
+        label=label,
+        operation=operation,
+        params=params,
+        rebased_from=run.returned[which] if run.rebased else None,
+    )
+
+
+def _poll(ctx: Context, run: QueueRun) -> None:
+    """Poll the status until a terminal state (or an error, or ``wait_timeout``)."""
+    terminal = set(ctx.contract.terminal_states())
+    deadline = time.monotonic() + ctx.options.wait_timeout
+    interval = ctx.options.poll_interval
+    while True:
+        exchange = _get(ctx, run, "status_url", label="status", operation="getRequestStatus")
+        run.statuses.append(exchange)
+        state = state_of(exchange)
+        if state in terminal:
+            run.completed = exchange
+            if run.request_id is not None:
+                ctx.session.open_requests.pop(run.request_id, None)
+            return
+        if exchange.status is None or exchange.status >= 300 or state is None:
+            run.problem = f"status answered {exchange.answer(120)}"
+            return
+        if time.monotonic() > deadline:
+            run.problem = f"not completed after {ctx.options.wait_timeout:g} s"
+            return
+        time.sleep(interval)
+        interval = min(interval * 1.5, 5.0, ctx.options.poll_interval * 10)
+
+
+def _finish(ctx: Context, run: QueueRun, *, images: bool) -> None:
+    """Poll to completion, ask the result, download its images."""
+    if run.completed is None:
+        _poll(ctx, run)
+    if run.completed is None:
+        return
+    run.result = _get(ctx, run, "response_url", label="result", operation="getRequestResult")
+    body = run.result.body
+    if (
+        images
+        and run.result.status == 200
+        and isinstance(body, dict)
+        and isinstance(body.get("images"), list)
+    ):
+        for item in body["images"]:
+            if isinstance(item, dict) and isinstance(item.get("url"), str):
+                # an image on another host (fal's media CDN) is fetched without the key (Session.download)
+                run.images.append(ctx.session.download(item["url"]))
+
+
+def _logs_values(ctx: Context) -> tuple[str, list[str]]:
+    param = ctx.contract.operation("getRequestStatus").parameter("logs")
+    if param is None:
+        return "logs", []
+    from ._contract import merged
+
+    schema = merged(ctx.contract.operation("getRequestStatus").doc, param.get("schema"))
+    return str(param["name"]), [str(v) for v in schema.get("enum") or []]
+
+
+def _main(ctx: Context) -> QueueRun:
+    plan = main_input(ctx.contract, ctx.endpoint_id, ctx.options.seed)
+    run = _submit(ctx, plan.body, plan, label="submit", paid=True)
+    if not run.usable:
+        return run
+    run.result_early = _get(
+        ctx, run, "response_url", label="result before completion", operation="getRequestResult"
+    )
+    name, values = _logs_values(ctx)
+    for value in values:
+        exchange = _get(
+            ctx,
+            run,
+            "status_url",
+            label=f"status {name}={value}",
+            operation="getRequestStatus",
+            params={name: value},
+        )
+        run.logs_probes.append((value, exchange))
+        run.statuses.append(exchange)
+        if state_of(exchange) in ctx.contract.terminal_states():
+            run.completed = exchange
+    stream_suffix = ctx.contract.suffix("streamRequestStatus").removeprefix(
+        ctx.contract.suffix("getRequestStatus")
+    )
+    terminal = set(ctx.contract.terminal_states())
+    run.stream = ctx.session.stream(
+        run.follow["status_url"] + stream_suffix,
+        label="status stream",
+        operation="streamRequestStatus",
+        params=None,
+        is_terminal=lambda event: isinstance(event, dict) and event.get("status") in terminal,
+        limit=ctx.options.wait_timeout,
+        grace=ctx.options.stream_grace,
+        rebased_from=run.returned["status_url"] + stream_suffix if run.rebased else None,
+    )
+    _finish(ctx, run, images=True)
+    if run.completed is not None:
+        run.cancel = ctx.session.send(
+            "PUT",
+            run.follow["cancel_url"],
+            label="cancel after completion",
+            operation="cancelRequest",
+            rebased_from=run.returned["cancel_url"] if run.rebased else None,
+        )
+    return run
+
+
+def _repeat(ctx: Context) -> QueueRun:
+    plan = main_input(ctx.contract, ctx.endpoint_id, ctx.options.seed)
+    run = _submit(ctx, plan.body, plan, label="submit (same input again)", paid=True)
+    if run.usable:
+        _finish(ctx, run, images=True)
+    return run
+
+
+def _sync_mode(ctx: Context) -> QueueRun:
+    plan = main_input(ctx.contract, ctx.endpoint_id, ctx.options.seed)
+    body = {**plan.body, "sync_mode": True}
+    run = _submit(ctx, body, plan, label="submit (sync_mode)", paid=True)
+    if run.usable:
+        _finish(ctx, run, images=True)
+    return run
+
+
+def _cancel(ctx: Context) -> QueueRun:
+    plan = main_input(ctx.contract, ctx.endpoint_id, ctx.options.seed)
+    run = _submit(ctx, plan.body, plan, label="submit (to cancel)", paid=True)
+    if run.usable:
+        run.cancel = ctx.session.send(
+            "PUT",
+            run.follow["cancel_url"],
+            label="cancel at once",
+            operation="cancelRequest",
+            rebased_from=run.returned["cancel_url"] if run.rebased else None,
+        )
+        if run.request_id is not None and run.cancel.status is not None and run.cancel.status < 500:
+            ctx.session.open_requests.pop(run.request_id, None)
+    return run
+
+
+def _invalid(ctx: Context) -> QueueRun:
+    run = _submit(ctx, invalid_input(), None, label="submit (invalid input)", paid=False)
+    if run.usable:
+        _finish(ctx, run, images=False)
+    return run
+
+
+def _unknown(ctx: Context) -> UnknownProbe:
+    contract, session = ctx.contract, ctx.session
+    result = session.send(
+        "GET",
+        session.url(contract.request_path("getRequestResult", UNKNOWN_ID)),
+        label="result of an unknown id",
+        operation="getRequestResult",
+    )
+    cancel = session.send(
+        "PUT",
+        session.url(contract.request_path("cancelRequest", UNKNOWN_ID)),
+        label="cancel of an unknown id",
+        operation="cancelRequest",
+    )
+    return UnknownProbe(UNKNOWN_ID, result, cancel)
+
+
+def _auth(ctx: Context) -> AuthProbe:
+    contract, session = ctx.contract, ctx.session
+    expected = ctx.state.expected_scheme
+    other = other_scheme(expected)
+    url = session.url(contract.request_path("getRequestStatus", UNKNOWN_ID))
+    first = session.send(
+        "GET", url, label=f"auth probe ({expected})", operation="getRequestStatus", scheme=expected
+    )
+    if first.status is not None and first.status >= 500:
+        raise Abort(
+            f"{session.base_url} answered the first request with {first.answer(160)}; try again later"
+        )
+    if not first.is_json:
+        raise Abort(
+            f"{session.base_url} answered GET {first.shown} with {first.answer(160)}, where the contract expects "
+            f"JSON ({contract.path}): is --base-url the provider's API base URL?"
+        )
+    second = session.send(
+        "GET", url, label=f"auth probe ({other})", operation="getRequestStatus", scheme=other
+    )
+    rejected = (401, 403)
+    working = expected
+    if first.status in rejected:
+        if second.status in rejected or second.status is None or second.status >= 500:
+            raise Abort(
+                f"the key was rejected with both schemes: Authorization: {expected} **** answered "
+                f"{first.answer(160)}; {other} **** answered {second.answer(160)}. Check the key "
+                "(--key-env) and --base-url"
+            )
+        working = other
+        session.scheme = other
+    return AuthProbe(expected, other, first, second, working)
+
+
+def _run(ctx: Context) -> RunCall:
+    plan = main_input(ctx.contract, ctx.endpoint_id, ctx.options.seed)
+    op = ctx.contract.runs[ctx.endpoint_id]
+    base = ctx.session.run_base_url or ""
+    exchange = ctx.session.send(
+        "POST",
+        f"{base}/{ctx.endpoint_id}",
+        label="synchronous run",
+        operation=op.operation_id,
+        body=plan.body,
+        paid=True,
+    )
+    return RunCall(plan, exchange)
+
+
+def _sync_api_reason(ctx: Context) -> str | None:
+    if ctx.endpoint_id not in ctx.contract.runs:
+        return f"no document has a synchronous run operation for {ctx.endpoint_id}"
+    if ctx.session.run_base_url is None:
+        if not ctx.contract.sync_api:
+            return (
+                f"the {ctx.contract.name} provider document declares no synchronous API "
+                "(x-provider.sync_api: false); pass --run-base-url to check one anyway"
+            )
+        return "no synchronous API base URL known for this base URL: pass --run-base-url"
+    return None
+
+
+def _sync_mode_reason(ctx: Context) -> str | None:
+    props, _ = ctx.contract.input_properties(ctx.endpoint_id)
+    return None if "sync_mode" in props else f"the {ctx.endpoint_id} input schema has no sync_mode"
+
+
+# -- plans (for --dry-run; nothing is sent) ------------------------------------------------------------
+
+
+def _body(ctx: Context, extra: dict[str, Any] | None = None) -> str:
+    plan = main_input(ctx.contract, ctx.endpoint_id, ctx.options.seed)
+    return brief({**plan.body, **(extra or {})}, 300)
+
+
+def _plan_submit(ctx: Context, body: str, paid: bool) -> str:
+    return f"POST {ctx.session.url('/' + ctx.endpoint_id)} {body}" + ("  [paid]" if paid else "  [not paid]")
+
+
+def _plan_follow(ctx: Context) -> list[str]:
+    return [
+        f"GET {{status_url}} until COMPLETED (every {ctx.options.poll_interval:g} s at first, for at most {ctx.options.wait_timeout:g} s)",
+        "GET {response_url}",
+    ]
+
+
+def _plan_main(ctx: Context) -> list[str]:
+    name, values = _logs_values(ctx)
+    stream_suffix = ctx.contract.suffix("streamRequestStatus").removeprefix(
+        ctx.contract.suffix("getRequestStatus")
+    )
+    return [
+        _plan_submit(ctx, _body(ctx), True),
+        "GET {response_url}  (before completion)",
+        *[f"GET {{status_url}}?{name}={v}" for v in values],
+        f"GET {{status_url}}{stream_suffix}  (Server-Sent Events, until closed)",
+        *_plan_follow(ctx),
+        "GET each image URL of the result (no key unless on the provider's own host)",
+        "PUT {cancel_url}  (after completion)",
+    ]
+
+
+def _plan_repeat(ctx: Context) -> list[str]:
+    return [_plan_submit(ctx, _body(ctx), True), *_plan_follow(ctx), "GET each image URL of the result"]
+
+
+def _plan_sync_mode(ctx: Context) -> list[str]:
+    return [_plan_submit(ctx, _body(ctx, {"sync_mode": True}), True), *_plan_follow(ctx)]
+
+
+def _plan_cancel(ctx: Context) -> list[str]:
+    return [_plan_submit(ctx, _body(ctx), True), "PUT {cancel_url}  (at once)"]
+
+
+def _plan_invalid(ctx: Context) -> list[str]:
+    return [_plan_submit(ctx, brief(invalid_input()), False), *_plan_follow(ctx)]
+
+
+def _plan_unknown(ctx: Context) -> list[str]:
+    s, c = ctx.session, ctx.contract
+    return [
+        f"GET {s.url(c.request_path('getRequestResult', UNKNOWN_ID))}",
+        f"PUT {s.url(c.request_path('cancelRequest', UNKNOWN_ID))}",
+    ]
+
+
+def _plan_auth(ctx: Context) -> list[str]:
+    url = ctx.session.url(ctx.contract.request_path("getRequestStatus", UNKNOWN_ID))
+    expected = ctx.state.expected_scheme
+    return [
+        f"GET {url}  (Authorization: {expected} ****)",
+        f"GET {url}  (Authorization: {other_scheme(expected)} ****)",
+    ]
+
+
+def _plan_run(ctx: Context) -> list[str]:
+    base = ctx.session.run_base_url or "{run base URL}"
+    return [f"POST {base}/{ctx.endpoint_id} {_body(ctx)}  [paid]"]
+
+
+AUTH = Scenario("auth", 0, "provider", _auth, _plan_auth)
+UNKNOWN = Scenario("unknown", 0, "provider", _unknown, _plan_unknown)
+INVALID = Scenario("invalid", 0, "endpoint", _invalid, _plan_invalid)
+MAIN = Scenario("main", 1, "endpoint", _main, _plan_main)
+CANCEL = Scenario("cancel", 1, "endpoint", _cancel, _plan_cancel)
+REPEAT = Scenario("repeat", 1, "endpoint", _repeat, _plan_repeat)
+SYNC_MODE = Scenario("sync_mode", 1, "endpoint", _sync_mode, _plan_sync_mode, _sync_mode_reason)
+RUN = Scenario("run", 1, "endpoint", _run, _plan_run, _sync_api_reason)
+
+#: every scenario, in the order their first checks run
+SCENARIOS = (AUTH, UNKNOWN, INVALID, MAIN, CANCEL, REPEAT, SYNC_MODE, RUN)
