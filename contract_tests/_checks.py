@@ -1,0 +1,307 @@
+"""The suite's own checks, each one function and one rule, in Schemathesis' check signature
+``(ctx, response, case) -> bool | None`` (``True``: not applicable; an ``AssertionError``: a failure).
+
+They cover what the contract states but Schemathesis' built-in checks cannot see:
+
+- ``submit_defers_validation_to_result``: fal's deferred validation (an invalid input accepted at submit
+  ends in a 422 result), which the built-in ``negative_data_rejection`` is configured to allow at submit
+  (contract_tests/schemathesis.toml);
+- ``event_stream_events_conform``: every ``data:`` event of the status stream is a ``QueueStatus``
+  (the contract states it as ``x-fal-event-schema``, which JSON Schema validation of a string cannot read);
+- ``unsupported_method_status``: the status half of the built-in ``unsupported_method`` (405 for a method the
+  contract does not declare), kept on while the built-in one is expected to fail on the mock's missing
+  ``Allow`` header (test_suite_itself.py::test_unsupported_method_with_allow_header).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import tomllib
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+import schemathesis
+from openapi_schema_validator import OAS30Validator
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.core.transforms import resolve_pointer
+from schemathesis.filters import parse_expression
+from schemathesis.generation.meta import CoveragePhaseData, CoverageScenario
+
+from ._harness import CONFIG_FILE, AnyCase, AnyOperation
+
+__all__ = [
+    "SUITE_CHECKS",
+    "defers_validation",
+    "event_stream_events_conform",
+    "gateway_timeout_only_when_asked",
+    "negative_only_in_control_parameters",
+    "submit_defers_validation_to_result",
+    "unsupported_method_status",
+]
+
+#: How long ``submit_defers_validation_to_result`` waits for a request to complete (seconds); the mock in
+#: deterministic mode completes at once, a live provider takes seconds.
+COMPLETION_TIMEOUT = 180.0
+
+
+def _deferred_filters() -> list[tuple[str, str, Any]]:
+    """The ``include-by`` expressions of the schemathesis.toml operation entries that let submit answer 200
+    to negative data: the same selection decides where the deferred-validation check applies."""
+    data = tomllib.loads(CONFIG_FILE.read_text(encoding="utf-8"))
+    found = []
+    for entry in data.get("operations", []):
+        statuses = entry.get("checks", {}).get("negative_data_rejection", {}).get("expected-statuses", [])
+        if "200" in statuses and "include-by" in entry:
+            found.append(parse_expression(entry["include-by"]))
+    return found
+
+
+_DEFERRED = _deferred_filters()
+
+
+def defers_validation(operation: AnyOperation) -> bool:
+    """Whether the contract says this operation accepts any input and reports a bad one in its result
+    (the queue submits; selected as in schemathesis.toml)."""
+    raw = operation.definition.raw
+    for pointer, op, value in _DEFERRED:
+        resolved = resolve_pointer(raw, pointer)
+        if (resolved == value) == (op == "=="):
+            return True
+    return False
+
+
+def _resolve(document: Mapping[str, Any], node: Any) -> Any:
+    while isinstance(node, dict) and isinstance(node.get("$ref"), str):
+        target: Any = document
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def _validator(document: Mapping[str, Any], schema: Any) -> OAS30Validator:
+    return OAS30Validator({**_resolve(document, schema), "components": document.get("components", {})})
+
+
+def _request_body_schema(operation: AnyOperation) -> Any:
+    document = operation.schema.raw_schema
+    body = _resolve(document, operation.definition.raw.get("requestBody") or {})
+    return ((body.get("content") or {}).get("application/json") or {}).get("schema")
+
+
+def _sent_json(response: schemathesis.Response) -> tuple[bool, Any]:
+    """(parsed, value) of the JSON body that was really sent."""
+    body = response.request.body
+    if body is None or body == b"" or body == "":
+        return False, None
+    try:
+        return True, json.loads(body if isinstance(body, str | bytes) else b"")
+    except (ValueError, TypeError):
+        return False, None
+
+
+def _rebase(url: str, request_url: str, operation: AnyOperation) -> str:
+    """A request URL the provider returned, moved onto the origin (and base path) the submit was sent to.
+
+    The relays' submit answers point at https://queue.fal.run (docs/contract.md §2.14); a client must not
+    send the relay's key there, so the suite asks the relay itself, as the project's client does
+    (``Provider.adopt_url``)."""
+    sent = urlsplit(request_url)
+    target = urlsplit(url)
+    if (sent.scheme, sent.netloc) == (target.scheme, target.netloc):
+        return url
+    base_path = (
+        sent.path[: len(sent.path) - len(operation.path)] if sent.path.endswith(operation.path) else ""
+    )
+    path = target.path if base_path and target.path.startswith(base_path + "/") else base_path + target.path
+    return urlunsplit((sent.scheme, sent.netloc, path, target.query, ""))
+
+
+_SESSIONS: dict[int, requests.Session] = {}
+
+
+def _session(app: Any) -> requests.Session:
+    """One HTTP session per application (Schemathesis' in-process ASGI client) or for the network."""
+    key = id(app)
+    session = _SESSIONS.get(key)
+    if session is None:
+        if app is None:
+            session = requests.Session()
+        else:
+            from schemathesis.python import asgi
+
+            session = asgi.get_client(app).__enter__()
+        _SESSIONS[key] = session
+    return session
+
+
+def _get(case: AnyCase, url: str, headers: Mapping[str, str]) -> requests.Response:
+    return _session(case.operation.app).get(url, headers=dict(headers), timeout=30)
+
+
+def submit_defers_validation_to_result(
+    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: AnyCase
+) -> bool | None:
+    """A submit that answered 200 must end in the result the input deserves: 422 with FastAPI ``detail``
+    items when the input violates the request body schema, 200 when it satisfies it (fal docs "Queue";
+    docs/contract.md §3.1). The status is polled (bounded by :data:`COMPLETION_TIMEOUT`) until COMPLETED."""
+    if response.status_code != 200 or not defers_validation(case.operation):
+        return True
+    answer = response.json()
+    if not isinstance(answer, dict) or not isinstance(answer.get("response_url"), str):
+        return True  # response_schema_conformance reports a malformed submit answer
+    request_url = str(response.request.url)
+    auth = {k: str(v) for k, v in response.request.headers.items() if k.lower() == "authorization"}
+    status_url = _rebase(str(answer.get("status_url", "")), request_url, case.operation)
+    result_url = _rebase(answer["response_url"], request_url, case.operation)
+    deadline = time.monotonic() + COMPLETION_TIMEOUT
+    polls = 0
+    while True:
+        status = _get(case, status_url, auth)
+        if status.status_code == 200:
+            break
+        assert status.status_code == 202, (
+            f"status of a request accepted at submit answered {status.status_code}, expected 202 or 200: "
+            f"{status.text[:300]}"
+        )
+        polls += 1
+        assert time.monotonic() < deadline, f"request did not complete within {COMPLETION_TIMEOUT:g} s"
+        time.sleep(0 if polls < 20 else 0.25)
+    result = _get(case, result_url, auth)
+    if "x-fal-request-timeout" in {k.lower() for k in response.request.headers} and result.status_code == 504:
+        # The request's own start deadline passed before it ran: 504 request_timeout with
+        # X-Fal-Request-Timeout-Type: user, whatever the input (docs/contract.md §3.1, request headers).
+        assert result.json().get("error_type") == "request_timeout", (
+            f"504 without request_timeout: {result.text}"
+        )
+        assert result.headers.get("x-fal-request-timeout-type") == "user", (
+            "504 without X-Fal-Request-Timeout-Type"
+        )
+        return None
+    parsed, sent = _sent_json(response)
+    schema = _request_body_schema(case.operation)
+    errors = (
+        []
+        if not parsed or schema is None
+        else list(_validator(case.operation.schema.raw_schema, schema).iter_errors(sent))
+    )
+    valid = parsed and not errors
+    if valid:
+        assert result.status_code == 200, (
+            f"the input satisfies the contract's request body schema, yet its result answered "
+            f"{result.status_code}: {result.text[:500]}"
+        )
+    else:
+        reason = "not JSON" if not parsed else errors[0].message
+        assert result.status_code == 422, (
+            f"the input violates the request body schema ({reason}); submit accepted it (200), so its result "
+            f"must answer 422 (deferred validation, docs/contract.md §3.1), got {result.status_code}: "
+            f"{result.text[:500]}"
+        )
+        detail = result.json().get("detail")
+        assert isinstance(detail, list) and detail, (
+            f"the 422 result has no validation items: {result.text[:500]}"
+        )
+    return None
+
+
+def event_stream_events_conform(
+    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: AnyCase
+) -> bool | None:
+    """Every ``data:`` line of a ``text/event-stream`` answer is JSON valid against the media type's
+    ``x-fal-event-schema`` (a QueueStatus; docs/contract.md §3.1), and the last one is COMPLETED when the
+    stream was read to its end."""
+    content_type = (response.headers.get("content-type") or [""])[0].split(";")[0].strip()
+    if content_type != "text/event-stream":
+        return True
+    document = case.operation.schema.raw_schema
+    spec = _resolve(
+        document, case.operation.definition.raw.get("responses", {}).get(str(response.status_code))
+    )
+    media = ((spec or {}).get("content") or {}).get("text/event-stream") or {}
+    event_schema = (_resolve(document, media.get("schema")) or {}).get("x-fal-event-schema")
+    assert event_schema is not None, "the contract gives no x-fal-event-schema for this event stream"
+    validator = _validator(document, event_schema)
+    events = [line[5:].strip() for line in response.text.splitlines() if line.startswith("data:")]
+    assert events, "the status stream sent no event"
+    for index, raw in enumerate(events):
+        event = json.loads(raw)
+        problems = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(event)]
+        assert not problems, f"event {index} of the status stream violates x-fal-event-schema: {problems[:3]}"
+    return None
+
+
+def gateway_timeout_only_when_asked(
+    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: AnyCase
+) -> bool | None:
+    """A 504 is an answer of the contract only as the client's own start deadline: the answer says
+    ``X-Fal-Request-Timeout-Type: user`` and ``error_type`` ``request_timeout``, and an operation that takes
+    ``X-Fal-Request-Timeout`` was sent one (a result reports the deadline its submit set). Sources: FACTS.md
+    §3.1 request headers; docs/contract.md §3.1. schemathesis.toml lets ``not_a_server_error`` pass 504 for
+    this; any other 504 fails here."""
+    if response.status_code != 504:
+        return True
+    takes_deadline = any(p.name.lower() == "x-fal-request-timeout" for p in case.operation.headers)
+    sent = {name.lower() for name in response.request.headers}
+    assert not takes_deadline or "x-fal-request-timeout" in sent, (
+        "504 to a request without X-Fal-Request-Timeout: a server error"
+    )
+    assert (response.headers.get("x-fal-request-timeout-type") or [""])[0] == "user", (
+        "504 without X-Fal-Request-Timeout-Type: user"
+    )
+    assert response.json().get("error_type") == "request_timeout", (
+        f"504 is not a request_timeout: {response.text}"
+    )
+    return None
+
+
+def unsupported_method_status(
+    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: AnyCase
+) -> bool | None:
+    """A method the contract does not declare for a path answers 405 (RFC 9110 §15.5.6), with the same
+    allowances as Schemathesis' ``unsupported_method`` (404 for a generated id, 401/403 before routing, 429)."""
+    meta = case.meta
+    if meta is None or not isinstance(meta.phase.data, CoveragePhaseData):
+        return True
+    if (
+        meta.phase.data.scenario != CoverageScenario.UNSPECIFIED_HTTP_METHOD
+        or response.request.method == "OPTIONS"
+    ):
+        return True
+    allowed = {405, 429, 401, 403}
+    if "{" in case.operation.path:
+        allowed.add(404)
+    assert response.status_code in allowed, (
+        f"{response.request.method} is not declared for {case.operation.path}; expected 405, got "
+        f"{response.status_code}"
+    )
+    return None
+
+
+def negative_only_in_control_parameters(case: AnyCase) -> bool:
+    """Whether the only invalid parts of a negative case are header or query parameters (fal's control
+    parameters: X-Fal-Request-Timeout, X-Fal-Queue-Priority, x-fal-no-retry, fal_webhook, logs, ...).
+
+    What fal does with an invalid control value is not published (FACTS.md §3.1 lists the parameters, not
+    their errors) and the contract has no error status for it on submit; the mock ignores such values. Until
+    the contract decides (docs/contract-tests.md "Changes needed"), negative_data_rejection is not asked of
+    these cases in the main run; test_suite_itself.py::test_invalid_control_parameters_are_rejected expects it
+    (xfail, strict) so that the fix is noticed.
+    """
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_negative:
+        return False
+    negative = {location for location, component in meta.components.items() if component.mode.is_negative}
+    return bool(negative) and negative <= {ParameterLocation.HEADER, ParameterLocation.QUERY}
+
+
+#: The suite's checks, added to Schemathesis' built-in ones in every run.
+SUITE_CHECKS = [
+    submit_defers_validation_to_result,
+    event_stream_events_conform,
+    gateway_timeout_only_when_asked,
+    unsupported_method_status,
+]

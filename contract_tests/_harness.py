@@ -1,0 +1,345 @@
+"""The suite's machinery: profiles, the Schemathesis configuration, loading the provider documents, where
+each operation is served (mock, socket, live provider), and the record of every check that ran.
+
+Nothing here lists an operation, a field or a status code of the contract: operations come from the
+provider documents (``openapi/providers/*.openapi.yaml``), auth from their ``info.x-provider``, and the
+check configuration from ``contract_tests/schemathesis.toml``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import random
+import threading
+import tomllib
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import schemathesis
+from schemathesis.checks import CheckResult
+from schemathesis.core.failures import Failure
+from schemathesis.core.result import Ok
+from schemathesis.generation.case import Case
+from schemathesis.hooks import HookContext
+from schemathesis.schemas import APIOperation, BaseSchema
+
+from kontext_contract._layout import Layout
+from kontext_contract.mock import DEFAULT_KEYS, PROVIDERS
+from kontext_contract.mock._contract import load_document
+
+__all__ = [
+    "CONFIG_FILE",
+    "LAYOUT",
+    "PROFILES",
+    "PROVIDERS",
+    "RECORD",
+    "AnyCase",
+    "AnyOperation",
+    "Profile",
+    "Record",
+    "active_profile",
+    "auth_header",
+    "base_url_for",
+    "load_schema",
+    "mock_key",
+    "operations",
+    "provider_document",
+    "provider_facts",
+    "run_seed",
+    "schemathesis_config",
+]
+
+#: A Schemathesis case / operation of any specification (the suite only loads OpenAPI documents).
+AnyCase = Case[Any]
+AnyOperation = APIOperation[Any, Any, Any, Any]
+
+ROOT = Path(__file__).resolve().parent.parent
+LAYOUT = Layout(ROOT)
+CONFIG_FILE = Path(__file__).with_name("schemathesis.toml")
+REPORTS = ROOT / "reports"
+
+
+# -- profiles --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much each run generates. Chosen by ``HYPOTHESIS_PROFILE`` (``ci`` by default).
+
+    Attributes:
+        name: ``ci`` (every push, a few minutes on 2 cores), ``deep`` (nightly), ``live`` (a real provider).
+        fuzz_examples: Hypothesis examples of the fuzzing phase, per operation, in-process.
+        socket_examples: the same over the real socket (the network path, not the breadth).
+        coverage: run the coverage phase (Schemathesis' deterministic boundary and negative cases).
+        stateful_examples: state machine runs (scenarios) per provider document.
+        stateful_steps: most steps (API calls) per scenario.
+        min_cases: the least number of generated cases the in-process run must reach (the issue's floor).
+    """
+
+    name: str
+    fuzz_examples: int
+    socket_examples: int
+    coverage: bool
+    stateful_examples: int
+    stateful_steps: int
+    min_cases: int
+
+
+PROFILES: dict[str, Profile] = {
+    "ci": Profile("ci", fuzz_examples=10, socket_examples=3, coverage=True, stateful_examples=12,
+                  stateful_steps=6, min_cases=2000),
+    "deep": Profile("deep", fuzz_examples=400, socket_examples=40, coverage=True, stateful_examples=300,
+                    stateful_steps=20, min_cases=10000),
+    "live": Profile("live", fuzz_examples=1, socket_examples=1, coverage=False, stateful_examples=1,
+                    stateful_steps=4, min_cases=0),
+}  # fmt: skip
+
+
+def active_profile() -> Profile:
+    """The profile named by ``HYPOTHESIS_PROFILE`` (default ``ci``).
+
+    Raises:
+        ValueError: an unknown name (the message lists the known ones).
+    """
+    name = os.environ.get("HYPOTHESIS_PROFILE", "ci") or "ci"
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"HYPOTHESIS_PROFILE={name!r} is not one of {', '.join(PROFILES)}") from None
+
+
+@functools.cache
+def run_seed() -> int:
+    """The seed of this run: ``KONTEXT_CONTRACT_SEED`` if set (to reproduce a failure), else a fresh one.
+    Printed in the summary; every operation's Hypothesis seed derives from it."""
+    raw = os.environ.get("KONTEXT_CONTRACT_SEED", "").strip()
+    if raw:
+        return int(raw)
+    return random.SystemRandom().randrange(2**63)
+
+
+# -- documents ---------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _document(provider: str) -> dict[str, Any]:
+    return load_document(LAYOUT.provider_document(provider))
+
+
+def provider_document(provider: str) -> dict[str, Any]:
+    """A fresh copy of ``openapi/providers/{provider}.openapi.yaml`` (safe to mutate)."""
+    import copy
+
+    return copy.deepcopy(_document(provider))
+
+
+def provider_facts(provider: str, document: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``info.x-provider`` of the provider document (auth scheme, key variables, sync API, ...)."""
+    doc = document if document is not None else _document(provider)
+    facts = (doc.get("info") or {}).get("x-provider")
+    if not isinstance(facts, dict):
+        raise ValueError(f"the {provider} document has no info.x-provider")
+    return facts
+
+
+def mock_key(provider: str) -> str:
+    """The key the mock accepts by default for the provider's auth scheme (``MockConfig.key``)."""
+    return DEFAULT_KEYS[str(provider_facts(provider)["auth"]["scheme"])]
+
+
+def auth_header(provider: str, key: str, document: Mapping[str, Any] | None = None) -> str:
+    """The ``Authorization`` value: ``Key <key>`` on fal, ``Bearer <key>`` on the relays (x-provider.auth.scheme)."""
+    return f"{provider_facts(provider, document)['auth']['scheme']} {key}"
+
+
+# -- Schemathesis configuration and schemas ----------------------------------------------------------------
+
+
+def schemathesis_config(
+    provider: str,
+    *,
+    key: str,
+    max_examples: int,
+    seed: int,
+    coverage: bool = True,
+    modes: tuple[str, ...] | None = None,
+    document: Mapping[str, Any] | None = None,
+) -> schemathesis.Config:
+    """``contract_tests/schemathesis.toml`` plus what depends on the run: the seed, the number of examples,
+    the coverage phase, and the provider's credential under the document's own security scheme name
+    (``x-provider.auth.security_scheme``): an ``apiKey`` value ``Key <key>`` for fal, a bearer token for relays.
+    """
+    data = tomllib.loads(CONFIG_FILE.read_text(encoding="utf-8"))
+    data["seed"] = seed
+    generation = data.setdefault("generation", {})
+    generation["max-examples"] = max_examples
+    if modes is not None:
+        generation["mode"] = modes[0] if len(modes) == 1 else "all"
+    phases = data.setdefault("phases", {})
+    phases.setdefault("coverage", {})["enabled"] = coverage
+    facts = provider_facts(provider, document)
+    scheme_name = str(facts["auth"]["security_scheme"])
+    value = auth_header(provider, key, document)
+    if facts["auth"]["scheme"] == "Bearer":
+        credential: dict[str, str] = {"bearer": key}
+    else:
+        credential = {"api_key": value}
+    data["auth"] = {"openapi": {scheme_name: credential}}
+    return schemathesis.Config.from_dict(data)
+
+
+def load_schema(
+    provider: str,
+    *,
+    key: str,
+    max_examples: int,
+    seed: int,
+    app: Any = None,
+    coverage: bool = True,
+    modes: tuple[str, ...] | None = None,
+    document: dict[str, Any] | None = None,
+) -> BaseSchema:
+    """The provider document as a Schemathesis schema, with the suite's configuration and its check
+    recorder (:data:`RECORD`) attached. ``document``: an in-memory (e.g. mutated) document instead of the file.
+    ``app``: the ASGI application to call in-process (the mock); ``None``: over the network."""
+    config = schemathesis_config(
+        provider,
+        key=key,
+        max_examples=max_examples,
+        seed=seed,
+        coverage=coverage,
+        modes=modes,
+        document=document,
+    )
+    if document is None:
+        schema = schemathesis.openapi.from_path(LAYOUT.provider_document(provider), config=config)
+    else:
+        schema = schemathesis.openapi.from_dict(document, config=config)
+    if app is not None:
+        schema.app = app
+    return schema
+
+
+def operations(schema: BaseSchema) -> Iterator[AnyOperation]:
+    """Every operation of the schema (raises on one Schemathesis cannot load)."""
+    for result in schema.get_all_operations():
+        if isinstance(result, Ok):
+            yield result.ok()
+        else:
+            raise result.err()
+
+
+def base_url_for(operation: AnyOperation, queue_base: str, run_base: str | None = None) -> str:
+    """Where ``operation`` is served.
+
+    Queue operations live at their paths under ``queue_base``. The synchronous ``run*`` operations carry a
+    path-level server (e.g. ``https://fal.run/fal-ai/flux-pro``, docs/contract.md "How the contract holds
+    two hosts"); they are served under ``run_base`` + that server's path. The mock serves the run API at
+    ``{mock}/run/{endpoint_id}`` (docs/contract.md), so for the mock ``run_base`` is ``{mock}/run``;
+    ``run_base=None`` keeps the document's own server (a live provider).
+    """
+    item = operation.schema.raw_schema["paths"][operation.path]
+    servers = item.get("servers") if isinstance(item, dict) else None
+    if servers:
+        if run_base is None:
+            return str(servers[0]["url"]).rstrip("/")
+        return run_base.rstrip("/") + urlsplit(str(servers[0]["url"])).path.rstrip("/")
+    return queue_base.rstrip("/")
+
+
+# -- the record of what ran ------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    """One operation of one provider document against one target."""
+
+    cases: int = 0
+    positive: int = 0
+    negative: int = 0
+    passed: Counter[str] = field(default_factory=Counter)
+    failed: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[int] = field(default_factory=Counter)
+
+
+@dataclass
+class Record:
+    """Every case sent and every check that ran, by (target, provider, operation). Filled by the
+    ``after_validate`` hook of each loaded schema; read by the summary (conftest ``pytest_terminal_summary``)."""
+
+    rows: dict[tuple[str, str, str], Row] = field(default_factory=lambda: defaultdict(Row))
+    routed: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, target: str, provider: str, case: AnyCase, status: int, results: list[CheckResult]) -> None:
+        with self.lock:
+            row = self.rows[(target, provider, case.operation.label)]
+            row.cases += 1
+            row.statuses[status] += 1
+            mode = case.meta.generation.mode if case.meta is not None else None
+            if mode is not None and mode.is_negative:
+                row.negative += 1
+            else:
+                row.positive += 1
+            for result in results:
+                if result.failure is None:
+                    row.passed[result.name] += 1
+                else:
+                    row.failed[result.name] += 1
+
+    @property
+    def cases(self) -> int:
+        return sum(row.cases for row in self.rows.values())
+
+    def cases_for(self, target: str) -> int:
+        return sum(row.cases for key, row in self.rows.items() if key[0] == target)
+
+    @property
+    def checks(self) -> int:
+        return sum(sum(row.passed.values()) + sum(row.failed.values()) for row in self.rows.values())
+
+    @property
+    def failures(self) -> int:
+        return sum(sum(row.failed.values()) for row in self.rows.values())
+
+    def check_names(self) -> list[str]:
+        names: set[str] = set()
+        for row in self.rows.values():
+            names.update(row.passed)
+            names.update(row.failed)
+        return sorted(names)
+
+
+RECORD = Record()
+
+
+def recording(schema: BaseSchema, target: str, provider: str, record: Record = RECORD) -> BaseSchema:
+    """Attach the recorder to ``schema`` (schema-scoped ``after_validate`` hook): every validated case and
+    every check result is counted under ``(target, provider, operation)``."""
+
+    def after_validate(
+        context: HookContext, case: AnyCase, response: schemathesis.Response, results: list[CheckResult]
+    ) -> None:
+        record.add(target, provider, case, response.status_code, results)
+
+    schema.hooks.register_hook_with_name(after_validate, "after_validate")
+    return schema
+
+
+def failure_checks(exc: BaseException) -> set[str]:
+    """The names of the checks whose failures an exception (a Schemathesis ``FailureGroup``) carries."""
+    found: set[str] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, Failure):
+            found.update(getattr(current, "checks", ()) or ())
+            found.add(type(current).__name__)
+        if isinstance(current, BaseExceptionGroup):
+            stack.extend(current.exceptions)
+    return found

@@ -1,0 +1,80 @@
+"""Sending one Schemathesis case with every check, against the mock in-process, over a socket, or live."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import schemathesis
+from schemathesis.checks import CheckFunction
+from schemathesis.specs.openapi.checks import (
+    negative_data_rejection,
+    response_schema_conformance,
+    unsupported_method,
+)
+
+from ._checks import SUITE_CHECKS, negative_only_in_control_parameters
+from ._harness import RECORD, AnyCase, Record, base_url_for
+
+__all__ = [
+    "ASGI_BASE",
+    "ROUTED_CONTROL",
+    "ROUTED_METHOD",
+    "ROUTED_STREAM",
+    "excluded_checks",
+    "validate",
+]
+
+#: The base URL Schemathesis' ASGI client uses for an in-process application.
+ASGI_BASE = "http://testserver"
+
+ROUTED_METHOD = (
+    "unsupported_method: its Allow-header half is expected to fail on the mock "
+    "(test_suite_itself.py::test_unsupported_method_with_allow_header, xfail strict); its status half runs "
+    "as unsupported_method_status"
+)
+ROUTED_STREAM = (
+    "response_schema_conformance on text/event-stream answers: Schemathesis reads an OpenAPI 3.0 event-stream "
+    "`schema` as the schema of each event object, the contract states the event's data as x-fal-event-schema "
+    "(test_suite_itself.py::test_event_stream_schema_as_schemathesis_reads_it, xfail strict); the events are "
+    "checked by event_stream_events_conform"
+)
+ROUTED_CONTROL = (
+    "negative_data_rejection on cases invalid only in header/query control parameters "
+    "(test_suite_itself.py::test_invalid_control_parameters_are_rejected, xfail strict)"
+)
+
+
+def excluded_checks(
+    case: AnyCase, response: schemathesis.Response, record: Record = RECORD
+) -> list[CheckFunction]:
+    """The built-in checks not asked of ``case`` in the main run, each with an xfail(strict) test of its own
+    (:data:`ROUTED_METHOD`, :data:`ROUTED_CONTROL`, :data:`ROUTED_STREAM`); every exclusion is counted in
+    the summary."""
+    excluded: list[CheckFunction] = [unsupported_method]
+    record.routed[ROUTED_METHOD] += 1
+    if negative_only_in_control_parameters(case):
+        excluded.append(negative_data_rejection)
+        record.routed[ROUTED_CONTROL] += 1
+    content_type = (response.headers.get("content-type") or [""])[0].split(";")[0].strip()
+    if content_type == "text/event-stream":
+        excluded.append(response_schema_conformance)
+        record.routed[ROUTED_STREAM] += 1
+    return excluded
+
+
+def validate(case: AnyCase, queue_base: str, run_base: str | None, **kwargs: Any) -> schemathesis.Response:
+    """Send ``case`` to where its operation is served (:func:`base_url_for`) and run every check on the
+    answer: Schemathesis' built-in ones (configured in schemathesis.toml) and the suite's (``SUITE_CHECKS``).
+
+    Raises:
+        schemathesis.core.failures.FailureGroup: a check failed (the message has a curl command to reproduce).
+    """
+    base_url = base_url_for(case.operation, queue_base, run_base)
+    response = case.call(base_url=base_url, **kwargs)
+    case.validate_response(
+        response,
+        additional_checks=list(SUITE_CHECKS),
+        excluded_checks=excluded_checks(case, response),
+        transport_kwargs={"base_url": base_url, **kwargs},
+    )
+    return response
