@@ -223,6 +223,9 @@ def check_command(
                 f"{endpoint!r} is not an endpoint of {contract.path}; it has: {', '.join(contract.submits)}",
                 param_hint="--endpoint",
             )
+    for option, url in (("--base-url", base_url), ("--run-base-url", run_base_url)):
+        if url is not None:
+            _check_url(option, url)
     scheme = {"key": "Key", "bearer": "Bearer"}[auth.lower()] if auth else contract.auth_scheme
     options = Options(
         endpoints=chosen,
@@ -255,6 +258,23 @@ def check_command(
             target = Target(contract, base_url, run_base_url, key, scheme)
         code = _run(target, options, report_json, report_md, junit, progress)
     sys.exit(code)
+
+
+def _check_url(option: str, url: str) -> None:
+    from urllib.parse import urlsplit
+
+    bad = click.BadParameter(f"must be an absolute http:// or https:// URL, got {url!r}", param_hint=option)
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError for a port that is not a number in range
+    except ValueError:
+        raise bad from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise bad
+    if parts.username is not None or parts.password is not None:
+        raise click.BadParameter("must not carry credentials: pass the key with --key-env", param_hint=option)
+    if parts.query or parts.fragment:
+        raise click.BadParameter(f"must not have a query or fragment, got {url!r}", param_hint=option)
 
 
 def _dry_run(

@@ -52,6 +52,33 @@ class Redactor(_Redactor):
     JSON-like value (the client's redactor, reused)."""
 
 
+class _RedactLogs(logging.Filter):
+    """Redacts the key in log records of the HTTP stack (httpcore logs response headers at DEBUG, so a
+    provider that echoes the key would put it in a log) and of the checks."""
+
+    LOGGERS = ("kontext_contract.checks", "httpx", "httpcore.http11", "httpcore.connection", "httpcore.proxy")
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: leave it to logging's own error handling
+            return True
+        record.msg, record.args = self.redactor.text(message), None
+        return True
+
+    def install(self) -> None:
+        for name in self.LOGGERS:
+            logging.getLogger(name).addFilter(self)
+
+    def remove(self) -> None:
+        for name in self.LOGGERS:
+            logging.getLogger(name).removeFilter(self)
+
+
 class ProviderUnreachable(Exception):
     """No HTTP answer: the base URL cannot be reached, or the connection broke. The message is redacted."""
 
@@ -241,6 +268,8 @@ class Session:
         self.scheme = scheme
         self._key = key
         self.redactor = Redactor(key.reveal())
+        self._log_filter = _RedactLogs(self.redactor)
+        self._log_filter.install()
         self.budget = budget
         self.retry_delay = retry_delay
         self.exchanges: list[Exchange] = []
@@ -259,6 +288,7 @@ class Session:
 
     def close(self) -> None:
         self._http.close()
+        self._log_filter.remove()
 
     # -- URLs ----------------------------------------------------------------------------------------
 

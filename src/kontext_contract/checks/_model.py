@@ -112,6 +112,7 @@ class Report:
         interrupted: the run was stopped by Ctrl-C.
         error: why the run stopped early (a connection error, a rejected key, ...), or None.
         mock: True when the checks ran against the embedded mock.
+        paid_submits: paid submits spent so far (also those of a check interrupted before it finished).
     """
 
     provider: str
@@ -123,10 +124,7 @@ class Report:
     interrupted: bool = False
     error: str | None = None
     mock: bool = False
-
-    @property
-    def paid_submits(self) -> int:
-        return sum(r.paid_submits for r in self.results)
+    paid_submits: int = 0
 
     @property
     def failures(self) -> list[Result]:

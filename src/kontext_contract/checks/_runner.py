@@ -199,7 +199,10 @@ def run_checks(
         for check, endpoint in _planned(options):
             if on_start is not None:
                 on_start(check, endpoint)
-            result = _evaluate(state, check, endpoint)
+            try:
+                result = _evaluate(state, check, endpoint)
+            finally:
+                report.paid_submits = session.budget.spent
             state.results[_key(check, endpoint)] = result
             report.results.append(result)
             if on_result is not None:
