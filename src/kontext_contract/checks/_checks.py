@@ -61,6 +61,23 @@ def _schema_name(ctx: Context, operation_id: str, code: int) -> str:
     return f"{code} {ref.rsplit('/', 1)[-1] or 'as declared'} ({operation_id})"
 
 
+def _cancel_status(ctx: Context, code: int, value: str) -> str:
+    """``value`` (FACTS §3.1's cancel answer for ``code``), checked to be in the ``status`` enum of the
+    contract's cancelRequest response for ``code``.
+
+    Raises:
+        ContractProblem: the contract no longer has that value there.
+    """
+    from ._contract import ContractProblem, merged
+
+    op = ctx.contract.operation("cancelRequest")
+    schema = op.response(code).media.get("application/json")
+    status = merged(op.doc, (merged(op.doc, schema).get("properties") or {}).get("status"))
+    if value not in (status.get("enum") or []):
+        raise ContractProblem(f"cancelRequest's {code} status enum {status.get('enum')} lacks {value}")
+    return value
+
+
 def _usable(run: QueueRun) -> Outcome | None:
     if run.usable:
         return None
@@ -154,11 +171,12 @@ def result_404_unknown_id(ctx: Context) -> Outcome:
 def cancel_unknown_404(ctx: Context) -> Outcome:
     """Cancelling an unknown request id answers 404 ``{"status": "NOT_FOUND"}`` (the contract's CancelStatus)."""
     probe = ctx.data(UNKNOWN)
+    value = _cancel_status(ctx, 404, "NOT_FOUND")
     problems = _conformance(ctx, "cancelRequest", probe.cancel, 404)
     body = probe.cancel.body
-    if not problems and not (isinstance(body, dict) and body.get("status") == "NOT_FOUND"):
-        problems.append("status is not NOT_FOUND")
-    expected = _schema_name(ctx, "cancelRequest", 404) + " with status NOT_FOUND"
+    if not problems and not (isinstance(body, dict) and body.get("status") == value):
+        problems.append(f"status is not {value}")
+    expected = _schema_name(ctx, "cancelRequest", 404) + f" with status {value}"
     if problems:
         return failed(
             probe.cancel.request_line(), expected, f"{probe.cancel.answer()}: {'; '.join(problems)}"
@@ -592,12 +610,13 @@ def image_bytes_match_format(ctx: Context) -> Outcome:
 def cancel_completed_400(ctx: Context) -> Outcome:
     """Cancelling a completed request answers 400 ``{"status": "ALREADY_COMPLETED"}`` (CancelStatus)."""
     run: QueueRun = ctx.data(MAIN)
-    expected = _schema_name(ctx, "cancelRequest", 400) + " with status ALREADY_COMPLETED"
+    value = _cancel_status(ctx, 400, "ALREADY_COMPLETED")
+    expected = _schema_name(ctx, "cancelRequest", 400) + f" with status {value}"
     if run.cancel is None:
         return failed(run.submit.request_line(), expected, f"the request did not complete: {run.problem}")
     problems = _conformance(ctx, "cancelRequest", run.cancel, 400)
-    if not problems and run.cancel.body.get("status") != "ALREADY_COMPLETED":
-        problems.append("status is not ALREADY_COMPLETED")
+    if not problems and run.cancel.body.get("status") != value:
+        problems.append(f"status is not {value}")
     if problems:
         return failed(run.cancel.request_line(), expected, f"{run.cancel.answer()}: {'; '.join(problems)}")
     return passed(run.cancel.request_line(), expected, run.cancel.answer())
@@ -616,13 +635,15 @@ def cancel_unfinished_202(ctx: Context) -> Outcome:
     if skip is not None:
         return skip
     assert run.cancel is not None
-    expected = _schema_name(ctx, "cancelRequest", 202) + " with status CANCELLATION_REQUESTED"
+    value = _cancel_status(ctx, 202, "CANCELLATION_REQUESTED")
+    done = _cancel_status(ctx, 400, "ALREADY_COMPLETED")
+    expected = _schema_name(ctx, "cancelRequest", 202) + f" with status {value}"
     body = run.cancel.body
-    if run.cancel.status == 400 and isinstance(body, dict) and body.get("status") == "ALREADY_COMPLETED":
-        return skipped("the request completed before the cancel arrived (400 ALREADY_COMPLETED)")
+    if run.cancel.status == 400 and isinstance(body, dict) and body.get("status") == done:
+        return skipped(f"the request completed before the cancel arrived (400 {done})")
     problems = _conformance(ctx, "cancelRequest", run.cancel, 202)
-    if not problems and body.get("status") != "CANCELLATION_REQUESTED":
-        problems.append("status is not CANCELLATION_REQUESTED")
+    if not problems and body.get("status") != value:
+        problems.append(f"status is not {value}")
     if problems:
         return failed(run.cancel.request_line(), expected, f"{run.cancel.answer()}: {'; '.join(problems)}")
     return passed(run.cancel.request_line(), expected, run.cancel.answer())

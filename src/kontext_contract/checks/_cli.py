@@ -327,12 +327,8 @@ def _run(
         display.line(result.line())
         write_reports(report, redact, json_path=report_json, md_path=report_md, junit_path=junit)
 
-    try:
-        with display.running():
-            report = run_checks(target, options, on_start=display.start, on_result=written)
-    except ContractProblem as exc:
-        click.echo(f"error: the contract: {exc}", err=True)
-        return 2
+    with display.running():
+        report = run_checks(target, options, on_start=display.start, on_result=written)
     write_reports(report, redact, json_path=report_json, md_path=report_md, junit_path=junit)
     counts = report.counts()
     summary = (

@@ -9,7 +9,7 @@ for each endpoint. Before a check runs:
 
 A run stops early, with the report marked incomplete, when the provider cannot be reached, answers the
 first request with something that is not the contract's JSON, rejects the key with every scheme
-(:class:`RunStopped`, exit status 2), or on Ctrl-C (the report says ``interrupted``; requests already
+(``Report.error``, exit status 2), or on Ctrl-C (the report says ``interrupted``; requests already
 submitted and not finished are cancelled, best effort).
 """
 
@@ -30,15 +30,11 @@ from ._http import Budget, BudgetExceeded, ProviderUnreachable, Session
 from ._model import Evidence, Outcome, Report, Result, skipped
 from ._scenarios import SCENARIOS, Abort
 
-__all__ = ["CHECKS_BY_NAME", "Plan", "RunStopped", "Target", "plan_run", "run_checks"]
+__all__ = ["CHECKS_BY_NAME", "Plan", "Target", "plan_run", "run_checks"]
 
 log = logging.getLogger("kontext_contract.checks")
 
 CHECKS_BY_NAME: dict[str, Check] = {c.name: c for c in ALL_CHECKS}
-
-
-class RunStopped(Exception):
-    """The run could not go on (a usage or connection problem); the report says why (``error``)."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +60,16 @@ class Target:
 
 @dataclass(frozen=True)
 class _NotRun:
+    """A scenario that did not run (``broken`` False: a skip reason) or stopped on an answer it could not
+    handle (``broken`` True: the checks that need it FAIL with the reason)."""
+
     reason: str
+    broken: bool = False
+
+    def outcome(self) -> Outcome:
+        if self.broken:
+            return Outcome("fail", Evidence(expected="answers the scenario can follow", got=self.reason))
+        return skipped(self.reason)
 
 
 def _planned(options: Options) -> list[tuple[Check, str | None]]:
@@ -96,7 +101,7 @@ def _scenario_skip(state: RunState, ctx: Context, scenario: Scenario) -> tuple[O
     key = (scenario.name, None if scenario.scope == "provider" else ctx.endpoint)
     if key in state.data:
         found = state.data[key]
-        return (skipped(found.reason) if isinstance(found, _NotRun) else None), 0
+        return (found.outcome() if isinstance(found, _NotRun) else None), 0
     reason = scenario.applicable(ctx)
     if reason is not None:
         state.data[key] = _NotRun(reason)
@@ -115,6 +120,13 @@ def _scenario_skip(state: RunState, ctx: Context, scenario: Scenario) -> tuple[O
     except BudgetExceeded as exc:  # a guard: the estimate above should prevent it
         state.data[key] = _NotRun(str(exc))
         return skipped(str(exc)), budget.spent - before
+    except (Abort, ProviderUnreachable, ContractProblem, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # an answer the scenario could not follow: its checks FAIL, the run goes on
+        log.debug("scenario %s raised:\n%s", scenario.name, traceback.format_exc())
+        broken = _NotRun(f"scenario {scenario.name} stopped: {type(exc).__name__}: {exc}", broken=True)
+        state.data[key] = broken
+        return broken.outcome(), budget.spent - before
     return None, budget.spent - before
 
 
@@ -181,10 +193,8 @@ def run_checks(
 
     Returns:
         The report: ``complete`` when every check ran, ``interrupted`` after Ctrl-C, ``error`` when the run
-        stopped because the provider could not be checked (KeyboardInterrupt is not re-raised).
-
-    Raises:
-        ContractProblem: the provider document lacks what a check needs.
+        stopped because the provider could not be checked, or the provider document lacks what a check
+        needs. Nothing is raised for those (KeyboardInterrupt included).
     """
     report = Report(
         provider=target.contract.name,
@@ -216,6 +226,9 @@ def run_checks(
             report.error += f"; asked to cancel {asked} unfinished request(s)"
     except Abort as exc:
         report.error = session.redactor.text(str(exc))
+    except ContractProblem as exc:
+        report.error = f"the contract lacks what a check needs: {exc}"
+        session.cancel_open()
     except ProviderUnreachable as exc:
         report.error = f"cannot reach {session.base_url}: {exc}"
         session.cancel_open()
