@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 import yaml
 from jsonschema import Draft202012Validator
 
 from .._layout import Layout
-from ._schema import make_validator
+from ._schema import json_schema, make_validator
 
 __all__ = ["Contract", "ContractError", "Endpoint", "load_document"]
 
@@ -85,7 +86,8 @@ class Endpoint:
         endpoint_id: the ``x-fal-endpoint-id`` of its submit operation.
         operation_id: the submit operation's id.
         input_schema: the request body schema (OpenAPI 3.0, unresolved).
-        validator: a JSON Schema validator of that body (see ``_schema.json_schema``).
+        validator: a JSON Schema validator of that body (see ``_schema.json_schema``), for error details.
+        is_valid: the same schema compiled by jsonschema-rs, a fast yes/no for the common valid input.
         defaults: the ``default`` of every input property that has one.
         image_inputs: input properties holding an image (a string, or an array of strings), by name,
             each True when it is an array; found by the convention of fal's names (``image_url``,
@@ -99,6 +101,7 @@ class Endpoint:
     operation_id: str
     input_schema: dict[str, Any]
     validator: Draft202012Validator = field(repr=False, compare=False)
+    is_valid: Callable[[Any], bool] = field(repr=False, compare=False)
     defaults: dict[str, Any]
     image_inputs: dict[str, bool]
     output_schema: dict[str, Any]
@@ -279,6 +282,7 @@ class Contract:
                 operation_id=str(op.get("operationId", endpoint_id)),
                 input_schema=input_schema,
                 validator=make_validator(input_schema, components),
+                is_valid=jsonschema_rs.validator_for(json_schema(input_schema, components)).is_valid,
                 defaults=defaults,
                 image_inputs=image_inputs,
                 output_schema=output_schema or {},

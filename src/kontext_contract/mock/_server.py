@@ -24,7 +24,9 @@ def bind_socket(host: str, port: int) -> socket.socket:
         OSError: the address cannot be bound (in use, not local).
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted sockets only when the listening
+    # socket says it is TCP; without it every response written in two parts waits for a delayed ACK (~40 ms)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -37,12 +39,13 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 
 def uvicorn_config(app: MockApp, *, access_log: bool, log_level: str) -> uvicorn.Config:
-    """uvicorn settings for the mock: h11, asyncio, no websockets. The access log has client, method,
-    path and status only: never a header, so never the Authorization key."""
+    """uvicorn settings for the mock: uvicorn's ``auto`` HTTP parser and event loop (httptools and uvloop
+    when installed, else h11 and asyncio), no websockets. The access log has client, method, path and
+    status only: never a header, so never the Authorization key."""
     return uvicorn.Config(
         app,
-        http="h11",
-        loop="asyncio",
+        http="auto",
+        loop="auto",
         ws="none",
         lifespan="on",
         access_log=access_log,

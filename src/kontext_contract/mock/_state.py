@@ -474,7 +474,11 @@ class MockState:
             ]
             return Outcome(422, {"detail": detail}), None, None
         try:
-            errors = error_items(endpoint.validator.iter_errors(data))
+            valid = data is not None and endpoint.is_valid(data)
+        except (ValueError, RecursionError, OverflowError):
+            valid = False
+        try:
+            errors = [] if valid else error_items(endpoint.validator.iter_errors(data))
         except RecursionError:
             errors = [
                 {"type": "value_error", "loc": ["body"], "msg": "Input is nested too deeply", "input": None}
