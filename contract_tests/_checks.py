@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import time
-import tomllib
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -26,11 +25,9 @@ import requests
 import schemathesis
 from openapi_schema_validator import OAS30Validator
 from schemathesis.core.parameters import ParameterLocation
-from schemathesis.core.transforms import resolve_pointer
-from schemathesis.filters import parse_expression
 from schemathesis.generation.meta import CoveragePhaseData, CoverageScenario
 
-from ._harness import CONFIG_FILE, AnyCase, AnyOperation
+from ._harness import AnyCase, AnyOperation
 
 __all__ = [
     "SUITE_CHECKS",
@@ -47,32 +44,6 @@ __all__ = [
 COMPLETION_TIMEOUT = 180.0
 
 
-def _deferred_filters() -> list[tuple[str, str, Any]]:
-    """The ``include-by`` expressions of the schemathesis.toml operation entries that let submit answer 200
-    to negative data: the same selection decides where the deferred-validation check applies."""
-    data = tomllib.loads(CONFIG_FILE.read_text(encoding="utf-8"))
-    found = []
-    for entry in data.get("operations", []):
-        statuses = entry.get("checks", {}).get("negative_data_rejection", {}).get("expected-statuses", [])
-        if "200" in statuses and "include-by" in entry:
-            found.append(parse_expression(entry["include-by"]))
-    return found
-
-
-_DEFERRED = _deferred_filters()
-
-
-def defers_validation(operation: AnyOperation) -> bool:
-    """Whether the contract says this operation accepts any input and reports a bad one in its result
-    (the queue submits; selected as in schemathesis.toml)."""
-    raw = operation.definition.raw
-    for pointer, op, value in _DEFERRED:
-        resolved = resolve_pointer(raw, pointer)
-        if (resolved == value) == (op == "=="):
-            return True
-    return False
-
-
 def _resolve(document: Mapping[str, Any], node: Any) -> Any:
     while isinstance(node, dict) and isinstance(node.get("$ref"), str):
         target: Any = document
@@ -80,6 +51,14 @@ def _resolve(document: Mapping[str, Any], node: Any) -> Any:
             target = target[part]
         node = target
     return node
+
+
+def defers_validation(operation: AnyOperation) -> bool:
+    """Whether the contract says this operation accepts any input and reports a bad one later: its 200 answer
+    links to the operations of the request it queued (the QueueSubmitted links: status, result, cancel)."""
+    document = operation.schema.raw_schema
+    ok = _resolve(document, (operation.definition.raw.get("responses") or {}).get("200"))
+    return isinstance(ok, dict) and bool(ok.get("links"))
 
 
 def _validator(document: Mapping[str, Any], schema: Any) -> OAS30Validator:

@@ -339,7 +339,9 @@ def failure_checks(exc: BaseException) -> set[str]:
         current = stack.pop()
         if isinstance(current, Failure):
             found.update(getattr(current, "checks", ()) or ())
-            found.add(type(current).__name__)
+            title = str(getattr(current, "title", ""))
+            if title.startswith("Custom check failed: `"):
+                found.add(title.split("`")[1])
         if isinstance(current, BaseExceptionGroup):
             stack.extend(current.exceptions)
     return found

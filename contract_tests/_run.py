@@ -62,7 +62,9 @@ def excluded_checks(
     return excluded
 
 
-def validate(case: AnyCase, queue_base: str, run_base: str | None, **kwargs: Any) -> schemathesis.Response:
+def validate(
+    case: AnyCase, queue_base: str, run_base: str | None, *, record: Record = RECORD, **kwargs: Any
+) -> schemathesis.Response:
     """Send ``case`` to where its operation is served (:func:`base_url_for`) and run every check on the
     answer: Schemathesis' built-in ones (configured in schemathesis.toml) and the suite's (``SUITE_CHECKS``).
 
@@ -74,7 +76,7 @@ def validate(case: AnyCase, queue_base: str, run_base: str | None, **kwargs: Any
     case.validate_response(
         response,
         additional_checks=list(SUITE_CHECKS),
-        excluded_checks=excluded_checks(case, response),
+        excluded_checks=excluded_checks(case, response, record),
         transport_kwargs={"base_url": base_url, **kwargs},
     )
     return response

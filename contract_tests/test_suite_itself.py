@@ -1,0 +1,393 @@
+"""Tests of the suite itself: a deliberately broken mock (an ASGI wrapper that changes its answers) and a
+deliberately broken contract (a provider document mutated in memory) must make the suite's checks fail, and
+the unbroken pair must pass the same small run. Also the strict-xfail tests of the checks the main run does
+not ask of some cases (docs/contract-tests.md "Changes needed"): they flip when the mock or contract is fixed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import hypothesis
+import pytest
+from schemathesis import GenerationMode
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import (
+    negative_data_rejection,
+    response_schema_conformance,
+    unsupported_method,
+)
+
+from kontext_contract.mock import MockConfig, create_app
+
+from ._checks import defers_validation, negative_only_in_control_parameters
+from ._harness import (
+    AnyCase,
+    AnyOperation,
+    Record,
+    auth_header,
+    base_url_for,
+    failure_checks,
+    load_schema,
+    mock_key,
+    operations,
+    provider_document,
+    run_seed,
+)
+from ._run import ASGI_BASE, validate
+
+Scope = dict[str, Any]
+ASGIApp = Callable[..., Any]
+
+
+def _mock(provider: str = "fal") -> Any:
+    return create_app(MockConfig(provider=provider, deterministic=True, queue_delay=0.1))
+
+
+def _first(provider: str, predicate: Callable[[AnyOperation], bool], **load: Any) -> AnyOperation:
+    schema = load_schema(provider, key=mock_key(provider), max_examples=1, seed=run_seed(), **load)
+    return next(op for op in operations(schema) if predicate(op))
+
+
+def is_submit(op: AnyOperation) -> bool:
+    """A queue submit: its 200 answer links to the request's operations (the contract's QueueSubmitted)."""
+    return defers_validation(op)
+
+
+def is_run(op: AnyOperation) -> bool:
+    """A synchronous run: a path item with its own server."""
+    return bool(op.schema.raw_schema["paths"][op.path].get("servers"))
+
+
+def failing_checks(
+    operation: AnyOperation, *, mode: GenerationMode = GenerationMode.POSITIVE, examples: int = 15
+) -> set[str]:
+    """A small Schemathesis run of ``operation`` (every check, as in the main run); the names of the checks
+    (and failure kinds) that failed on any case."""
+    found: set[str] = set()
+
+    @hypothesis.settings(
+        max_examples=examples,
+        phases=[hypothesis.Phase.generate],
+        database=None,
+        deadline=None,
+        suppress_health_check=list(hypothesis.HealthCheck),
+    )
+    @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
+    def run(case: AnyCase) -> None:
+        try:
+            validate(case, ASGI_BASE, ASGI_BASE + "/run", record=Record())
+        except FailureGroup as exc:
+            found.update(failure_checks(exc))
+
+    run()
+    return found
+
+
+def rewrite(app: ASGIApp, change: Callable[[Scope, dict[str, Any]], None]) -> ASGIApp:
+    """An ASGI wrapper that lets ``change(scope, answer)`` edit each answer of the mock (``answer``:
+    ``status``, ``headers`` as a list of byte pairs, ``body`` bytes) before it is sent."""
+
+    async def wrapped(scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        answer: dict[str, Any] = {"body": b""}
+        streaming = False
+
+        async def capture(message: dict[str, Any]) -> None:
+            nonlocal streaming
+            if message["type"] == "http.response.start":
+                answer["status"] = message["status"]
+                answer["headers"] = list(message.get("headers", []))
+                streaming = any(v.startswith(b"text/event-stream") for k, v in answer["headers"])
+                if streaming:
+                    await send(message)
+                return
+            if streaming:
+                await send(message)
+                return
+            answer["body"] += message.get("body", b"")
+            if not message.get("more_body", False):
+                change(scope, answer)
+                headers = [(k, v) for k, v in answer["headers"] if k.lower() != b"content-length"]
+                headers.append((b"content-length", str(len(answer["body"])).encode()))
+                await send({"type": "http.response.start", "status": answer["status"], "headers": headers})
+                await send({"type": "http.response.body", "body": answer["body"]})
+
+        await app(scope, receive, capture)
+
+    return wrapped
+
+
+def _json_edit(edit: Callable[[Any], None]) -> Callable[[Scope, dict[str, Any]], None]:
+    def change(scope: Scope, answer: dict[str, Any]) -> None:
+        if answer["status"] == 200 and answer["body"][:1] == b"{":
+            body = json.loads(answer["body"])
+            edit(body)
+            answer["body"] = json.dumps(body).encode()
+
+    return change
+
+
+# -- the unbroken pair passes ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["submit", "run"])
+def test_unbroken_mock_and_contract_pass_the_small_run(kind: str) -> None:
+    operation = _first("fal", is_submit if kind == "submit" else is_run, app=_mock())
+    assert failing_checks(operation) == set()
+    assert failing_checks(operation, mode=GenerationMode.NEGATIVE) == set()
+
+
+# -- a broken mock is caught -----------------------------------------------------------------------------
+
+
+def test_wrong_status_code_is_caught() -> None:
+    """The mock answers a submit with 201 instead of the contract's 200."""
+
+    def change(scope: Scope, answer: dict[str, Any]) -> None:
+        if scope["method"] == "POST" and answer["status"] == 200:
+            answer["status"] = 201
+
+    operation = _first("fal", is_submit, app=rewrite(_mock(), change))
+    assert "status_code_conformance" in failing_checks(operation)
+
+
+def test_missing_output_field_is_caught() -> None:
+    """The mock's synchronous output lacks ``seed`` (required in the output schema)."""
+    operation = _first("fal", is_run, app=rewrite(_mock(), _json_edit(lambda body: body.pop("seed", None))))
+    assert "response_schema_conformance" in failing_checks(operation)
+
+
+def test_missing_queue_field_is_caught() -> None:
+    """The mock's submit answer lacks ``status_url`` (required in QueueStatusInQueue)."""
+    operation = _first(
+        "relay-a", is_submit, app=rewrite(_mock("relay-a"), _json_edit(lambda b: b.pop("status_url")))
+    )
+    assert "response_schema_conformance" in failing_checks(operation)
+
+
+def test_missing_required_response_header_is_caught() -> None:
+    """The mock drops ``x-fal-request-id``, which the contract requires on 200."""
+
+    def change(scope: Scope, answer: dict[str, Any]) -> None:
+        answer["headers"] = [(k, v) for k, v in answer["headers"] if k.lower() != b"x-fal-request-id"]
+
+    operation = _first("fal", is_run, app=rewrite(_mock(), change))
+    assert "response_headers_conformance" in failing_checks(operation)
+
+
+def test_unenforced_auth_is_caught() -> None:
+    """A mock that lets every request through (the wrapper adds the right key to each): ignored_auth."""
+    inner = _mock()
+    key = f"Key {mock_key('fal')}".encode()
+
+    async def open_door(scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            headers = [(k, v) for k, v in scope["headers"] if k != b"authorization"]
+            scope = {**scope, "headers": [*headers, (b"authorization", key)]}
+        await inner(scope, receive, send)
+
+    operation = _first("fal", is_run, app=open_door)
+    assert "ignored_auth" in failing_checks(operation)
+
+
+def test_eager_acceptance_of_invalid_input_is_caught() -> None:
+    """A mock whose result answers 200 for an input that failed validation breaks fal's deferred validation."""
+
+    def change(scope: Scope, answer: dict[str, Any]) -> None:
+        if scope["method"] == "GET" and answer["status"] == 422:
+            answer["status"] = 200
+
+    operation = _first("fal", is_submit, app=rewrite(_mock(), change))
+    assert "submit_defers_validation_to_result" in failing_checks(operation, mode=GenerationMode.NEGATIVE)
+
+
+def test_invalid_input_accepted_by_run_is_caught() -> None:
+    """The synchronous API must reject invalid input (422); a mock that answers 200 is caught."""
+
+    def change(scope: Scope, answer: dict[str, Any]) -> None:
+        if answer["status"] == 422:
+            answer["status"] = 200
+
+    operation = _first("fal", is_run, app=rewrite(_mock(), change))
+    assert "negative_data_rejection" in failing_checks(operation, mode=GenerationMode.NEGATIVE)
+
+
+# -- a broken contract is caught ---------------------------------------------------------------------------
+
+
+def test_contract_requiring_an_unsent_field_is_caught() -> None:
+    """The provider document, mutated in memory, requires a field the mock (rightly) never sends."""
+    document = provider_document("fal")
+    document["components"]["schemas"]["QueueStatusInQueue"]["required"].append("priority")
+    operation = _first("fal", is_submit, app=_mock(), document=document)
+    assert "response_schema_conformance" in failing_checks(operation)
+
+
+def test_contract_with_another_status_code_is_caught() -> None:
+    """The provider document, mutated in memory, documents the submit's answer as 201 instead of 200."""
+    document = provider_document("relay-b")
+    for item in document["paths"].values():
+        post = item.get("post")
+        if post and post["responses"].get("200") == {"$ref": "#/components/responses/QueueSubmitted"}:
+            post["responses"]["201"] = post["responses"].pop("200")
+    operation = _first(
+        "relay-b", lambda op: op.method.upper() == "POST", app=_mock("relay-b"), document=document
+    )
+    assert "status_code_conformance" in failing_checks(operation)
+
+
+def test_contract_promising_more_than_the_mock_runs_is_caught() -> None:
+    """The document, mutated in memory, allows ``num_images`` up to 8 (the contract says 4); the mock (on the
+    real document) answers 422 for 5..8: valid data rejected by the synchronous API."""
+    document = provider_document("fal")
+    for name in ("KontextEditInput", "KontextMultiInput", "KontextTextToImageInput"):
+        document["components"]["schemas"][name]["properties"]["num_images"]["maximum"] = 8
+    operation = _first("fal", is_run, app=_mock(), document=document)
+    assert "positive_data_acceptance" in failing_checks(operation, examples=40)
+
+
+@pytest.mark.parametrize("provider", ["fal", "relay-a", "chainhub", "relay-b"])
+def test_deferred_selection_matches_the_links(provider: str) -> None:
+    """schemathesis.toml lets negative_data_rejection pass 200 on exactly the operations whose 200 links to
+    the queued request (where submit_defers_validation_to_result follows up): the two selections agree."""
+    schema = load_schema(provider, key=mock_key(provider), max_examples=1, seed=run_seed())
+    for operation in operations(schema):
+        config = schema.config.checks_config_for(operation=operation, phase=None)
+        allows_200 = "200" in config.negative_data_rejection.expected_statuses
+        assert allows_200 == defers_validation(operation), operation.label
+
+
+# -- strict xfails: what the main run does not ask, until the mock or the contract changes ---------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="the mock's 405 answers carry no Allow header (RFC 9110 §15.5.6); mock change in "
+    "docs/contract-tests.md 'Changes needed' (1)",
+)
+def test_unsupported_method_with_allow_header() -> None:
+    app = _mock()
+    schema = load_schema("fal", key=mock_key("fal"), max_examples=1, seed=run_seed(), app=app)
+    for operation in operations(schema):
+        declared = {
+            m.lower() for m in schema.raw_schema["paths"][operation.path] if m in {"get", "put", "post"}
+        }
+        method = next(m for m in ("PATCH", "DELETE", "TRACE") if m.lower() not in declared)
+        case = operation.Case(
+            method=method, path_parameters={"request_id": "x"} if "{" in operation.path else None
+        )
+        base = base_url_for(operation, ASGI_BASE, ASGI_BASE + "/run")
+        response = case.call(base_url=base)
+        if response.status_code != 405:
+            pytest.fail(
+                f"{method} {operation.path}: {response.status_code}, not 405"
+            )  # not the expected failure
+        assert response.headers.get("allow"), f"{method} {operation.path}: 405 without Allow"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="the mock ignores invalid control headers and the contract has no error status for them on "
+    "submit; contract + mock change in docs/contract-tests.md 'Changes needed' (2)",
+)
+def test_invalid_control_parameters_are_rejected() -> None:
+    operation = _first("fal", is_run, app=_mock())
+    accepted: list[str] = []
+
+    @hypothesis.settings(
+        max_examples=60,
+        phases=[hypothesis.Phase.generate],
+        database=None,
+        deadline=None,
+        suppress_health_check=list(hypothesis.HealthCheck),
+    )
+    @hypothesis.given(case=operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))
+    def run(case: AnyCase) -> None:
+        if not negative_only_in_control_parameters(case):
+            return
+        base = base_url_for(operation, ASGI_BASE, ASGI_BASE + "/run")
+        response = case.call(base_url=base)
+        try:
+            case.validate_response(
+                response, checks=[negative_data_rejection], transport_kwargs={"base_url": base}
+            )
+        except FailureGroup:
+            accepted.append(case.as_curl_command())
+
+    run()
+    assert not accepted, f"{len(accepted)} invalid control values accepted, e.g. {accepted[0]}"
+
+
+def _stream_response(document: dict[str, Any] | None = None) -> tuple[AnyCase, Any]:
+    app = _mock()
+    schema = load_schema(
+        "fal", key=mock_key("fal"), max_examples=1, seed=run_seed(), app=app, document=document
+    )
+    ops = {op.definition.raw.get("operationId"): op for op in operations(schema)}
+    submit = next(op for op in ops.values() if is_submit(op))
+    auth = {"Authorization": auth_header("fal", mock_key("fal"))}
+    answer = submit.Case(body={"prompt": "a red fox", "image_url": "https://example.com/a.png"}, headers=auth)
+    submitted = answer.call(base_url=ASGI_BASE)
+    assert submitted.status_code == 200, submitted.text
+    request_id = submitted.json()["request_id"]
+    stream = next(op for op in ops.values() if op.path.endswith("/status/stream"))
+    case = stream.Case(path_parameters={"request_id": request_id}, headers=auth)
+    response = case.call(base_url=ASGI_BASE)
+    assert response.headers["content-type"][0].startswith("text/event-stream")
+    return case, response
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=FailureGroup,
+    reason="Schemathesis reads an OpenAPI 3.0 text/event-stream schema as the schema of one event object; "
+    "the contract states `type: string` + x-fal-event-schema; contract change in docs/contract-tests.md "
+    "'Changes needed' (3)",
+)
+def test_event_stream_schema_as_schemathesis_reads_it() -> None:
+    case, response = _stream_response()
+    case.validate_response(response, checks=[response_schema_conformance])
+
+
+def test_proposed_event_stream_schema_passes() -> None:
+    """The contract change proposed for (3), applied in memory, makes Schemathesis validate each event's data
+    against QueueStatus, and catches a wrong event."""
+    document = provider_document("fal")
+    media = document["paths"]["/fal-ai/flux-pro/requests/{request_id}/status/stream"]["get"]["responses"][
+        "200"
+    ]
+    media["content"]["text/event-stream"]["schema"] = PROPOSED_EVENT_SCHEMA
+    case, response = _stream_response(document)
+    case.validate_response(response, checks=[response_schema_conformance])
+    document["components"]["schemas"]["QueueStatusCompleted"]["required"].append("not_sent")
+    case, response = _stream_response(document)
+    with pytest.raises(FailureGroup):
+        case.validate_response(response, checks=[response_schema_conformance])
+
+
+#: The event-stream schema proposed for the contract (one event; ``data`` is a JSON QueueStatus).
+PROPOSED_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "event": {"type": "string"},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {"$ref": "#/components/schemas/QueueStatus"},
+        },
+    },
+}
+
+
+def test_unsupported_method_builtin_is_what_the_xfail_runs() -> None:
+    """Keeps the routed checks honest: the built-in functions the main run leaves out are Schemathesis' own."""
+    assert unsupported_method.__name__ == "unsupported_method"
+    assert negative_data_rejection.__name__ == "negative_data_rejection"
