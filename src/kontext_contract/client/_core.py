@@ -219,12 +219,20 @@ class Core:
         }
         self._plain_headers = {"User-Agent": f"kontext-contract/{__version__}"}
         self._warned_hosts: set[str] = set()
+        self._owned: dict[str, bool] = {}
 
     # ---- requests ------------------------------------------------------------------------------------
 
     def headers_for(self, url: str) -> dict[str, str]:
         """Headers for a request to ``url``: the key only if ``url`` is on the provider's own origins."""
-        return dict(self._auth_headers if self.provider.owns(url) else self._plain_headers)
+        end = url.find("/", url.find("//") + 2)
+        prefix = url if end < 0 else url[:end]  # scheme://host:port, the decision depends on nothing else
+        owned = self._owned.get(prefix)
+        if owned is None:
+            owned = self._owned[prefix] = self.provider.owns(url)
+            if len(self._owned) > 256:
+                self._owned.clear()
+        return dict(self._auth_headers if owned else self._plain_headers)
 
     def info(self, endpoint_id: str) -> EndpointInfo:
         return self.catalog.get(str(endpoint_id))

@@ -9,12 +9,15 @@ and the key, resolved from the arguments or the environment right then. The key 
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
+
+import httpx
 
 from ._errors import ConfigurationError, MissingCredentialsError, ProviderIncompatibleError
 
@@ -59,9 +62,13 @@ class Secret:
 
 
 def _origin(url: str) -> tuple[str, str, int]:
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return parts.scheme, (parts.hostname or "").lower(), port
+    """(scheme, host, port) as httpx parses ``url``: the host the request would really go to."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return "", "", 0
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    return parsed.scheme, parsed.host.lower(), port
 
 
 def _normalize_base(url: str, what: str) -> str:
@@ -289,9 +296,13 @@ class Provider:
             found.add(_origin(self.run_base_url))
         return frozenset(found)
 
+    @functools.cached_property
+    def _own_origins(self) -> frozenset[tuple[str, str, int]]:
+        return self.origins
+
     def owns(self, url: str) -> bool:
         """Whether ``url`` is on one of the provider's own origins (so the key may go with it)."""
-        return _origin(url) in self.origins
+        return _origin(url) in self._own_origins
 
     def queue_url(self, path: str) -> str:
         """``queue_base_url`` joined with ``path`` (which starts with ``/``)."""
