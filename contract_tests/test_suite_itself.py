@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import hypothesis
 import pytest
@@ -278,7 +278,9 @@ def test_unsupported_method_with_allow_header() -> None:
         declared = {
             m.lower() for m in schema.raw_schema["paths"][operation.path] if m in {"get", "put", "post"}
         }
-        method = next(m for m in ("PATCH", "DELETE", "TRACE") if m.lower() not in declared)
+        method: Literal["PATCH", "DELETE", "TRACE"] = next(
+            m for m in ("PATCH", "DELETE", "TRACE") if m.lower() not in declared
+        )
         case = operation.Case(
             method=method, path_parameters={"request_id": "x"} if "{" in operation.path else None
         )
