@@ -79,6 +79,8 @@ def test_every_check_is_documented() -> None:
     for check in ALL_CHECKS:
         assert f"### `{check.name}`" in doc, f"docs/checks.md does not document {check.name}"
         assert check.rule and check.source
+        assert check.rule.replace("``", "`") in doc, f"docs/checks.md has an old rule for {check.name}"
+        assert check.source in doc
     for scenario in SCENARIOS:
         assert f"`{scenario.name}`" in doc
 

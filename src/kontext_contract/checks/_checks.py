@@ -289,8 +289,9 @@ def queue_urls_own_host(ctx: Context) -> Outcome:
     source="FACTS §3.1 (request URLs use only owner/app: /fal-ai/flux-pro/requests/{id}), §2.14",
 )
 def request_urls_app(ctx: Context) -> Outcome:
-    """The request URLs have the contract's paths: ``/{owner}/{app}/requests/{request_id}`` (+ ``/status``,
-    ``+ /cancel``) with the app of the contract's request operations and the submit's request_id."""
+    """The request URLs have the contract's paths, ``/{owner}/{app}/requests/{request_id}`` and its
+    ``/status`` and ``/cancel``, with the app of the contract's request operations and the submit's
+    request_id."""
     run: QueueRun = ctx.data(MAIN)
     assert run.request_id is not None
     contract = ctx.contract
@@ -407,8 +408,9 @@ def queue_position_while_queued(ctx: Context) -> Outcome:
     source="FACTS §3.1 (logs: fal-js sends 1/0, fal_client true/false: accept both); contract LogsFlag",
 )
 def logs_flag_accepted(ctx: Context) -> Outcome:
-    """Status accepts every value of the contract's ``logs`` enum (``1``/``0`` as fal-js sends, ``true``/
-    ``false`` as fal_client sends) with a 2xx status: ``logs`` is a list when asked for, null otherwise."""
+    """Status accepts every value of the contract's ``logs`` enum (``1``/``0`` as fal-js sends,
+    ``true``/``false`` as fal_client sends) with a 2xx status: ``logs`` is a list when asked for, null
+    otherwise."""
     run: QueueRun = ctx.data(MAIN)
     if not run.logs_probes:
         return skipped("the contract's getRequestStatus has no logs parameter")
@@ -526,8 +528,8 @@ def num_images_honoured(ctx: Context) -> Outcome:
     source="FACTS §3.3 (aspect_ratio: width:height of the output); contract AspectRatio",
 )
 def image_size_follows_aspect_ratio(ctx: Context) -> Outcome:
-    """Every image's pixel size (decoded) has the asked ``aspect_ratio`` (within 6 %), and the ``width``/
-    ``height`` the output states, where it states them, are that size."""
+    """Every image's pixel size (decoded) has the asked ``aspect_ratio`` (within 6 %), and the
+    ``width``/``height`` the output states, where it states them, are that size."""
     run: QueueRun = ctx.data(MAIN)
     assert run.plan is not None and run.result is not None
     aspect = run.plan.aspect_ratio
