@@ -18,7 +18,8 @@ INPUT = {"prompt": "a red fox", "image_urls": ["https://example.com/fox.png"], "
 
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockServer]:
-    with MockServer(MockConfig(queue_delay=0.3, processing_delay=0.3)) as running:
+    # the queue wait leaves time to see IN_QUEUE right after submit even on a busy machine
+    with MockServer(MockConfig(queue_delay=0.6, processing_delay=0.3)) as running:
         monkeypatch.setattr(fal_client.client, "QUEUE_URL_FORMAT", running.base_url + "/")
         monkeypatch.setattr(fal_client.client, "RUN_URL_FORMAT", running.base_url + "/run/")
         monkeypatch.setenv("FAL_KEY", FAL_KEY)

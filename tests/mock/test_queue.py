@@ -224,7 +224,7 @@ async def test_status_stream_deterministic(make_client):
 
 
 async def test_status_stream_real_clock_pings_and_closes(make_client):
-    _app, client = make_client(queue_delay=0.15, processing_delay=0.15, sse_ping_interval=0.05)
+    _app, client = make_client(queue_delay=0.3, processing_delay=0.3, sse_ping_interval=0.05)
     submitted = (await client.post(f"/{T2I}", json={"prompt": "x"})).json()
     response = await asyncio.wait_for(client.get(submitted["status_url"] + "/stream"), timeout=5)
     events, pings = _events(response.text)
@@ -242,10 +242,10 @@ async def test_status_stream_of_completed_request_is_one_event(make_client):
 
 
 async def test_real_clock_delays(make_client):
-    _app, client = make_client(queue_delay=0.05, processing_delay=0.05)
+    _app, client = make_client(queue_delay=0.4, processing_delay=0.1)
     submitted = (await client.post(f"/{T2I}", json={"prompt": "x"})).json()
     assert (await client.get(submitted["status_url"])).json()["status"] == "IN_QUEUE"
-    await asyncio.sleep(0.12)
+    await asyncio.sleep(0.6)
     assert (await client.get(submitted["status_url"])).status_code == 200
 
 
