@@ -253,6 +253,7 @@ def test_a_key_accepted_only_with_the_other_scheme_is_an_incompatibility() -> No
             "must be an absolute http:// or https:// URL",
         ),
         (["--key-env", "UNSET_VARIABLE_XYZ"], {}, "no key: set $UNSET_VARIABLE_XYZ"),
+        (["--report-json", "/proc/no-such-folder/r.json"], {}, "cannot write a report"),
     ],
 )
 def test_usage_errors_exit_2(args: list[str], env: dict[str, str], message: str) -> None:

@@ -323,13 +323,27 @@ def _run(
         f"at most {options.max_paid_submits} paid submits"
     )
 
+    paths = {"json_path": report_json, "md_path": report_md, "junit_path": junit}
+    empty = Report(target.contract.name, target.base_url, list(options.endpoints), options.max_paid_submits)
+    try:  # a report that cannot be written is a usage error, found before anything is spent
+        write_reports(empty, redact, **paths)
+    except OSError as exc:
+        raise click.UsageError(f"cannot write a report: {exc}") from None
+
     def written(report: Report, result: Result) -> None:
         display.line(result.line())
-        write_reports(report, redact, json_path=report_json, md_path=report_md, junit_path=junit)
+        try:
+            write_reports(report, redact, **paths)
+        except OSError as exc:  # keep checking; the final write below tries again
+            click.echo(f"warning: cannot write a report: {exc}", err=True)
 
     with display.running():
         report = run_checks(target, options, on_start=display.start, on_result=written)
-    write_reports(report, redact, json_path=report_json, md_path=report_md, junit_path=junit)
+    try:
+        write_reports(report, redact, **paths)
+    except OSError as exc:
+        click.echo(f"error: cannot write a report: {exc}", err=True)
+        return 2
     counts = report.counts()
     summary = (
         f"{counts['pass']} pass, {counts['fail']} fail, {counts['skip']} skip; "
