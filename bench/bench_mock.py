@@ -298,7 +298,8 @@ def main() -> int:
     )
     print(f"  uvicorn (mock and ceiling alike): HTTP parser {parser_impl}, event loop {loop_impl}")
     print(
-        f"  {duration:.0f} s per target and round after 1 s warm-up, {os.cpu_count()} cores, loopback only",
+        f"  2 s warm-up per target, then {args.rounds} rounds of {duration:.0f} s per target (median counts), "
+        f"{os.cpu_count()} cores, loopback only",
         flush=True,
     )
 
@@ -330,6 +331,8 @@ def main() -> int:
                 continue
             running[name] = (proc, port)
             rounds[name] = []
+        for name, (_proc, port) in running.items():  # warm-up, not counted (Node's JIT needs it most)
+            asyncio.run(load(name, port, 2.0, args.connections, warmup=0.0))
         for index in range(args.rounds):
             for name, (_proc, port) in running.items():
                 try:
