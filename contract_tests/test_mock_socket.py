@@ -12,6 +12,7 @@ from kontext_contract.mock import MockServer
 
 from ._harness import (
     PROVIDERS,
+    RECORD,
     AnyCase,
     active_profile,
     load_schema,
@@ -41,6 +42,18 @@ def _stop_servers() -> Iterator[None]:
         _SERVERS.popitem()[1].stop()
 
 
+ROUTED_CONTROL_ID = (
+    "socket: cases whose request_id holds a control character (the mock echoes it into x-fal-request-id and "
+    "uvicorn drops the connection; test_suite_itself.py::test_request_id_with_control_character_over_socket, "
+    "xfail strict)"
+)
+
+
+def _control_characters_in_path(case: AnyCase) -> bool:
+    values = (case.path_parameters or {}).values()
+    return any(isinstance(v, str) and any(ord(c) < 32 or ord(c) == 127 for c in v) for v in values)
+
+
 def _test_for(provider: str) -> Callable[[AnyCase], None]:
     schema = load_schema(
         provider,
@@ -53,6 +66,9 @@ def _test_for(provider: str) -> Callable[[AnyCase], None]:
 
     @schema.parametrize()
     def test(case: AnyCase) -> None:
+        if _control_characters_in_path(case):
+            RECORD.routed[ROUTED_CONTROL_ID] += 1
+            return
         server = server_for(provider)
         response = validate(case, server.base_url, server.base_url + "/run")
         assert str(response.request.url).startswith(server.base_url + "/"), (
