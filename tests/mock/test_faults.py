@@ -127,3 +127,18 @@ def test_rates_are_probabilities():
         FaultConfig(rate_429=1.5)
     with pytest.raises(ValueError, match="provider"):
         MockConfig(provider="nope")
+
+
+def test_unknown_request_ids_with_control_characters_get_an_answer_over_a_socket():
+    # the id is echoed into x-fal-request-id only when it is a plain token; a CR in a header would make
+    # the server drop the connection instead of answering
+    with (
+        MockServer(MockConfig()) as server,
+        httpx.Client(base_url=server.base_url, headers=FAL_AUTH) as client,
+    ):
+        for raw in ("%0D", "a%0Ab", "%7F", "x%20y"):
+            response = client.get(f"/fal-ai/flux-pro/requests/{raw}/status")
+            assert response.status_code == 404, raw
+            assert "x-fal-request-id" not in response.headers
+        plain = client.get("/fal-ai/flux-pro/requests/plain-id/status")
+        assert plain.headers["x-fal-request-id"] == "plain-id"

@@ -183,19 +183,23 @@ async def test_fal_serves_request_urls_only_under_its_app(make_client):
 
 
 @pytest.mark.parametrize(
-    ("method", "path"),
+    ("method", "path", "allow"),
     [
-        ("POST", "/fal-ai/flux-pro/requests/x/status"),
-        ("GET", "/fal-ai/flux-pro/requests/x/cancel"),
-        ("PUT", "/fal-ai/flux-pro/requests/x"),
-        ("GET", f"/{MAX_MULTI}"),
+        ("POST", "/fal-ai/flux-pro/requests/x/status", "GET, HEAD"),
+        ("GET", "/fal-ai/flux-pro/requests/x/cancel", "PUT"),
+        ("PUT", "/fal-ai/flux-pro/requests/x", "GET, HEAD"),
+        ("DELETE", "/fal-ai/flux-pro/requests/x/status/stream", "GET, HEAD"),
+        ("GET", f"/{MAX_MULTI}", "POST"),
+        ("PATCH", f"/run/{MAX_MULTI}", "POST"),
+        ("POST", "/_mock/stats", "GET, HEAD"),
     ],
 )
-async def test_wrong_method_405(make_client, method, path):
+async def test_wrong_method_405(make_client, method, path, allow):
     _app, client = make_client()
     response = await client.request(method, path)
     assert response.status_code == 405
     assert response.json() == {"detail": "Method Not Allowed"}
+    assert response.headers["allow"] == allow  # RFC 9110 §15.5.6
 
 
 async def test_unknown_endpoint_404(make_client):

@@ -125,6 +125,20 @@ def _request_id_header(value: str) -> tuple[bytes, bytes]:
     return (b"x-fal-request-id", value.encode("latin-1", "replace"))
 
 
+def _echoed_id_headers(value: str) -> list[tuple[bytes, bytes]]:
+    """``x-fal-request-id`` echoing a client's id, only when it is a plain token (printable ASCII, no
+    space, at most 128 characters): a control character in a header would make the server refuse the
+    whole answer and close the connection."""
+    if 0 < len(value) <= 128 and all(33 <= ord(c) <= 126 for c in value):
+        return [_request_id_header(value)]
+    return []
+
+
+def _not_allowed(allow: str) -> _Problem:
+    """405 with the ``Allow`` header RFC 9110 §15.5.6 asks for."""
+    return _Problem(405, {"detail": "Method Not Allowed"}, [(b"allow", allow.encode())])
+
+
 class MockApp(Starlette):
     """The mock as a Starlette application; ``app.state.mock`` is its :class:`MockState`."""
 
@@ -171,22 +185,23 @@ class MockApp(Starlette):
             if endpoint_id is None:
                 raise _Problem(404, {"detail": "Not Found"})
             if method != "POST":
-                raise _Problem(405, {"detail": "Method Not Allowed"})
+                raise _not_allowed("POST")
             self._authorize(scope)
             await self._run(self.contract.endpoints[endpoint_id], scope, receive, send)
             return
         if "requests" in segments[:-1]:
             index = segments.index("requests")
             if index != 2:
-                # e.g. /fal-ai/flux-pro/kontext/max/requests/{id}/status: fal answers 405 (FACTS.md §3.1)
-                raise _Problem(405, {"detail": "Method Not Allowed"})
+                # e.g. /fal-ai/flux-pro/kontext/max/requests/{id}/status: fal answers 405 (FACTS.md §3.1);
+                # under an endpoint's path only the submit (POST) exists
+                raise _not_allowed("POST")
             await self._request_route(segments, method, scope, now, receive, send)
             return
         endpoint = self.contract.endpoints.get("/".join(segments))
         if endpoint is None:
             raise _Problem(404, {"detail": "Not Found" if method != "POST" else "Application not found"})
         if method != "POST":
-            raise _Problem(405, {"detail": "Method Not Allowed"})
+            raise _not_allowed("POST")
         self._authorize(scope)
         await self._submit(endpoint, scope, now, receive, send)
 
@@ -204,7 +219,7 @@ class MockApp(Starlette):
         if kind is None or not segments[3]:
             raise _Problem(404, {"detail": "Not Found"})
         if method != kind[0] and not (method == "HEAD" and kind[0] == "GET"):
-            raise _Problem(405, {"detail": "Method Not Allowed"})
+            raise _not_allowed("GET, HEAD" if kind[0] == "GET" else kind[0])
         if self.contract.strict_request_app and "/".join(segments[:2]) != self.contract.request_prefix:
             raise _Problem(404, {"detail": "Not Found"})
         self._authorize(scope)
@@ -213,8 +228,8 @@ class MockApp(Starlette):
         req = state.requests.get(segments[3])
         if req is None:
             if kind[1] == "cancel":
-                raise _Problem(404, {"status": "NOT_FOUND"}, [_request_id_header(segments[3])])
-            raise _Problem(404, {"detail": "Request not found"}, [_request_id_header(segments[3])])
+                raise _Problem(404, {"status": "NOT_FOUND"}, _echoed_id_headers(segments[3]))
+            raise _Problem(404, {"detail": "Request not found"}, _echoed_id_headers(segments[3]))
         rid = [_request_id_header(req.id)]
         if kind[1] == "status":
             if state.state_of(req, now) == COMPLETED:
@@ -456,7 +471,7 @@ class MockApp(Starlette):
 
     async def _introspection(self, path: str, method: str, send: Send) -> None:
         if method not in ("GET", "HEAD"):
-            raise _Problem(405, {"detail": "Method Not Allowed"})
+            raise _not_allowed("GET, HEAD")
         if path == "/_mock/stats":
             await _send_json(send, 200, self.mock.stats())
             return
