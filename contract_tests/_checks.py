@@ -8,9 +8,7 @@ They cover what the contract states but Schemathesis' built-in checks cannot see
   (contract_tests/schemathesis.toml);
 - ``event_stream_events_conform``: every ``data:`` event of the status stream is a ``QueueStatus``
   (the contract states it as ``x-fal-event-schema``, which JSON Schema validation of a string cannot read);
-- ``unsupported_method_status``: the status half of the built-in ``unsupported_method`` (405 for a method the
-  contract does not declare), kept on while the built-in one is expected to fail on the mock's missing
-  ``Allow`` header (test_suite_itself.py::test_unsupported_method_with_allow_header).
+- ``gateway_timeout_only_when_asked``: a 504 only as the client's own X-Fal-Request-Timeout deadline.
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ import requests
 import schemathesis
 from openapi_schema_validator import OAS30Validator
 from schemathesis.core.parameters import ParameterLocation
-from schemathesis.generation.meta import CoveragePhaseData, CoverageScenario
 
 from ._harness import AnyCase, AnyOperation
 
@@ -36,7 +33,6 @@ __all__ = [
     "gateway_timeout_only_when_asked",
     "negative_only_in_control_parameters",
     "submit_defers_validation_to_result",
-    "unsupported_method_status",
 ]
 
 #: How long ``submit_defers_validation_to_result`` waits for a request to complete (seconds); the mock in
@@ -237,29 +233,6 @@ def gateway_timeout_only_when_asked(
     return None
 
 
-def unsupported_method_status(
-    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: AnyCase
-) -> bool | None:
-    """A method the contract does not declare for a path answers 405 (RFC 9110 §15.5.6), with the same
-    allowances as Schemathesis' ``unsupported_method`` (404 for a generated id, 401/403 before routing, 429)."""
-    meta = case.meta
-    if meta is None or not isinstance(meta.phase.data, CoveragePhaseData):
-        return True
-    if (
-        meta.phase.data.scenario != CoverageScenario.UNSPECIFIED_HTTP_METHOD
-        or response.request.method == "OPTIONS"
-    ):
-        return True
-    allowed = {405, 429, 401, 403}
-    if "{" in case.operation.path:
-        allowed.add(404)
-    assert response.status_code in allowed, (
-        f"{response.request.method} is not declared for {case.operation.path}; expected 405, got "
-        f"{response.status_code}"
-    )
-    return None
-
-
 def negative_only_in_control_parameters(case: AnyCase) -> bool:
     """Whether the only invalid parts of a negative case are header or query parameters (fal's control
     parameters: X-Fal-Request-Timeout, X-Fal-Queue-Priority, x-fal-no-retry, fal_webhook, logs, ...).
@@ -282,5 +255,4 @@ SUITE_CHECKS = [
     submit_defers_validation_to_result,
     event_stream_events_conform,
     gateway_timeout_only_when_asked,
-    unsupported_method_status,
 ]

@@ -9,7 +9,6 @@ from schemathesis.checks import CheckFunction
 from schemathesis.specs.openapi.checks import (
     negative_data_rejection,
     response_schema_conformance,
-    unsupported_method,
 )
 
 from ._checks import SUITE_CHECKS, negative_only_in_control_parameters
@@ -18,7 +17,6 @@ from ._harness import RECORD, AnyCase, Record, base_url_for
 __all__ = [
     "ASGI_BASE",
     "ROUTED_CONTROL",
-    "ROUTED_METHOD",
     "ROUTED_STREAM",
     "excluded_checks",
     "validate",
@@ -27,11 +25,6 @@ __all__ = [
 #: The base URL Schemathesis' ASGI client uses for an in-process application.
 ASGI_BASE = "http://testserver"
 
-ROUTED_METHOD = (
-    "unsupported_method: its Allow-header half is expected to fail on the mock "
-    "(test_suite_itself.py::test_unsupported_method_with_allow_header, xfail strict); its status half runs "
-    "as unsupported_method_status"
-)
 ROUTED_STREAM = (
     "response_schema_conformance on text/event-stream answers: Schemathesis reads an OpenAPI 3.0 event-stream "
     "`schema` as the schema of each event object, the contract states the event's data as x-fal-event-schema "
@@ -48,10 +41,9 @@ def excluded_checks(
     case: AnyCase, response: schemathesis.Response, record: Record = RECORD
 ) -> list[CheckFunction]:
     """The built-in checks not asked of ``case`` in the main run, each with an xfail(strict) test of its own
-    (:data:`ROUTED_METHOD`, :data:`ROUTED_CONTROL`, :data:`ROUTED_STREAM`); every exclusion is counted in
+    (:data:`ROUTED_CONTROL`, :data:`ROUTED_STREAM`); every exclusion is counted in
     the summary."""
-    excluded: list[CheckFunction] = [unsupported_method]
-    record.routed[ROUTED_METHOD] += 1
+    excluded: list[CheckFunction] = []
     if negative_only_in_control_parameters(case):
         excluded.append(negative_data_rejection)
         record.routed[ROUTED_CONTROL] += 1

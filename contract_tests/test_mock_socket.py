@@ -5,7 +5,6 @@ stream) is covered once per provider document. A smaller budget than in-process,
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from urllib.parse import unquote
 
 import pytest
 
@@ -13,7 +12,6 @@ from kontext_contract.mock import MockServer
 
 from ._harness import (
     PROVIDERS,
-    RECORD,
     AnyCase,
     active_profile,
     load_schema,
@@ -43,18 +41,6 @@ def _stop_servers() -> Iterator[None]:
         _SERVERS.popitem()[1].stop()
 
 
-ROUTED_CONTROL_ID = (
-    "socket: cases whose request_id holds a control character (the mock echoes it into x-fal-request-id and "
-    "uvicorn drops the connection; test_suite_itself.py::test_request_id_with_control_character_over_socket, "
-    "xfail strict)"
-)
-
-
-def _control_characters_in_path(case: AnyCase) -> bool:
-    values = [unquote(v) for v in (case.path_parameters or {}).values() if isinstance(v, str)]
-    return any(ord(c) < 32 or ord(c) == 127 for v in values for c in v)  # as the server decodes the path
-
-
 def _test_for(provider: str) -> Callable[[AnyCase], None]:
     schema = load_schema(
         provider,
@@ -67,9 +53,6 @@ def _test_for(provider: str) -> Callable[[AnyCase], None]:
 
     @schema.parametrize()
     def test(case: AnyCase) -> None:
-        if _control_characters_in_path(case):
-            RECORD.routed[ROUTED_CONTROL_ID] += 1
-            return
         server = server_for(provider)
         response = validate(case, server.base_url, server.base_url + "/run")
         assert str(response.request.url).startswith(server.base_url + "/"), (

@@ -266,13 +266,8 @@ def test_deferred_selection_matches_the_links(provider: str) -> None:
 # -- strict xfails: what the main run does not ask, until the mock or the contract changes ---------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the mock's 405 answers carry no Allow header (RFC 9110 §15.5.6); mock change in "
-    "docs/contract-tests.md 'Changes needed' (1)",
-)
 def test_unsupported_method_with_allow_header() -> None:
+    """Every undeclared method answers 405 with Allow (RFC 9110 §15.5.6; mock ba50797)."""
     app = _mock()
     schema = load_schema("fal", key=mock_key("fal"), max_examples=1, seed=run_seed(), app=app)
     for operation in operations(schema):
@@ -328,13 +323,8 @@ def test_invalid_control_parameters_are_rejected() -> None:
     assert not accepted, f"{len(accepted)} invalid control values accepted, e.g. {accepted[0]}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=requests.ConnectionError,
-    reason="the mock echoes an unknown request id into x-fal-request-id; with a control character h11 refuses "
-    "the header and uvicorn closes the connection; mock change in docs/contract-tests.md 'Changes needed' (5)",
-)
 def test_request_id_with_control_character_over_socket() -> None:
+    """An unknown id holding a CR is answered 404 over a real socket (found by the socket run; mock ba50797)."""
     with MockServer(MockConfig(provider="fal")) as server:
         response = requests.get(
             server.base_url + "/fal-ai/flux-pro/requests/%0D/status",
