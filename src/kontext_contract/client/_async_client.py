@@ -138,12 +138,15 @@ class AsyncClient:
             timeouts=timeouts or Timeouts(),
         )
         self._owns_http = http_client is None
+        limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
         self._http = http_client or httpx.AsyncClient(
-            transport=transport,
-            timeout=self._core.timeouts.queue(),
-            limits=limits or httpx.Limits(max_connections=100, max_keepalive_connections=20),
-            follow_redirects=False,
+            transport=transport, timeout=self._core.timeouts.queue(), limits=limits, follow_redirects=False
         )
+        # Requests beyond the pool's size wait here, in O(1), instead of in httpcore's pool, whose
+        # bookkeeping is O(queued x connections) per event: with 1,000 concurrent subscribes that is the
+        # difference between seconds and minutes of CPU (bench/bench_client.py).
+        size = limits.max_connections if http_client is None else None
+        self._slots = asyncio.Semaphore(size) if size else contextlib.nullcontext()
         self._stream_supported = self.provider.status_stream
 
     def __repr__(self) -> str:
@@ -181,9 +184,15 @@ class AsyncClient:
         request_timeout = timeout or core.timeouts.queue()
         while True:
             try:
-                response = await self._http.request(
-                    method, url, content=content, params=params, headers=all_headers, timeout=request_timeout
-                )
+                async with self._slots:
+                    response = await self._http.request(
+                        method,
+                        url,
+                        content=content,
+                        params=params,
+                        headers=all_headers,
+                        timeout=request_timeout,
+                    )
             except httpx.HTTPError as exc:
                 try:
                     delay = attempts.after_exception(exc)
@@ -306,9 +315,16 @@ class AsyncClient:
             if remaining is not None and remaining <= 0:
                 raise DeadlineReached
             try:
-                async with self._http.stream(
-                    "GET", url, params=params, headers=headers, timeout=core.timeouts.for_stream(remaining)
-                ) as response:
+                async with (
+                    self._slots,
+                    self._http.stream(
+                        "GET",
+                        url,
+                        params=params,
+                        headers=headers,
+                        timeout=core.timeouts.for_stream(remaining),
+                    ) as response,
+                ):
                     logger.debug("GET %s -> %s (stream)", url, response.status_code)
                     if stream_unsupported(response):
                         raise StreamUnavailable
@@ -438,8 +454,10 @@ class AsyncClient:
     async def _cancel_quietly(self, ref: RequestRef) -> bool:
         try:
             await self._cancel(ref)
-        except KontextError as exc:
-            logger.warning("could not cancel request %s: %s", ref.request_id, exc)
+        except Exception as exc:  # best effort: the caller is already leaving with another error
+            logger.warning(
+                "could not cancel request %s: %s", ref.request_id, self._core.redactor.text(str(exc))
+            )
             return False
         return True
 

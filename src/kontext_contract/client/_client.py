@@ -495,8 +495,10 @@ class Client:
     def _cancel_quietly(self, ref: RequestRef) -> bool:
         try:
             self._cancel(ref)
-        except KontextError as exc:
-            logger.warning("could not cancel request %s: %s", ref.request_id, exc)
+        except Exception as exc:  # best effort: the caller is already leaving with another error
+            logger.warning(
+                "could not cancel request %s: %s", ref.request_id, self._core.redactor.text(str(exc))
+            )
             return False
         return True
 

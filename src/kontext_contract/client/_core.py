@@ -139,22 +139,25 @@ class Timeouts:
         read: for one answer of a queue call (submit, status, result, cancel).
         stream: longest silence on the status stream (fal pings every ~15 s) before reconnecting.
         run: for the synchronous API, which answers only when the output is ready; ``None`` = no limit.
+        pool: to wait for a free connection of the client's own pool (``limits``); ``None`` = no limit,
+            as the wait is a queue inside this process (many concurrent subscribes each hold a stream).
     """
 
     connect: float = 10.0
     read: float = 60.0
     stream: float = 60.0
     run: float | None = 600.0
+    pool: float | None = None
 
     def queue(self) -> httpx.Timeout:
-        return httpx.Timeout(self.read, connect=self.connect)
+        return httpx.Timeout(self.read, connect=self.connect, pool=self.pool)
 
     def for_stream(self, limit: float | None = None) -> httpx.Timeout:
         read = self.stream if limit is None else max(0.001, min(self.stream, limit))
-        return httpx.Timeout(read, connect=self.connect)
+        return httpx.Timeout(read, connect=self.connect, pool=self.pool)
 
     def for_run(self) -> httpx.Timeout:
-        return httpx.Timeout(self.run, connect=self.connect)
+        return httpx.Timeout(self.run, connect=self.connect, pool=self.pool)
 
 
 @dataclass(frozen=True)
