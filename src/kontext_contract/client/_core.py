@@ -290,7 +290,7 @@ class Core:
             host = httpx.URL(url).host
             if host not in self._warned_hosts:
                 self._warned_hosts.add(host)
-                logger.warning(
+                logger.info(
                     "%s returned request URLs on %s; asking %s instead (on_foreign_url='rebase')",
                     self.provider.name,
                     host,
