@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed-stamp
 # The pinned tools (ruff, openapi-python-client) must be the ones found on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup lock spec client check-generated lint typecheck unit test demo bench acknowledge mock diff clean
+.PHONY: help setup lock spec client check-generated lint typecheck unit test demo bench acknowledge mock diff contract contract-live matrix clean
 
 LINT_PATHS = $(wildcard src tests contract_tests scripts bench)
 PORT ?= 8765
@@ -53,14 +53,24 @@ lint: setup ## ruff over hand-written code
 	$(BIN)/ruff format --check $(LINT_PATHS)
 
 typecheck: setup ## mypy --strict over hand-written and generated code
-	$(BIN)/mypy --strict src generated/kontext_api
+	$(BIN)/mypy --strict src generated/kontext_api $(wildcard contract_tests)
 
 unit: setup ## the pytest suite
 	$(BIN)/pytest -q
 
-test: setup ## everything CI runs: contract up to date, generated/ current, lint, types, tests
+contract: setup ## the contract suite (contract_tests/) against the embedded mock; HYPOTHESIS_PROFILE=ci|deep|live
+	mkdir -p reports
+	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(BIN)/pytest contract_tests -q -p no:cacheprovider \
+	  --junitxml=reports/contract-junit.xml
+
+contract-live: setup ## the contract suite against a live provider (PROVIDER=fal|relay-a|chainhub|relay-b; needs its key; costs money)
+	mkdir -p reports
+	KONTEXT_LIVE=1 KONTEXT_LIVE_PROVIDER=$(PROVIDER) HYPOTHESIS_PROFILE=live $(BIN)/pytest contract_tests -q -p no:cacheprovider \
+	  -m live --junitxml=reports/contract-live-junit.xml
+
+test: setup ## everything CI runs: contract up to date, generated/ current, lint, types, tests, contract suite
 	$(BIN)/kontext-contract spec check
-	$(MAKE) --no-print-directory check-generated lint typecheck unit
+	$(MAKE) --no-print-directory check-generated lint typecheck unit contract
 
 demo: setup ## the main job: build the contract from the five documents, verify the client, print a summary
 	$(BIN)/kontext-contract demo
@@ -69,6 +79,9 @@ diff: setup ## classify contract changes since BASE (a git ref, default HEAD) fo
 	@old=$$(mktemp --suffix=.yaml); trap 'rm -f "$$old"' EXIT; \
 	git show "$(BASE):openapi/kontext.openapi.yaml" > "$$old" || { echo "error: no openapi/kontext.openapi.yaml at $(BASE)" >&2; exit 2; }; \
 	$(BIN)/kontext-contract diff "$$old" openapi/kontext.openapi.yaml
+
+matrix: setup ## run the compatibility checks against the mock's emulation of each provider -> docs/compatibility.md
+	$(BIN)/kontext-contract matrix --output docs/compatibility.md
 
 mock: setup ## serve the stateful mock on 127.0.0.1:$(PORT) (PROVIDER=fal|relay-a|chainhub|relay-b)
 	$(BIN)/kontext-contract mock --host 127.0.0.1 --port $(PORT) --provider $(PROVIDER)
