@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import time
 
 import httpx
@@ -158,3 +159,27 @@ def test_sse_decoder() -> None:
     assert events == ['{"a":\n1}', "2"]
     assert decoder.flush() == "tail"
     assert decoder.flush() is None
+
+
+def test_a_long_stream_that_breaks_is_reopened_with_a_fresh_retry_budget() -> None:
+    base = "https://queue.fal.run/fal-ai/flux-pro/requests/r1"
+    urls = {"request_id": "r1", "response_url": base, "status_url": base + "/status", "cancel_url": base + "/cancel"}
+    opened: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/stream"):
+            opened.append(time.monotonic())
+            if len(opened) == 1:  # a long first stream (longer than the whole retry budget) that breaks
+                time.sleep(0.4)
+                event = {**urls, "status": "IN_PROGRESS", "logs": None}
+            else:
+                event = {**urls, "status": "COMPLETED", "logs": None, "metrics": {}}
+            body = f"data: {json.dumps(event)}\n\n".encode()
+            return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
+        raise AssertionError(request.url)
+
+    policy = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.01, total_timeout=0.3)
+    with Client(Provider.fal(key="i:s"), transport=httpx.MockTransport(handler), retry=policy) as client:
+        statuses = list(client.stream_status(T2I, "r1"))
+    assert [s.status for s in statuses] == ["IN_PROGRESS", "COMPLETED"]
+    assert len(opened) == 2

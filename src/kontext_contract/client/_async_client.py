@@ -344,6 +344,9 @@ class AsyncClient:
                         yield status
                         if isinstance(status, QueueStatusCompleted):
                             return
+                        # the stream works: a later break starts a fresh retry budget (a job may run for
+                        # longer than RetryPolicy.total_timeout)
+                        attempts = Attempts(core.retry, "idempotent", what)
                     data = decoder.flush()
                     if data is not None:
                         status = core.parse_event(data, ref)

@@ -227,5 +227,5 @@ def generate_command(
         click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
-        click.echo("interrupted (the request was cancelled)", err=True)
+        click.echo("interrupted; a request already in the queue was asked to cancel", err=True)
         sys.exit(130)
