@@ -318,7 +318,9 @@ class Client:
         and kontext/max, ``KontextOutput`` for the others (from the contract).
 
         Raises:
-            NotCompletedError: 400, not completed yet. NotFoundError: 404, unknown id.
+            NotCompletedError: 400, not completed yet (a cancelled request answers 400 too; ``get`` and
+                ``subscribe``, which saw it complete, raise :class:`RequestFailedError` instead).
+            NotFoundError: 404, unknown id.
             ValidationError: 422, the input (accepted at submit) was invalid (FACTS §3.1).
             RequestTimeoutError: the request did not start in time (``error_type``).
         """
