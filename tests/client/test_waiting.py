@@ -163,7 +163,12 @@ def test_sse_decoder() -> None:
 
 def test_a_long_stream_that_breaks_is_reopened_with_a_fresh_retry_budget() -> None:
     base = "https://queue.fal.run/fal-ai/flux-pro/requests/r1"
-    urls = {"request_id": "r1", "response_url": base, "status_url": base + "/status", "cancel_url": base + "/cancel"}
+    urls = {
+        "request_id": "r1",
+        "response_url": base,
+        "status_url": base + "/status",
+        "cancel_url": base + "/cancel",
+    }
     opened: list[float] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
