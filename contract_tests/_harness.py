@@ -72,7 +72,8 @@ class Profile:
     """How much each run generates. Chosen by ``HYPOTHESIS_PROFILE`` (``ci`` by default).
 
     Attributes:
-        name: ``ci`` (every push, a few minutes on 2 cores), ``deep`` (nightly), ``live`` (a real provider).
+        name: ``ci`` (every push, a few minutes on 2 cores), ``deep`` (nightly), ``live`` (a real provider),
+            ``demo`` (``make demo``: a few cases per operation).
         fuzz_examples: Hypothesis examples of the fuzzing phase, per operation, in-process.
         socket_examples: the same over the real socket (the network path, not the breadth).
         coverage: run the coverage phase (Schemathesis' deterministic boundary and negative cases).
@@ -97,6 +98,9 @@ PROFILES: dict[str, Profile] = {
                     stateful_steps=20, min_cases=10000),
     "live": Profile("live", fuzz_examples=1, socket_examples=1, coverage=False, stateful_examples=1,
                     stateful_steps=4, min_cases=0),
+    # `make demo`'s short run: every operation of every provider document, a few cases each
+    "demo": Profile("demo", fuzz_examples=3, socket_examples=1, coverage=False, stateful_examples=12,
+                    stateful_steps=6, min_cases=0),
 }  # fmt: skip
 
 
