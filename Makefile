@@ -80,8 +80,9 @@ diff: setup ## classify contract changes since BASE (a git ref, default HEAD) fo
 	git show "$(BASE):openapi/kontext.openapi.yaml" > "$$old" || { echo "error: no openapi/kontext.openapi.yaml at $(BASE)" >&2; exit 2; }; \
 	$(BIN)/kontext-contract diff "$$old" openapi/kontext.openapi.yaml
 
-matrix: setup ## run the compatibility checks against the mock's emulation of each provider -> docs/compatibility.md
+matrix: setup ## the compatibility checks against the mock's emulation of each provider -> docs/compatibility.md + README
 	$(BIN)/kontext-contract matrix --output docs/compatibility.md
+	$(PY) scripts/embed_matrix.py README.md docs/compatibility.md
 
 mock: setup ## serve the stateful mock on 127.0.0.1:$(PORT) (PROVIDER=fal|relay-a|chainhub|relay-b)
 	$(BIN)/kontext-contract mock --host 127.0.0.1 --port $(PORT) --provider $(PROVIDER)
