@@ -117,7 +117,8 @@ def sync_detailed(
     """Result of a request (the model output)
 
      The model output with the status code the model returned: 200 with the output; 422 when the input,
-    accepted at submit, failed validation; 400 while the request has not completed.
+    accepted at submit, failed validation; 400 while the request has not completed, or when it was
+    cancelled.
 
     Args:
         request_id (str):
@@ -149,7 +150,8 @@ def sync(
     """Result of a request (the model output)
 
      The model output with the status code the model returned: 200 with the output; 422 when the input,
-    accepted at submit, failed validation; 400 while the request has not completed.
+    accepted at submit, failed validation; 400 while the request has not completed, or when it was
+    cancelled.
 
     Args:
         request_id (str):
@@ -176,7 +178,8 @@ async def asyncio_detailed(
     """Result of a request (the model output)
 
      The model output with the status code the model returned: 200 with the output; 422 when the input,
-    accepted at submit, failed validation; 400 while the request has not completed.
+    accepted at submit, failed validation; 400 while the request has not completed, or when it was
+    cancelled.
 
     Args:
         request_id (str):
@@ -206,7 +209,8 @@ async def asyncio(
     """Result of a request (the model output)
 
      The model output with the status code the model returned: 200 with the output; 422 when the input,
-    accepted at submit, failed validation; 400 while the request has not completed.
+    accepted at submit, failed validation; 400 while the request has not completed, or when it was
+    cancelled.
 
     Args:
         request_id (str):
