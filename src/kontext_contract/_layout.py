@@ -9,12 +9,16 @@ from pathlib import Path
 __all__ = ["Layout", "find_root"]
 
 _MARKER = Path("openapi") / "sources" / "manifest.yaml"
+_PACKAGED = (
+    Path(__file__).resolve().parent / "_data"
+)  # the wheel's copy of openapi/ (pyproject force-include)
 
 
 def find_root(start: Path | None = None) -> Path:
     """Return the project root: ``$KONTEXT_CONTRACT_ROOT`` if set, else the first folder at or above
     ``start`` (default: the current directory), then above this file, that holds
-    ``openapi/sources/manifest.yaml``.
+    ``openapi/sources/manifest.yaml``; else the copy of ``openapi/`` packaged in the wheel
+    (``kontext_contract/_data``), which is enough to read the contract and provider documents.
 
     Raises:
         FileNotFoundError: no such folder; the message names the places searched.
@@ -28,6 +32,8 @@ def find_root(start: Path | None = None) -> Path:
             if (folder / _MARKER).is_file():
                 return folder
             tried.append(folder)
+    if (_PACKAGED / _MARKER).is_file():
+        return _PACKAGED
     raise FileNotFoundError(
         f"no project root found: expected {_MARKER} in the current directory or one above it "
         f"(searched from {start or Path.cwd()}); set KONTEXT_CONTRACT_ROOT to the project folder"
