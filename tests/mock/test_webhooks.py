@@ -11,10 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
+from openapi_schema_validator import OAS30Validator
 
 from kontext_contract.mock import MockConfig, MockServer, create_app
 
-from .conftest import BASE, EDIT, FAL_AUTH, T2I, ContractChecker, provider_document
+from .conftest import BASE, EDIT, FAL_AUTH, MAX_MULTI, T2I, ContractChecker, provider_document
 
 
 def _recorder() -> tuple[httpx.MockTransport, list[httpx.Request]]:
@@ -25,6 +26,36 @@ def _recorder() -> tuple[httpx.MockTransport, list[httpx.Request]]:
         return httpx.Response(200)
 
     return httpx.MockTransport(handler), seen
+
+
+def _webhook_validator(endpoint: str = T2I) -> OAS30Validator:
+    """The contract's schema of what fal POSTs to ``fal_webhook``: the request body of the submit's
+    ``falWebhook`` callback (``components.schemas.WebhookPayload``), read from the fal document, not retyped.
+    jsonschema with openapi-schema-validator's OAS 3.0 dialect, which reads ``nullable``."""
+    document = provider_document("fal")
+    callback = document["paths"][f"/{endpoint}"]["post"]["callbacks"]["falWebhook"]
+    assert list(callback) == ["{$request.query.fal_webhook}"]
+    schema = callback["{$request.query.fal_webhook}"]["post"]["requestBody"]["content"]["application/json"][
+        "schema"
+    ]
+    assert schema == {"$ref": "#/components/schemas/WebhookPayload"}
+    return OAS30Validator({**schema, "components": document["components"]})
+
+
+def _assert_webhook_payload(payload: Any, endpoint: str = T2I) -> None:
+    errors = [
+        f"{list(e.absolute_path)}: {e.message}" for e in _webhook_validator(endpoint).iter_errors(payload)
+    ]
+    assert not errors, f"the webhook payload does not match the contract's WebhookPayload: {errors[:5]}"
+
+
+def test_webhook_schema_is_read_from_the_contract_and_rejects_a_wrong_payload():
+    for endpoint in (EDIT, MAX_MULTI, T2I):
+        validator = _webhook_validator(endpoint)
+        assert validator.is_valid({"request_id": "r", "status": "OK", "payload": None, "error": None})
+        assert not validator.is_valid({"request_id": "r", "status": "DONE"})
+        assert not validator.is_valid({"status": "OK"})
+        assert not validator.is_valid({"request_id": "r", "status": "ERROR", "error": 1})
 
 
 async def _drain(app) -> None:
@@ -53,6 +84,7 @@ async def test_webhook_ok_payload_after_completion():
     assert len(seen) == 1
     assert str(seen[0].url) == hook and seen[0].method == "POST"
     payload = json.loads(seen[0].content)
+    _assert_webhook_payload(payload)
     assert payload["request_id"] == payload["gateway_request_id"] == submitted["request_id"]
     assert (payload["status"], payload["error"]) == ("OK", None)
     checker = ContractChecker(provider_document("fal"))
@@ -74,6 +106,8 @@ async def test_webhook_error_payload_for_invalid_input_and_cancel():
         app.mock.advance(10.0)
         await _drain(app)
     payloads = {p["request_id"]: p for p in (json.loads(r.content) for r in seen)}
+    _assert_webhook_payload(payloads[invalid["request_id"]], EDIT)
+    _assert_webhook_payload(payloads[cancelled["request_id"]])
     assert payloads[invalid["request_id"]]["status"] == "ERROR"
     assert payloads[invalid["request_id"]]["payload"]["detail"][0]["loc"] == ["body", "image_url"]
     assert payloads[cancelled["request_id"]]["status"] == "ERROR"
@@ -149,4 +183,5 @@ def test_webhook_over_real_sockets():
         receiver.shutdown()
         receiver.server_close()
     assert [r["request_id"] for r in received] == [response.json()["request_id"]]
+    _assert_webhook_payload(received[0])
     assert received[0]["status"] == "OK"

@@ -134,6 +134,36 @@ def test_queue_protocol(contract: dict[str, Any]) -> None:
     }
 
 
+def test_every_submit_declares_the_webhook_callback(contract: dict[str, Any]) -> None:
+    """What fal POSTs to ``fal_webhook`` (§3.1): the falWebhook callback of every queue submit, whose body is
+    WebhookPayload."""
+    submits = [
+        item["post"] for item in contract["paths"].values() if "post" in item and "servers" not in item
+    ]
+    assert len(submits) == len(ENDPOINTS)
+    for op in submits:
+        callback = op["callbacks"]["falWebhook"]
+        assert list(callback) == ["{$request.query.fal_webhook}"]
+        body = callback["{$request.query.fal_webhook}"]["post"]["requestBody"]
+        assert body["required"] is True
+        assert body["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/WebhookPayload"
+        }
+    runs = [item["post"] for item in contract["paths"].values() if "servers" in item]
+    assert runs and not any("callbacks" in op for op in runs)  # the synchronous API has no webhook
+    payload = schema_of(contract, "WebhookPayload")
+    assert payload["required"] == ["request_id", "status"]
+    assert payload["properties"]["status"]["enum"] == ["OK", "ERROR"]
+    assert set(payload["properties"]) == {
+        "request_id",
+        "gateway_request_id",
+        "status",
+        "payload",
+        "error",
+        "payload_error",
+    }
+
+
 def test_links_follow_a_submitted_request(contract: dict[str, Any]) -> None:
     links = contract["components"]["responses"]["QueueSubmitted"]["links"]
     operation_ids = {

@@ -31,6 +31,8 @@ from .safety_tolerance import SafetyTolerance
 from .timings import Timings
 from .validation_error_item import ValidationErrorItem
 from .validation_error_item_ctx import ValidationErrorItemCtx
+from .webhook_payload import WebhookPayload
+from .webhook_payload_status import WebhookPayloadStatus
 
 __all__ = (
     "AspectRatio",
@@ -64,4 +66,6 @@ __all__ = (
     "Timings",
     "ValidationErrorItem",
     "ValidationErrorItemCtx",
+    "WebhookPayload",
+    "WebhookPayloadStatus",
 )
