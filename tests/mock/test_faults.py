@@ -60,10 +60,13 @@ async def test_dropped_connection_in_process(make_client):
 
 
 def test_dropped_connection_over_a_socket():
+    # The mock closes the connection before reading the request body. The client then sees either a clean
+    # close without a response (RemoteProtocolError) or, when the kernel still holds unread request bytes,
+    # a reset (ReadError, ECONNRESET): which one is a matter of timing, and both mean "no answer".
     with MockServer(MockConfig(faults=FaultConfig(rate_drop=1.0))) as server:
         with (
             httpx.Client(base_url=server.base_url, headers=FAL_AUTH) as client,
-            pytest.raises(httpx.RemoteProtocolError),
+            pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)),
         ):
             client.post(f"/{T2I}", json={"prompt": "p"})
         assert server.state.stats()["faults"] == {"drop": 1}
