@@ -24,6 +24,8 @@ import schemathesis
 from openapi_schema_validator import OAS30Validator
 from schemathesis.core.parameters import ParameterLocation
 
+from kontext_contract._openapi import resolve_ref as _resolve
+
 from ._harness import AnyCase, AnyOperation
 
 __all__ = [
@@ -38,15 +40,6 @@ __all__ = [
 #: How long ``submit_defers_validation_to_result`` waits for a request to complete (seconds); the mock in
 #: deterministic mode completes at once, a live provider takes seconds.
 COMPLETION_TIMEOUT = 180.0
-
-
-def _resolve(document: Mapping[str, Any], node: Any) -> Any:
-    while isinstance(node, dict) and isinstance(node.get("$ref"), str):
-        target: Any = document
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
 
 
 def defers_validation(operation: AnyOperation) -> bool:

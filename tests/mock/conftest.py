@@ -17,6 +17,7 @@ from openapi_schema_validator import OAS30Validator
 from PIL import Image
 
 from kontext_contract._layout import Layout
+from kontext_contract._openapi import resolve_ref as _deref
 from kontext_contract.mock import DEFAULT_KEYS, MockApp, MockConfig, create_app
 from kontext_contract.mock._contract import load_document
 
@@ -44,15 +45,6 @@ def png_data_uri(width: int, height: int, fmt: str = "PNG") -> str:
     Image.new("RGB", (width, height), (200, 30, 30)).save(buffer, format=fmt)
     mime = "image/png" if fmt == "PNG" else "image/jpeg"
     return f"data:{mime};base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-def _deref(doc: dict[str, Any], node: Any) -> Any:
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = doc
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
 
 
 class ContractChecker:

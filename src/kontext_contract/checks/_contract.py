@@ -20,6 +20,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from .._layout import Layout
+from .._openapi import resolve_ref as deref
 from ..client._validation import to_json_schema
 
 __all__ = ["ContractProblem", "Operation", "ProviderContract", "ResponseSpec"]
@@ -46,18 +47,6 @@ def _load(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("paths"), dict):
         raise ContractProblem(f"{path} is not an OpenAPI document (no paths)")
     return data
-
-
-def deref(doc: Mapping[str, Any], node: Any) -> Any:
-    """Follow local ``$ref`` s (``#/components/...``) until a node without one; ``None`` if a ref dangles."""
-    seen = 0
-    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and seen < 32:
-        target: Any = doc
-        for part in str(node["$ref"]).removeprefix("#/").split("/"):
-            target = target.get(part) if isinstance(target, dict) else None
-        node = target
-        seen += 1
-    return node
 
 
 def merged(doc: Mapping[str, Any], schema: Any) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from .._layout import Layout
+from .._openapi import resolve_ref as _deref
 from ._schema import json_schema, make_validator
 
 __all__ = ["Contract", "ContractError", "Endpoint", "load_document"]
@@ -52,17 +53,6 @@ def load_document(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ContractError(f"{path} is not an OpenAPI document (not a mapping)")
     return copy.deepcopy(data)
-
-
-def _deref(doc: Mapping[str, Any], node: Any, depth: int = 0) -> Any:
-    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and depth < 32:
-        parts = node["$ref"].removeprefix("#/").split("/")
-        target: Any = doc
-        for part in parts:
-            target = target.get(part) if isinstance(target, dict) else None
-        node = target
-        depth += 1
-    return node
 
 
 def _is_string(doc: Mapping[str, Any], node: Any) -> bool:

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._openapi import resolve_ref as _deref
 from ._sources import Manifest
 
 __all__ = ["ABSENT", "Disagreement", "MergeResult", "merge_sources"]
@@ -90,24 +91,6 @@ class MergeResult:
 
 
 # --------------------------------------------------------------------------- facts
-
-
-def _deref(doc: dict[str, Any], node: Any, depth: int = 0) -> Any:
-    """Follow local ``$ref``s (``#/a/b``) until a node without one; other refs are left as they are."""
-    while (
-        isinstance(node, dict)
-        and isinstance(node.get("$ref"), str)
-        and node["$ref"].startswith("#/")
-        and depth < 32
-    ):
-        target: Any = doc
-        for part in node["$ref"][2:].split("/"):
-            part = part.replace("~1", "/").replace("~0", "~")
-            if not isinstance(target, dict) or part not in target:
-                return node
-            target = target[part]
-        node, depth = target, depth + 1
-    return node
 
 
 def _get(node: Any, dotted: str) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .._openapi import resolve_ref as _deref
 from ._merge import ABSENT, Disagreement
 
 __all__ = ["contract_resolution", "render_markdown", "submit_operations"]
@@ -19,15 +20,6 @@ def submit_operations(contract: dict[str, Any]) -> dict[str, dict[str, Any]]:
         if isinstance(op, dict) and "x-fal-endpoint-id" in op and "servers" not in item:
             out[op["x-fal-endpoint-id"]] = op
     return out
-
-
-def _deref(doc: dict[str, Any], node: Any) -> Any:
-    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/"):
-        target: Any = doc
-        for part in node["$ref"][2:].split("/"):
-            target = target[part.replace("~1", "/").replace("~0", "~")]
-        node = target
-    return node
 
 
 def _short(value: Any) -> str:
