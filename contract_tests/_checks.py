@@ -33,7 +33,9 @@ __all__ = [
     "defers_validation",
     "event_stream_events_conform",
     "gateway_timeout_only_when_asked",
+    "media_fields",
     "negative_only_in_control_parameters",
+    "run_422_is_justified",
     "submit_defers_validation_to_result",
 ]
 
@@ -58,6 +60,45 @@ def _request_body_schema(operation: AnyOperation) -> Any:
     document = operation.schema.raw_schema
     body = _resolve(document, operation.definition.raw.get("requestBody") or {})
     return ((body.get("content") or {}).get("application/json") or {}).get("schema")
+
+
+def media_fields(operation: AnyOperation) -> set[str]:
+    """The request body fields the contract marks ``x-fal-media``: their content is loaded by the model (an
+    image URL or ``data:`` URI), and content that does not load is a 422 model error naming the field, which
+    no schema can rule out (fal docs "request errors"; docs/contract.md §3.2, §3.3)."""
+    document = operation.schema.raw_schema
+    schema = _resolve(document, _request_body_schema(operation)) or {}
+    return {
+        name
+        for name, prop in (schema.get("properties") or {}).items()
+        if isinstance(_resolve(document, prop), dict) and _resolve(document, prop).get("x-fal-media")
+    }
+
+
+def _only_media_errors(body: Any, fields: set[str]) -> bool:
+    """Whether a 422 body's every ``detail`` item points at a media field (``loc`` ``["body", field, ...]``)."""
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return (
+        isinstance(detail, list)
+        and bool(detail)
+        and all(
+            isinstance(item, dict)
+            and isinstance(item.get("loc"), list)
+            and len(item["loc"]) >= 2
+            and item["loc"][0] == "body"
+            and item["loc"][1] in fields
+            for item in detail
+        )
+    )
+
+
+def _schema_errors(case: AnyCase, response: schemathesis.Response) -> tuple[bool, list[Any]]:
+    """(whether the body sent was JSON, the request body schema's errors for it)."""
+    parsed, sent = _sent_json(response)
+    schema = _request_body_schema(case.operation)
+    if not parsed or schema is None:
+        return parsed, []
+    return parsed, list(_validator(case.operation.schema.raw_schema, schema).iter_errors(sent))
 
 
 def _sent_json(response: schemathesis.Response) -> tuple[bool, Any]:
@@ -149,14 +190,14 @@ def submit_defers_validation_to_result(
             "504 without X-Fal-Request-Timeout-Type"
         )
         return None
-    parsed, sent = _sent_json(response)
-    schema = _request_body_schema(case.operation)
-    errors = (
-        []
-        if not parsed or schema is None
-        else list(_validator(case.operation.schema.raw_schema, schema).iter_errors(sent))
-    )
+    parsed, errors = _schema_errors(case, response)
     valid = parsed and not errors
+    if (
+        valid
+        and result.status_code == 422
+        and _only_media_errors(result.json(), media_fields(case.operation))
+    ):
+        return None  # an image that does not load: a model error the schema cannot rule out (x-fal-media)
     if valid:
         assert result.status_code == 200, (
             f"the input satisfies the contract's request body schema, yet its result answered "
@@ -173,6 +214,29 @@ def submit_defers_validation_to_result(
         assert isinstance(detail, list) and detail, (
             f"the 422 result has no validation items: {result.text[:500]}"
         )
+    return None
+
+
+def run_422_is_justified(
+    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: AnyCase
+) -> bool | None:
+    """A synchronous run answers 422 only for an input the request body schema rejects, or for media fields
+    (``x-fal-media``) whose content does not load, each ``detail`` item naming such a field (fal docs
+    "request errors"; docs/contract.md §3.2, §3.5). positive_data_acceptance lets 422 through on the run
+    operations for the second case; this check keeps the first honest."""
+    if (
+        response.status_code != 422
+        or case.operation.method.upper() != "POST"
+        or defers_validation(case.operation)
+    ):
+        return True
+    parsed, errors = _schema_errors(case, response)
+    if not parsed or errors:
+        return True  # invalid input: 422 is the answer (negative_data_rejection covers the rest)
+    assert _only_media_errors(response.json(), media_fields(case.operation)), (
+        "the input satisfies the contract's request body schema, yet the run answered 422 for something other "
+        f"than a media field ({sorted(media_fields(case.operation))}): {response.text[:500]}"
+    )
     return None
 
 
@@ -246,6 +310,7 @@ def negative_only_in_control_parameters(case: AnyCase) -> bool:
 #: The suite's checks, added to Schemathesis' built-in ones in every run.
 SUITE_CHECKS = [
     submit_defers_validation_to_result,
+    run_422_is_justified,
     event_stream_events_conform,
     gateway_timeout_only_when_asked,
 ]
