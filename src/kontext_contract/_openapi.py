@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["resolve_ref"]
+__all__ = ["json_schema", "resolve_ref", "to_json_schema"]
 
 
 def resolve_ref(doc: Mapping[str, Any], node: Any, *, max_depth: int = 32) -> Any:
@@ -28,3 +28,53 @@ def resolve_ref(doc: Mapping[str, Any], node: Any, *, max_depth: int = 32) -> An
             target = target.get(part) if isinstance(target, Mapping) else None
         node = target
     return node
+
+
+_REF_PREFIX = "#/components/schemas/"
+_DROP = {"discriminator", "example", "examples", "xml", "externalDocs", "readOnly", "writeOnly", "deprecated"}
+
+
+def to_json_schema(node: Any) -> Any:
+    """One OpenAPI 3.0 schema node as JSON Schema 2020-12: ``#/components/schemas/X`` refs become
+    ``#/$defs/X``; ``nullable`` becomes a ``null`` type (and a ``None`` enum member); boolean
+    ``exclusiveMinimum``/``exclusiveMaximum`` become the 2020-12 numeric form; annotations that do not
+    validate (``x-*``, examples, discriminator, ...) are dropped. Property *names* are never translated."""
+    if isinstance(node, list):
+        return [to_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _DROP or key.startswith("x-") or key == "nullable":
+            continue
+        if key == "$ref" and isinstance(value, str) and value.startswith(_REF_PREFIX):
+            out[key] = "#/$defs/" + value[len(_REF_PREFIX) :]
+        elif key in ("properties", "patternProperties", "$defs", "definitions") and isinstance(value, dict):
+            out[key] = {name: to_json_schema(sub) for name, sub in value.items()}
+        else:
+            out[key] = to_json_schema(value)
+    for bound, limit in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        flag = out.get(bound)
+        if isinstance(flag, bool):
+            del out[bound]
+            if flag and limit in out:
+                out[bound] = out.pop(limit)
+    if node.get("nullable") is True:
+        if isinstance(out.get("type"), str):
+            out["type"] = [out["type"], "null"]
+        elif "type" not in out:
+            out = {"anyOf": [out, {"type": "null"}]}
+        if isinstance(out.get("enum"), list) and None not in out["enum"]:
+            out["enum"] = [*out["enum"], None]
+    return out
+
+
+def json_schema(schema: Any, components: Mapping[str, Any]) -> dict[str, Any]:
+    """Translate one OpenAPI 3.0 schema (which may ``$ref`` ``components.schemas``) to a self-contained
+    JSON Schema 2020-12 document whose ``$defs`` hold the translated component schemas.
+    """
+    root = to_json_schema(schema) if isinstance(schema, dict) else {}
+    root = dict(root)
+    root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    root["$defs"] = {name: to_json_schema(sub) for name, sub in components.items()}
+    return root

@@ -28,3 +28,25 @@ def test_openapi_30_translation():
     assert nullable_ref["anyOf"][1] == {"type": "null"}
     enum = json_schema({"type": "string", "enum": ["a"], "nullable": True, "x-foo": 1, "example": "a"}, {})
     assert enum["enum"] == ["a", None] and "x-foo" not in enum and "example" not in enum
+
+
+def test_one_translator_serves_the_mock_the_client_and_the_checks() -> None:
+    from jsonschema import Draft202012Validator
+
+    from kontext_contract import _openapi
+    from kontext_contract.checks import _contract as checks_contract
+    from kontext_contract.client import _validation as client_validation
+
+    assert client_validation.to_json_schema is _openapi.to_json_schema
+    assert checks_contract.to_json_schema is _openapi.to_json_schema
+    # a property named like an OpenAPI keyword is a name, not a keyword; a nullable enum admits None
+    schema = {
+        "type": "object",
+        "properties": {
+            "nullable": {"type": "string"},
+            "level": {"type": "string", "enum": ["a"], "nullable": True},
+        },
+    }
+    validator = Draft202012Validator(_openapi.to_json_schema(schema))
+    assert validator.is_valid({"nullable": "x", "level": None})
+    assert not validator.is_valid({"nullable": 1})

@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator
 
 from .._layout import Layout
 from .._openapi import resolve_ref as deref
-from ..client._validation import to_json_schema
+from .._openapi import to_json_schema
 
 __all__ = ["ContractProblem", "Operation", "ProviderContract", "ResponseSpec"]
 

@@ -16,39 +16,11 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as _SchemaError
 
+from .._openapi import to_json_schema
 from ._endpoints import Catalog, EndpointInfo
 from ._errors import ValidationError, summarize_detail
 
 __all__ = ["InputValidator", "to_json_schema"]
-
-_REF_PREFIX = "#/components/schemas/"
-
-
-def to_json_schema(node: Any) -> Any:
-    """An OpenAPI 3.0 schema as JSON Schema 2020-12 (refs to ``#/components/schemas/X`` become ``#/$defs/X``)."""
-    if isinstance(node, list):
-        return [to_json_schema(x) for x in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: to_json_schema(v) for k, v in node.items() if k != "nullable"}
-    ref = out.get("$ref")
-    if isinstance(ref, str) and ref.startswith(_REF_PREFIX):
-        out["$ref"] = "#/$defs/" + ref[len(_REF_PREFIX) :]
-    if out.get("exclusiveMinimum") is True and "minimum" in out:
-        out["exclusiveMinimum"] = out.pop("minimum")
-    elif out.get("exclusiveMinimum") is False:
-        del out["exclusiveMinimum"]
-    if out.get("exclusiveMaximum") is True and "maximum" in out:
-        out["exclusiveMaximum"] = out.pop("maximum")
-    elif out.get("exclusiveMaximum") is False:
-        del out["exclusiveMaximum"]
-    if node.get("nullable") is True:
-        if isinstance(out.get("type"), str):
-            out["type"] = [out["type"], "null"]
-        else:
-            out = {"anyOf": [out, {"type": "null"}]}
-    return out
-
 
 _TYPE_WORDS = {
     "string": "a valid string",

@@ -1,9 +1,7 @@
-"""OpenAPI 3.0 schemas -> JSON Schema (2020-12), and jsonschema errors -> FastAPI's 422 ``detail`` items.
+"""Validating with the contract's schemas, and jsonschema errors -> FastAPI's 422 ``detail`` items.
 
-The contract states the request and response schemas in OpenAPI 3.0's dialect; the mock validates with
-``jsonschema`` after a small translation: ``$ref: '#/components/schemas/X'`` -> ``#/$defs/X``,
-``nullable: true`` -> ``null`` allowed, boolean ``exclusiveMinimum``/``exclusiveMaximum`` -> numbers,
-OpenAPI-only keywords (``discriminator``, ``example``, ``x-...``) dropped. ``allOf`` needs no change.
+The contract states its schemas in OpenAPI 3.0's dialect; the translation to JSON Schema 2020-12 is
+shared with the client and the checks (``kontext_contract._openapi.json_schema``).
 """
 
 from __future__ import annotations
@@ -14,52 +12,9 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError
 
+from .._openapi import json_schema
+
 __all__ = ["error_items", "json_schema", "make_validator", "pydantic_msg"]
-
-_REF_PREFIX = "#/components/schemas/"
-_DROP = {"discriminator", "example", "examples", "xml", "externalDocs", "readOnly", "writeOnly", "deprecated"}
-
-
-def _translate(node: Any) -> Any:
-    if isinstance(node, list):
-        return [_translate(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    out: dict[str, Any] = {}
-    for key, value in node.items():
-        if key in _DROP or key.startswith("x-") or key == "nullable":
-            continue
-        if key == "$ref" and isinstance(value, str) and value.startswith(_REF_PREFIX):
-            out[key] = "#/$defs/" + value[len(_REF_PREFIX) :]
-        elif key in ("properties", "patternProperties", "$defs", "definitions") and isinstance(value, dict):
-            out[key] = {name: _translate(sub) for name, sub in value.items()}
-        else:
-            out[key] = _translate(value)
-    for bound, limit in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
-        flag = out.get(bound)
-        if isinstance(flag, bool):
-            del out[bound]
-            if flag and limit in out:
-                out[bound] = out.pop(limit)
-    if node.get("nullable") is True:
-        if isinstance(out.get("type"), str):
-            out["type"] = [out["type"], "null"]
-        elif "type" not in out:
-            out = {"anyOf": [out, {"type": "null"}]}
-        if isinstance(out.get("enum"), list) and None not in out["enum"]:
-            out["enum"] = [*out["enum"], None]
-    return out
-
-
-def json_schema(schema: Any, components: dict[str, Any]) -> dict[str, Any]:
-    """Translate one OpenAPI 3.0 schema (which may ``$ref`` ``components.schemas``) to a self-contained
-    JSON Schema 2020-12 document whose ``$defs`` hold the translated component schemas.
-    """
-    root = _translate(schema) if isinstance(schema, dict) else {}
-    root = dict(root)
-    root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    root["$defs"] = {name: _translate(sub) for name, sub in components.items()}
-    return root
 
 
 def make_validator(schema: Any, components: dict[str, Any]) -> Draft202012Validator:
