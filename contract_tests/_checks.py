@@ -29,12 +29,13 @@ from kontext_contract._openapi import resolve_ref as _resolve
 from ._harness import AnyCase, AnyOperation
 
 __all__ = [
+    "INVALID_VALUE_MARKER",
     "SUITE_CHECKS",
     "defers_validation",
     "event_stream_events_conform",
     "gateway_timeout_only_when_asked",
+    "invalid_only_where_unspecified",
     "media_fields",
-    "negative_only_in_control_parameters",
     "run_422_is_justified",
     "submit_defers_validation_to_result",
 ]
@@ -290,21 +291,44 @@ def gateway_timeout_only_when_asked(
     return None
 
 
-def negative_only_in_control_parameters(case: AnyCase) -> bool:
-    """Whether the only invalid parts of a negative case are header or query parameters (fal's control
-    parameters: X-Fal-Request-Timeout, X-Fal-Queue-Priority, x-fal-no-retry, fal_webhook, logs, ...).
+#: The contract's marker on a parameter whose invalid values fal gives no published answer for
+#: (overlays/040-queue.overlay.yaml; docs/contract.md §3.1 "Invalid control values").
+INVALID_VALUE_MARKER = "x-fal-invalid-value"
 
-    What fal does with an invalid control value is not published (FACTS.md §3.1 lists the parameters, not
-    their errors) and the contract has no error status for it on submit; the mock ignores such values. Until
-    the contract decides (docs/contract-tests.md "Changes needed"), negative_data_rejection is not asked of
-    these cases in the main run; test_suite_itself.py::test_invalid_control_parameters_are_rejected expects it
-    (xfail, strict) so that the fix is noticed.
+
+def _parameters(operation: AnyOperation) -> list[dict[str, Any]]:
+    """The operation's parameters, path-level ones first, with ``$ref`` resolved."""
+    document = operation.schema.raw_schema
+    item = document["paths"][operation.path]
+    declared = [*item.get("parameters", []), *operation.definition.raw.get("parameters", [])]
+    return [p for p in (_resolve(document, raw) for raw in declared) if isinstance(p, dict)]
+
+
+def invalid_only_where_unspecified(case: AnyCase) -> bool:
+    """Whether a negative case is invalid only in parameters the contract marks
+    ``x-fal-invalid-value: unspecified`` (fal's control parameters: X-Fal-Request-Timeout,
+    X-Fal-Queue-Priority, x-fal-no-retry, fal_webhook, logs, ...).
+
+    fal publishes no answer to an invalid control value (docs/contract.md §3.1 "Invalid control values"), so
+    the contract does not promise a rejection and ``negative_data_rejection`` is not asked of such a case;
+    every other check still is. The rule is read from the contract, never from a list here: the case
+    qualifies only when every parameter that can carry its invalid part is marked. When Schemathesis names
+    the mutated parameters (``meta.phase.data.parameter`` or its mutations), those decide; otherwise every
+    header or query parameter in the invalid locations must be marked. A parameter without the marker is held to its schema.
     """
     meta = case.meta
     if meta is None or not meta.generation.mode.is_negative:
         return False
     negative = {location for location, component in meta.components.items() if component.mode.is_negative}
-    return bool(negative) and negative <= {ParameterLocation.HEADER, ParameterLocation.QUERY}
+    if not negative or not negative <= {ParameterLocation.HEADER, ParameterLocation.QUERY}:
+        return False
+    places = {location.value for location in negative}
+    candidates = [p for p in _parameters(case.operation) if p.get("in") in places]
+    data = meta.phase.data
+    named = {name.lower() for name in (data.parameter, *(m.parameter for m in data.mutations)) if name}
+    if named:
+        candidates = [p for p in candidates if str(p.get("name", "")).lower() in named] or candidates
+    return bool(candidates) and all(p.get(INVALID_VALUE_MARKER) == "unspecified" for p in candidates)
 
 
 #: The suite's checks, added to Schemathesis' built-in ones in every run.

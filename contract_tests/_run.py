@@ -11,7 +11,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
 )
 
-from ._checks import SUITE_CHECKS, negative_only_in_control_parameters
+from ._checks import SUITE_CHECKS, invalid_only_where_unspecified
 from ._harness import RECORD, AnyCase, Record, base_url_for
 
 __all__ = [
@@ -32,19 +32,20 @@ ROUTED_STREAM = (
     "checked by event_stream_events_conform"
 )
 ROUTED_CONTROL = (
-    "negative_data_rejection on cases invalid only in header/query control parameters "
-    "(test_suite_itself.py::test_invalid_control_parameters_are_rejected, xfail strict)"
+    "negative_data_rejection on cases invalid only in control parameters the contract marks "
+    "x-fal-invalid-value: unspecified (fal publishes no answer to such values; docs/contract.md §3.1; "
+    "test_suite_itself.py::test_unspecified_invalid_values_*)"
 )
 
 
 def excluded_checks(
     case: AnyCase, response: schemathesis.Response, record: Record = RECORD
 ) -> list[CheckFunction]:
-    """The built-in checks not asked of ``case`` in the main run, each with an xfail(strict) test of its own
-    (:data:`ROUTED_CONTROL`, :data:`ROUTED_STREAM`); every exclusion is counted in
-    the summary."""
+    """The built-in checks not asked of ``case`` in the main run, each for a reason the contract states
+    (:data:`ROUTED_CONTROL`) or a strict-xfail test pins (:data:`ROUTED_STREAM`); every exclusion is counted
+    in the summary."""
     excluded: list[CheckFunction] = []
-    if negative_only_in_control_parameters(case):
+    if invalid_only_where_unspecified(case):
         excluded.append(negative_data_rejection)
         record.routed[ROUTED_CONTROL] += 1
     content_type = (response.headers.get("content-type") or [""])[0].split(";")[0].strip()

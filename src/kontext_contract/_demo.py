@@ -206,6 +206,15 @@ def _matrix_stage() -> list[tuple[str, str, str]]:
     return verdicts
 
 
+def contract_line(result: BuildResult) -> str:
+    """The summary's contract line: operations, merge disagreements, overlay actions (README shows it)."""
+    return (
+        f"  contract: {len(result.operations())} operations; {len(result.disagreements)} merge disagreements "
+        f"found and resolved; {len(result.applied)} overlay actions applied "
+        f"(+{sum(len(a) for a in result.provider_applied.values())} for {len(result.providers)} provider documents)"
+    )
+
+
 def run_demo(layout: Layout) -> None:
     """Run every stage; raises click.ClickException (exit 1) on the first failure."""
     started = time.perf_counter()
@@ -218,11 +227,7 @@ def run_demo(layout: Layout) -> None:
     suite = _suite_stage(layout)
     verdicts = _matrix_stage()
     click.secho("== Summary", bold=True)
-    click.echo(
-        f"  contract: {len(result.operations())} operations; {len(result.disagreements)} merge disagreements "
-        f"found and resolved; {len(result.applied)} overlay actions applied "
-        f"(+{sum(len(a) for a in result.provider_applied.values())} for {len(result.providers)} provider documents)"
-    )
+    click.echo(contract_line(result))
     click.echo(
         f"  client: generated/ current; {requests} requests through the client against the embedded mock"
     )
