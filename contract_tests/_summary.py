@@ -50,7 +50,11 @@ def render_summary(record: Record, *, profile: Profile, seed: int, elapsed: floa
                     f"| `{label}` | {row.cases} ({row.positive}/{row.negative}) | " + " | ".join(cells) + " |"
                 )
     if record.routed:
-        lines += ["", "## Checks not asked of some cases (each for a stated reason, each with its own test)", ""]
+        lines += [
+            "",
+            "## Checks not asked of some cases (each for a stated reason, each with its own test)",
+            "",
+        ]
         for reason, count in sorted(record.routed.items()):
             lines.append(f"- {count} cases: {reason}")
     return "\n".join(lines) + "\n"
