@@ -296,3 +296,23 @@ async def test_stats(make_client):
     assert stats["requests"] == {"IN_QUEUE": 3, "IN_PROGRESS": 0, "COMPLETED": 0}
     assert stats["faults"] == {}
     assert stats["webhooks"] == {"sent": 0, "failed": 0, "refused": 0}
+
+
+async def test_queue_position_skips_cancelled_requests_and_runs(make_client):
+    """A cancelled request ahead has left the queue, a synchronous run never joined it, and a request whose
+    X-Fal-Request-Timeout passed has left it too: none of them count (FACTS.md §3.1)."""
+    _app, client = make_client(deterministic=True, clock_step=0.25, queue_delay=10.0)
+    first = (await client.post(f"/{T2I}", json={"prompt": "a"})).json()
+    # a run takes an id too; its 0.01 s deadline keeps the virtual clock from moving the queue along
+    run = await client.post(f"/run/{T2I}", json={"prompt": "sync"}, headers={"X-Fal-Request-Timeout": "0.01"})
+    assert run.status_code == 504
+    timing_out = await client.post(f"/{T2I}", json={"prompt": "b"}, headers={"X-Fal-Request-Timeout": "1"})
+    assert timing_out.json()["queue_position"] == 1
+    third = (await client.post(f"/{T2I}", json={"prompt": "c"})).json()
+    assert third["queue_position"] == 2
+    assert (await client.put(first["cancel_url"])).status_code == 202
+    for _ in range(4):  # past the 1 s timeout of the second request (0.25 s a request)
+        status = (await client.get(third["status_url"])).json()
+    assert status["queue_position"] == 0
+    fourth = (await client.post(f"/{T2I}", json={"prompt": "d"})).json()
+    assert fourth["queue_position"] == 1

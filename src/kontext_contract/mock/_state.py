@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import bisect
 import contextlib
 import heapq
 import ipaddress
@@ -144,6 +145,11 @@ class MockState:
         self._webhook_transport = webhook_transport
         self._webhook_client: httpx.AsyncClient | None = None
         self._seq = 0
+        self._enqueued = 0
+        #: (time, seq) of queued requests that leave the queue before they start: cancelled while queued, or
+        #: their X-Fal-Request-Timeout passes first. Moved to ``_left`` (sorted seqs) when the time comes.
+        self._leaving: list[tuple[float, int]] = []
+        self._left: list[int] = []
         self._virtual = 0.0
         self._fault_rng = random.Random(config.faults.seed)
         self._seed_rng: random.Random = (
@@ -214,9 +220,10 @@ class MockState:
     ) -> Req:
         """Record a submitted request and schedule its webhook. Never fails on the body's content:
         invalid input is reported by the result (FACTS.md §3.1)."""
+        self._enqueued += 1
         req = Req(
             id=self.new_id(),
-            seq=self._seq,
+            seq=self._enqueued,
             endpoint=endpoint,
             body=body,
             t0=now,
@@ -227,6 +234,9 @@ class MockState:
         )
         self.requests[req.id] = req
         self._queue.append(req)
+        if self.timed_out(req):
+            assert req.timeout is not None
+            heapq.heappush(self._leaving, (now + req.timeout, req.seq))
         self._order.append(req)
         self.submits[endpoint.endpoint_id] += 1
         if webhook is not None:
@@ -264,18 +274,33 @@ class MockState:
         return IN_QUEUE
 
     def queue_position(self, req: Req, now: float) -> int:
-        """Requests submitted before this one that have not started yet (cancelled ones included)."""
+        """How many requests submitted before this one are still waiting to start: not started, not
+        cancelled, not past their X-Fal-Request-Timeout (FACTS.md §3.1: the position in the queue). Queue
+        submits only are counted (``seq`` numbers them), never synchronous runs. O(log n) per call."""
         start = self.config.queue_delay
+        while self._leaving and self._leaving[0][0] <= now:
+            seq = heapq.heappop(self._leaving)[1]
+            at = bisect.bisect_left(self._left, seq)
+            if at == len(self._left) or self._left[at] != seq:  # cancelled, then its timeout passed
+                self._left.insert(at, seq)
         while self._queue and (self._queue[0].t0 + start <= now or self._queue[0].id not in self.requests):
             self._queue.popleft()
         if not self._queue:
+            self._left.clear()
             return 0
-        return max(0, req.seq - self._queue[0].seq)
+        head = self._queue[0].seq
+        if self._left and self._left[0] < head:
+            del self._left[: bisect.bisect_left(self._left, head)]
+        ahead = req.seq - head
+        gone = bisect.bisect_left(self._left, req.seq) - bisect.bisect_left(self._left, head)
+        return max(0, ahead - gone)
 
     def cancel(self, req: Req, now: float) -> bool:
         """Ask to cancel: True if it was not finished (it now ends COMPLETED with an error)."""
         if self.state_of(req, now) == COMPLETED:
             return False
+        if self.state_of(req, now) == IN_QUEUE:
+            heapq.heappush(self._leaving, (now, req.seq))
         req.cancelled_at = now
         self.counters["cancelled"] += 1
         if req.webhook is not None and not req.webhook_done:
