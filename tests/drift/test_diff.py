@@ -17,7 +17,7 @@ from kontext_contract.spec import dump_yaml
 
 BASE: dict[str, Any] = {
     "openapi": "3.0.3",
-    "info": {"title": "t", "version": "1"},
+    "info": {"title": "t", "version": "1", "x-provider": {"name": "p"}},
     "servers": [{"url": "https://queue.example"}],
     "security": [{"k": []}],
     "paths": {
@@ -52,7 +52,7 @@ BASE: dict[str, Any] = {
                 "type": "object",
                 "required": ["prompt"],
                 "properties": {
-                    "prompt": {"type": "string"},
+                    "prompt": {"type": "string", "x-media": "image"},
                     "n": {"type": "integer", "minimum": 1, "maximum": 4, "default": 1},
                     "fmt": {"allOf": [{"$ref": "#/components/schemas/Fmt"}], "default": "jpeg"},
                 },
@@ -212,6 +212,36 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], None], bool, str, str]] = {
         "description-changed",
         "$.components.schemas.In.properties.prompt.description",
     ),
+    "extension added": (
+        lambda d: d["paths"]["/gen"]["post"]["parameters"][0].update({"x-invalid": "unspecified"}),
+        False,
+        "extension-added",
+        '$.paths["/gen"].post.parameters[0]["x-invalid"]',
+    ),
+    "extension changed": (
+        lambda d: d[S]["schemas"]["In"]["properties"]["prompt"].update({"x-media": "video"}),
+        False,
+        "extension-changed",
+        '$.components.schemas.In.properties.prompt["x-media"]',
+    ),
+    "extension removed": (
+        lambda d: d["info"].pop("x-provider"),
+        False,
+        "extension-removed",
+        '$.info["x-provider"]',
+    ),
+    "parameter description changed": (
+        lambda d: d["paths"]["/gen"]["post"]["parameters"][0].update(description="the queue priority"),
+        False,
+        "description-changed",
+        '$.paths["/gen"].post.parameters[0].description',
+    ),
+    "operation summary changed": (
+        lambda d: d["paths"]["/gen"]["post"].update(summary="Generate"),
+        False,
+        "summary-changed",
+        '$.paths["/gen"].post.summary',
+    ),
     "default changed": (
         lambda d: d[S]["schemas"]["In"]["properties"]["n"].update(default=2),
         False,
@@ -229,6 +259,21 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], None], bool, str, str]] = {
 
 def test_identical_documents_have_no_changes() -> None:
     assert diff_documents(BASE, copy.deepcopy(BASE)) == []
+
+
+def test_schema_description_is_reported_once() -> None:
+    """The schema pass and the annotation walk both see a schema's description: one change."""
+    changes = diff_documents(BASE, _mutate(lambda d: d[S]["schemas"]["Out"].update(description="output")))
+    assert [(c.kind, c.path) for c in changes] == [
+        ("description-changed", "$.components.schemas.Out.description")
+    ]
+
+
+def test_values_are_not_walked_for_annotations() -> None:
+    """A description inside an example value is data, not an annotation of the contract."""
+    doc = _mutate(lambda d: d[S]["schemas"]["Out"].update(example={"description": "a", "x-y": 1}))
+    changed = _mutate(lambda d: d[S]["schemas"]["Out"].update(example={"description": "b", "x-y": 2}))
+    assert [c.kind for c in diff_documents(doc, changed)] == ["example-changed"]
 
 
 def test_inline_enum_equals_the_same_enum_by_allof_reference() -> None:
@@ -297,3 +342,10 @@ def test_the_merged_sources_to_contract_diff_is_breaking(layout: Any) -> None:
     changes = diff_documents(load_contract(layout.merged), load_contract(layout.contract))
     kinds = {c.kind for c in changes if c.breaking}
     assert {"input-field-added-required", "request-body-required", "auth-changed"} <= kinds
+
+
+def test_every_kind_tested_here_is_documented(layout: Any) -> None:
+    """docs/checks.md lists the stable kind names users key on; each kind these tests produce is there."""
+    doc = (layout.root / "docs" / "checks.md").read_text(encoding="utf-8")
+    missing = sorted({kind for _m, _b, kind, _p in CASES.values() if f"`{kind}`" not in doc})
+    assert not missing

@@ -6,7 +6,11 @@ newly required; a request enum or range narrowed; a type or format changed; an o
 removed or no longer required, or newly nullable; a response enum widened (a generated client with
 literal enums rejects the new value); a status code or media type removed; auth changed.
 Non-breaking: additions (operations, optional inputs, outputs, status codes), widened request
-ranges and enums, defaults, descriptions, examples, servers.
+ranges and enums, defaults, descriptions and summaries (anywhere: schemas, parameters, operations,
+responses), examples, servers, and specification extensions (``x-...``: added, removed or changed).
+The project's tools read some extensions (``x-fal-endpoint-id``, ``x-fal-media``,
+``x-fal-invalid-value``, ``info.x-provider``), so a change to one is listed with its path; what it
+does to a provider shows in ``kontext-contract check`` and the contract suite.
 
 Each change carries the JSONPath where it lives: inside a component (``$.components.schemas.X...``)
 when the change is in a referenced schema, so a change shared by six operations is reported once.
@@ -30,6 +34,8 @@ _BOUNDS = (
     ("maxItems", False),
 )
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+#: Words whose values are data, not document structure: the annotation walk does not look inside them.
+_VALUES = frozenset({"example", "examples", "default", "enum", "const"})
 
 
 @dataclass(frozen=True)
@@ -345,6 +351,29 @@ class _Differ:
             else:
                 self.schema(a[media].get("schema"), b[media].get("schema"), f"{mpath}.schema", role)
 
+    def _annotations(self, old: Any, new: Any, path: str) -> None:
+        """Every ``x-...`` extension and every ``description``/``summary`` string that differs, at its literal
+        JSONPath, wherever it is (the schema pass reports a schema's description at the same path; ``add``
+        keeps one). Only places present on both sides are entered: what is added or removed as a whole is
+        the structural passes' to report."""
+        if isinstance(old, dict) and isinstance(new, dict):
+            for key in sorted(set(old) | set(new), key=str):
+                name = str(key)
+                place = f"{path}{_key(name)}"
+                a, b = old.get(key), new.get(key)
+                if name.startswith("x-"):
+                    if a != b:
+                        kind = "added" if key not in old else "removed" if key not in new else "changed"
+                        self.add(False, f"extension-{kind}", place, a, b)
+                elif name in ("description", "summary") and isinstance(a or b, str):
+                    if a != b:
+                        self.add(False, f"{name}-changed", place, a, b)
+                elif name not in _VALUES and key in old and key in new:
+                    self._annotations(a, b, place)
+        elif isinstance(old, list) and isinstance(new, list):
+            for i, (a, b) in enumerate(zip(old, new, strict=False)):
+                self._annotations(a, b, f"{path}[{i}]")
+
     def run(self) -> list[Change]:
         paths_a, paths_b = self.old.get("paths") or {}, self.new.get("paths") or {}
         for path in sorted(set(paths_a) | set(paths_b)):
@@ -383,6 +412,7 @@ class _Differ:
             self.add(True, "auth-changed", "$.components.securitySchemes", schemes_a, schemes_b)
         if self.old.get("servers") != self.new.get("servers"):
             self.add(False, "servers-changed", "$.servers", self.old.get("servers"), self.new.get("servers"))
+        self._annotations(self.old, self.new, "$")
         return sorted(self.changes.values(), key=lambda c: (not c.breaking, c.path, c.kind))
 
 
