@@ -36,6 +36,7 @@ __all__ = [
     "gateway_timeout_only_when_asked",
     "invalid_only_where_unspecified",
     "media_fields",
+    "operation_parameters",
     "run_422_is_justified",
     "submit_defers_validation_to_result",
 ]
@@ -296,7 +297,7 @@ def gateway_timeout_only_when_asked(
 INVALID_VALUE_MARKER = "x-fal-invalid-value"
 
 
-def _parameters(operation: AnyOperation) -> list[dict[str, Any]]:
+def operation_parameters(operation: AnyOperation) -> list[dict[str, Any]]:
     """The operation's parameters, path-level ones first, with ``$ref`` resolved."""
     document = operation.schema.raw_schema
     item = document["paths"][operation.path]
@@ -323,7 +324,7 @@ def invalid_only_where_unspecified(case: AnyCase) -> bool:
     if not negative or not negative <= {ParameterLocation.HEADER, ParameterLocation.QUERY}:
         return False
     places = {location.value for location in negative}
-    candidates = [p for p in _parameters(case.operation) if p.get("in") in places]
+    candidates = [p for p in operation_parameters(case.operation) if p.get("in") in places]
     data = meta.phase.data
     named = {name.lower() for name in (data.parameter, *(m.parameter for m in data.mutations)) if name}
     if named:

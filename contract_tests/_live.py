@@ -26,6 +26,8 @@ from PIL import Image
 from schemathesis.checks import CheckResult
 from schemathesis.hooks import HookContext
 
+from kontext_contract._openapi import resolve_ref
+
 from ._harness import (
     PROVIDERS,
     REPORTS,
@@ -117,9 +119,7 @@ def cheap_input(operation: AnyOperation) -> dict[str, Any]:
     prompt, the tiny PNG for image inputs) and ``num_images`` at its minimum."""
     document = operation.schema.raw_schema
     body = operation.definition.raw["requestBody"]
-    schema: Any = body["content"]["application/json"]["schema"]
-    while "$ref" in schema:
-        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    schema: Any = resolve_ref(document, body["content"]["application/json"]["schema"])
     data: dict[str, Any] = {}
     for name in schema.get("required", []):
         prop = schema["properties"][name]

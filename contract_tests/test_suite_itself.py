@@ -7,8 +7,6 @@ cases: the contract's x-fal-invalid-value marker, and a strict xfail that flips 
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 from collections.abc import Callable
 from typing import Any, Literal
@@ -16,7 +14,6 @@ from typing import Any, Literal
 import hypothesis
 import pytest
 import requests
-from PIL import Image
 from schemathesis import GenerationMode
 from schemathesis.core.failures import FailureGroup
 from schemathesis.core.parameters import ParameterLocation
@@ -28,6 +25,7 @@ from schemathesis.generation.meta import (
     PhaseInfo,
     TestPhase,
 )
+from schemathesis.schemas import BaseSchema
 from schemathesis.specs.openapi.checks import (
     negative_data_rejection,
     response_schema_conformance,
@@ -37,7 +35,12 @@ from schemathesis.specs.openapi.checks import (
 from kontext_contract._openapi import resolve_ref
 from kontext_contract.mock import MockConfig, MockServer, create_app
 
-from ._checks import INVALID_VALUE_MARKER, defers_validation, invalid_only_where_unspecified
+from ._checks import (
+    INVALID_VALUE_MARKER,
+    defers_validation,
+    invalid_only_where_unspecified,
+    operation_parameters,
+)
 from ._harness import (
     AnyCase,
     AnyOperation,
@@ -51,6 +54,7 @@ from ._harness import (
     provider_document,
     run_seed,
 )
+from ._live import cheap_input
 from ._run import ASGI_BASE, excluded_checks, validate
 
 Scope = dict[str, Any]
@@ -310,38 +314,14 @@ def test_unsupported_method_with_allow_header() -> None:
 # -- invalid control values: unspecified by the contract, ignored by the mock ------------------------------
 
 
-def _control_parameters(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    """(path, method, parameter) for every header and query parameter of every operation, ``$ref`` resolved."""
-    found = []
-    for path, item in document["paths"].items():
-        for method, op in item.items():
-            if method not in {"get", "put", "post"}:
-                continue
-            for raw in [*item.get("parameters", []), *op.get("parameters", [])]:
-                parameter = resolve_ref(document, raw)
-                if parameter["in"] in {"header", "query"}:
-                    found.append((path, method, parameter))
-    return found
-
-
-def _png_data_uri() -> str:
-    """A 64 x 48 PNG as a ``data:`` URI (Pillow), for the image inputs of the edit endpoints."""
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), (10, 120, 200)).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-_IMAGE = _png_data_uri()
-
-
-def _valid_body(document: dict[str, Any], operation: dict[str, Any]) -> dict[str, Any]:
-    """The operation's required input fields, filled with valid values: a prompt and images."""
-    content = operation["requestBody"]["content"]["application/json"]
-    schema = resolve_ref(document, content["schema"])
-    return {
-        name: [_IMAGE] if name == "image_urls" else _IMAGE if name == "image_url" else "a red fox"
-        for name in schema.get("required", [])
-    }
+def _control_parameters(schema: BaseSchema) -> list[tuple[AnyOperation, dict[str, Any]]]:
+    """(operation, parameter) for every header and query parameter of every operation, ``$ref`` resolved."""
+    return [
+        (operation, parameter)
+        for operation in operations(schema)
+        for parameter in operation_parameters(operation)
+        if parameter["in"] in {"header", "query"}
+    ]
 
 
 def _invalid_value(document: dict[str, Any], parameter: dict[str, Any]) -> str | None:
@@ -359,12 +339,12 @@ def _invalid_value(document: dict[str, Any], parameter: dict[str, Any]) -> str |
 @pytest.mark.parametrize("provider", ["fal", "relay-a", "chainhub", "relay-b"])
 def test_unspecified_invalid_values_marked_on_every_control_parameter(provider: str) -> None:
     """Every header and query parameter says what an invalid value earns: unspecified (docs/contract.md §3.1)."""
-    document = provider_document(provider)
-    parameters = _control_parameters(document)
+    schema = load_schema(provider, key=mock_key(provider), max_examples=1, seed=run_seed())
+    parameters = _control_parameters(schema)
     assert parameters
     unmarked = [
-        f"{method.upper()} {path} {p['in']} {p['name']}"
-        for path, method, p in parameters
+        f"{operation.label} {p['in']} {p['name']}"
+        for operation, p in parameters
         if p.get(INVALID_VALUE_MARKER) != "unspecified"
     ]
     assert not unmarked
@@ -373,40 +353,30 @@ def test_unspecified_invalid_values_marked_on_every_control_parameter(provider: 
 def test_unspecified_invalid_values_are_ignored_by_the_mock() -> None:
     """The mock answers a request with an invalid control value as if the parameter were absent: the same
     status, and for a submit a queued request (docs/mock.md)."""
-    document = provider_document("fal")
-    app = _mock()
-    schema = load_schema("fal", key=mock_key("fal"), max_examples=1, seed=run_seed(), app=app)
-    by_key = {(op.path, op.method.lower()): op for op in operations(schema)}
-    submit = by_key[("/fal-ai/flux-pro/kontext/text-to-image", "post")]
+    schema = load_schema("fal", key=mock_key("fal"), max_examples=1, seed=run_seed(), app=_mock())
+    submit = next(op for op in operations(schema) if is_submit(op))
     headers = {"Authorization": auth_header("fal", mock_key("fal"))}
     tried = 0
-    for path, method, parameter in _control_parameters(document):
-        value = _invalid_value(document, parameter)
+    for operation, parameter in _control_parameters(schema):
+        value = _invalid_value(schema.raw_schema, parameter)
         if value is None:
             continue
-        operation = by_key[(path, method)]
         base = base_url_for(operation, ASGI_BASE, ASGI_BASE + "/run")
         kwargs: dict[str, Any]
-        if method == "post":
-            kwargs = {
-                "body": _valid_body(document, document["paths"][path][method]),
-                "media_type": "application/json",
-            }
+        if operation.method.lower() == "post":
+            kwargs = {"body": cheap_input(operation), "media_type": "application/json"}
         else:
-            queued = submit.Case(body={"prompt": "a red fox"}, media_type="application/json", headers=headers)
-            request_id = queued.call(base_url=ASGI_BASE).json()["request_id"]
-            kwargs = {"path_parameters": {"request_id": request_id}}
+            queued = submit.Case(body=cheap_input(submit), media_type="application/json", headers=headers)
+            kwargs = {"path_parameters": {"request_id": queued.call(base_url=ASGI_BASE).json()["request_id"]}}
         plain = operation.Case(headers=dict(headers), **kwargs).call(base_url=base)
         invalid = operation.Case(
             headers={**headers, parameter["name"]: value} if parameter["in"] == "header" else dict(headers),
             query={parameter["name"]: value} if parameter["in"] == "query" else None,
             **kwargs,
         ).call(base_url=base)
-        assert plain.status_code in {200, 202}, (
-            f"{method.upper()} {path}: {plain.status_code} {plain.text[:200]}"
-        )
+        assert plain.status_code in {200, 202}, f"{operation.label}: {plain.status_code} {plain.text[:200]}"
         assert invalid.status_code == plain.status_code, (
-            f"{method.upper()} {path} with {parameter['name']}={value!r}: {invalid.status_code} {invalid.text[:200]}"
+            f"{operation.label} with {parameter['name']}={value!r}: {invalid.status_code} {invalid.text[:200]}"
         )
         tried += 1
     assert tried >= 6 + 2 + 6 * 4  # X-Fal-Request-Timeout on 6 runs; logs on 2; 4 on each of 6 submits
