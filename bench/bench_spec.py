@@ -12,7 +12,7 @@ from pathlib import Path
 
 from kontext_contract import codegen
 from kontext_contract._layout import Layout
-from kontext_contract.spec import build
+from kontext_contract.pipeline import build
 
 BUDGET_S = 5.0
 

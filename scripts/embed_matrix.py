@@ -51,7 +51,7 @@ def main(argv: list[str]) -> int:
     except (OSError, ValueError) as exc:
         print(f"error: {readme} / {page}: {exc}", file=sys.stderr)
         return 1
-    from kontext_contract.spec import write_atomic
+    from kontext_contract.pipeline import write_atomic
 
     write_atomic(readme, text)
     return 0

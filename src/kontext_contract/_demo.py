@@ -26,7 +26,7 @@ import click
 
 from . import codegen
 from ._layout import Layout
-from .spec import BuildResult, SpecError, build
+from .pipeline import BuildResult, SpecError, build
 
 
 def _seeds_folder(layout: Layout) -> Path | None:

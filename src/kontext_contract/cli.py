@@ -13,7 +13,7 @@ import click
 
 from . import codegen
 from ._layout import Layout
-from .spec import SpecError, acknowledge, build
+from .pipeline import SpecError, acknowledge, build
 
 
 def _layout(root: Path | None) -> Layout:
@@ -143,7 +143,7 @@ def diff_command(old: Path, new: Path, fmt: str, output: Path | None) -> None:
     text = render_changes(changes, fmt, old=str(old), new=str(new))
     click.echo(text, nl=False)
     if output is not None:
-        from .spec import write_atomic
+        from .pipeline import write_atomic
 
         write_atomic(output, text)
     sys.exit(1 if any(c.breaking for c in changes) else 0)
@@ -175,7 +175,7 @@ def sources_check(from_dir: Path, apply: bool, report_json: Path | None, root: P
     Exit status: 0 nothing needs a person, 1 something does, 2 the folder is missing.
     """
     from .drift._sources_check import check_sources
-    from .spec import dump_json, write_atomic
+    from .pipeline import dump_json, write_atomic
 
     layout = _layout(root)
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kontext_contract._demo import contract_line
 from kontext_contract._layout import Layout
-from kontext_contract.spec import build
+from kontext_contract.pipeline import build
 from scripts.embed_matrix import END, START, embed, matrix_table
 
 

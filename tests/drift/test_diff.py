@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from kontext_contract.cli import main
 from kontext_contract.drift import diff_documents
-from kontext_contract.spec import dump_yaml
+from kontext_contract.pipeline import dump_yaml
 
 BASE: dict[str, Any] = {
     "openapi": "3.0.3",

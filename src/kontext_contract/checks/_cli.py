@@ -386,7 +386,7 @@ def matrix_command(output: Path, check_only: bool) -> None:
     Exit status: 0 written (or current with --check); 1 --check found it stale; 2 a provider document lacks
     what the checks need.
     """
-    from ..spec import write_atomic
+    from ..pipeline import write_atomic
 
     try:
         rows = run_matrix(

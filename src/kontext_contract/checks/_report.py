@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
-from ..spec import write_atomic
+from ..pipeline import write_atomic
 from ._model import Report
 
 __all__ = ["render_json", "render_junit", "render_markdown", "write_reports"]

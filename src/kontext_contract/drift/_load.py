@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..spec import SpecError, load_yaml, validate_openapi
+from ..pipeline import SpecError, load_yaml, validate_openapi
 
 __all__ = ["ContractLoadError", "load_contract"]
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .._layout import Layout
-from ..spec import (
+from ..pipeline import (
     Disagreement,
     OverlayError,
     SpecError,
@@ -245,7 +245,7 @@ def report_build(work: Layout, layout: Layout, report: SourcesReport) -> None:
     validate_openapi(
         contract, name="openapi/kontext.openapi.yaml (rebuilt)", produced_by="the overlays on the new sources"
     )
-    from ..spec import load_yaml
+    from ..pipeline import load_yaml
 
     committed = load_yaml(layout.contract)
     report.contract_changes = diff_documents(committed, contract)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from kontext_contract._layout import Layout
 from kontext_contract.cli import main
-from kontext_contract.spec import sha256_file
+from kontext_contract.pipeline import sha256_file
 
 
 def _outputs(layout: Layout) -> dict[Path, bytes]:

@@ -9,7 +9,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from kontext_contract._layout import Layout
-from kontext_contract.spec import build, load_acknowledged, load_manifest
+from kontext_contract.pipeline import build, load_acknowledged, load_manifest
 from scripts.extract_published_yaml import FENCE
 from tests.conftest import SEEDS
 

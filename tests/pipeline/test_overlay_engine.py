@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from kontext_contract.spec import OverlayError, apply_overlay, load_overlay, write_atomic
-from kontext_contract.spec._yamlio import dump_yaml
+from kontext_contract.pipeline import OverlayError, apply_overlay, load_overlay, write_atomic
+from kontext_contract.pipeline._yamlio import dump_yaml
 
 
 def _overlay(tmp_path: Path, actions: list[dict[str, Any]]) -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from kontext_contract._layout import Layout
-from kontext_contract.spec import load_yaml
+from kontext_contract.pipeline import load_yaml
 
 ENDPOINTS = {
     "fal-ai/flux-pro/kontext": ("KontextEditInput", "image_url"),
