@@ -30,7 +30,7 @@ from schemathesis.schemas import APIOperation, BaseSchema
 
 from kontext_contract._layout import Layout
 from kontext_contract.mock import DEFAULT_KEYS, PROVIDERS
-from kontext_contract.mock._contract import load_document
+from kontext_contract.contract import load_document
 
 __all__ = [
     "CONFIG_FILE",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["json_schema", "resolve_ref", "to_json_schema"]
+__all__ = ["fold", "json_schema", "resolve_ref", "to_json_schema"]
 
 
 def resolve_ref(doc: Mapping[str, Any], node: Any, *, max_depth: int = 32) -> Any:
@@ -78,3 +78,26 @@ def json_schema(schema: Any, components: Mapping[str, Any]) -> dict[str, Any]:
     root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     root["$defs"] = {name: to_json_schema(sub) for name, sub in components.items()}
     return root
+
+
+def fold(doc: Mapping[str, Any], schema: Any, _depth: int = 0) -> dict[str, Any]:
+    """A property or object schema with its ``$ref`` and ``allOf`` members folded into one mapping (the
+    outer keys win; ``properties`` and ``required`` are united): ``{allOf: [$ref AspectRatio], description}``
+    gives the enum of AspectRatio too. ``{}`` for a reference to nothing."""
+    node = resolve_ref(doc, schema)
+    if not isinstance(node, Mapping) or _depth > 32:
+        return {}
+    out: dict[str, Any] = {}
+    members = node.get("allOf") if isinstance(node.get("allOf"), list) else []
+    for part in [
+        *(fold(doc, sub, _depth + 1) for sub in members),
+        {k: v for k, v in node.items() if k != "allOf"},
+    ]:
+        for key, value in part.items():
+            if key == "properties" and isinstance(value, Mapping):
+                out.setdefault("properties", {}).update(value)
+            elif key == "required" and isinstance(value, list):
+                out["required"] = sorted({*out.get("required", []), *map(str, value)})
+            else:
+                out[key] = value
+    return out

@@ -19,7 +19,7 @@ from PIL import Image
 from kontext_contract._layout import Layout
 from kontext_contract._openapi import resolve_ref as _deref
 from kontext_contract.mock import DEFAULT_KEYS, MockApp, MockConfig, create_app
-from kontext_contract.mock._contract import load_document
+from kontext_contract.contract import ContractModel, load_document
 
 BASE = "http://testserver"
 FAL_KEY = DEFAULT_KEYS["Key"]
@@ -54,23 +54,16 @@ class ContractChecker:
     def __init__(self, document: dict[str, Any]) -> None:
         self.doc = document
         self.checked = 0
-        paths = document["paths"]
-        self.request_paths = {p for p in paths if "/requests/{request_id}" in p}
-        prefix = next(iter(self.request_paths)).split("/requests/")[0]
-        self.templates = {
-            "": prefix + "/requests/{request_id}",
-            "/status": prefix + "/requests/{request_id}/status",
-            "/status/stream": prefix + "/requests/{request_id}/status/stream",
-            "/cancel": prefix + "/requests/{request_id}/cancel",
-        }
-        run_base = document["info"]["x-provider"].get("run_base_url", "")
+        self.model = ContractModel.from_document(document)
+        self.request_paths = {op.path for op in self.model.request_operations}
         self.runs: dict[str, str] = {}
-        for path, item in paths.items():
-            if item.get("servers"):
-                url = item["servers"][0]["url"] + path
-                self.runs["/run/" + url.removeprefix(run_base).strip("/")] = path
+        for endpoint in self.model.endpoints.values():
+            route = self.model.run_path(endpoint.endpoint_id)
+            if route is not None and endpoint.run is not None:
+                self.runs["/run/" + route] = endpoint.run.path
 
     def operation(self, method: str, path: str) -> tuple[str, dict[str, Any]] | None:
+        """The contract's (path template, operation) of a request the mock answered, from the model."""
         paths = self.doc["paths"]
         if path.startswith("/_mock/"):
             return None
@@ -78,15 +71,12 @@ class ContractChecker:
             template = self.runs[path]
             op = paths[template].get(method.lower())
             return (template, op) if op else None
-        match = re.match(r"^/[^/]+/[^/]+/requests/[^/]+(/status/stream|/status|/cancel)?$", path)
-        if match:
-            template = self.templates[match.group(1) or ""]
-            op = paths[template].get(method.lower())
-            return (template, op) if op else None
-        item = paths.get(path)
-        if item and not item.get("servers") and method.lower() in item:
-            return path, item[method.lower()]
-        return None
+        route = self.model.route(path)
+        if route is None:
+            return None
+        template = route.operation.path
+        op = paths[template].get(method.lower())
+        return (template, op) if op else None
 
     def validate(self, schema: Any, instance: Any, where: str) -> None:
         validator = OAS30Validator({**schema, "components": self.doc["components"]})
@@ -127,7 +117,7 @@ class ContractChecker:
 
 
 def checking_client(app: MockApp, provider: str, checker: ContractChecker | None = None) -> httpx.AsyncClient:
-    checker = checker or ContractChecker(app.contract.document)
+    checker = checker or ContractChecker(app.model.document)
 
     async def hook(response: httpx.Response) -> None:
         await response.aread()

@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from kontext_contract.mock import ContractError, create_app
-from kontext_contract.mock._schema import json_schema
+from kontext_contract.contract import json_schema
 
 from .conftest import provider_document
 

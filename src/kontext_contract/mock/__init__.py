@@ -1,7 +1,7 @@
 """A stateful mock of fal's queue and synchronous APIs for FLUX.1 Kontext [pro], driven by the contract.
 
 Every endpoint, input schema, default and output shape is read from the provider document
-(``openapi/providers/{provider}.openapi.yaml``); the behaviour of the queue follows FACTS.md §3.1-§3.6.
+(``openapi/providers/{provider}.openapi.yaml``); the behaviour of the queue follows docs/sources.md §3.1-§3.6.
 See docs/mock.md for routes, provider emulation, faults, deterministic mode and limits.
 
 Public surface::
@@ -13,17 +13,17 @@ Public surface::
         print(server.base_url)
 """
 
+from ..contract import ContractError, ContractModel
 from ._app import MockApp, MockConnectionDropped, create_app
 from ._config import DEFAULT_KEYS, PROVIDERS, FaultConfig, MockConfig
-from ._contract import Contract, ContractError
 from ._server import MockServer
 from ._state import MockState
 
 __all__ = [
     "DEFAULT_KEYS",
     "PROVIDERS",
-    "Contract",
     "ContractError",
+    "ContractModel",
     "FaultConfig",
     "MockApp",
     "MockConfig",

@@ -1,4 +1,4 @@
-"""The ASGI application: routes, auth, faults, limits, and the answers of FACTS.md §3.1-§3.5.
+"""The ASGI application: routes, auth, faults, limits, and the answers of docs/sources.md §3.1-§3.5.
 
 ``MockApp`` is a Starlette application (lifespan, ``app.state``) whose HTTP requests go straight to one
 small dispatcher instead of Starlette's router and middleware: the routes of fal's queue are not a fixed
@@ -23,10 +23,10 @@ from anyio import to_thread
 from starlette.applications import Starlette
 
 from .._layout import Layout
+from ..contract import COMPLETED, ContractError, ContractModel, EndpointModel, load_document
 from ._config import MockConfig
-from ._contract import Contract, ContractError, Endpoint, load_document
 from ._images import parse_name
-from ._state import COMPLETED, MockState, Req
+from ._state import MockState, Req
 
 __all__ = ["MockApp", "MockConnectionDropped", "create_app"]
 
@@ -154,7 +154,14 @@ class MockApp(Starlette):
         self.mock = state
         self.state.mock = state
         self.config = state.config
-        self.contract = state.contract
+        self.model = state.model
+        model = state.model
+        self._runs: dict[str, EndpointModel] = {}
+        if model.provider.sync_api:
+            for endpoint in model.endpoints.values():
+                route = model.run_path(endpoint.endpoint_id)
+                if route is not None:
+                    self._runs[route] = endpoint
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -180,65 +187,56 @@ class MockApp(Starlette):
             return
         segments = path.strip("/").split("/")
         if segments[0] == "run" and len(segments) > 1:
-            route = "/".join(segments[1:])
-            endpoint_id = self.contract.run_routes.get(route) if self.contract.sync_api else None
-            if endpoint_id is None:
+            endpoint = self._runs.get("/".join(segments[1:]))
+            if endpoint is None:
                 raise _Problem(404, {"detail": "Not Found"})
             if method != "POST":
                 raise _not_allowed("POST")
             self._authorize(scope)
-            await self._run(self.contract.endpoints[endpoint_id], scope, receive, send)
+            await self._run(endpoint, scope, receive, send)
             return
-        if "requests" in segments[:-1]:
-            index = segments.index("requests")
-            if index != 2:
-                # e.g. /fal-ai/flux-pro/kontext/max/requests/{id}/status: fal answers 405 (FACTS.md §3.1);
-                # under an endpoint's path only the submit (POST) exists
+        route = self.model.route(path)
+        if route is None:
+            if self.model.built_under_endpoint(path):
+                # e.g. /fal-ai/flux-pro/kontext/max/requests/{id}/status where the contract has no request
+                # operation: fal answers 405, only the submit (POST) exists under an endpoint's path
+                # (docs/sources.md §3.1)
                 raise _not_allowed("POST")
-            await self._request_route(segments, method, scope, now, receive, send)
-            return
-        endpoint = self.contract.endpoints.get("/".join(segments))
-        if endpoint is None:
             raise _Problem(404, {"detail": "Not Found" if method != "POST" else "Application not found"})
-        if method != "POST":
-            raise _not_allowed("POST")
-        self._authorize(scope)
-        await self._submit(endpoint, scope, now, receive, send)
+        op = route.operation
+        if method != op.method and not (method == "HEAD" and op.method == "GET"):
+            allow = self.model.request_methods(path) if route.request_id is not None else [op.method]
+            raise _not_allowed(", ".join([*allow, *(["HEAD"] if "GET" in allow else [])]))
+        if route.endpoint is not None:
+            self._authorize(scope)
+            await self._submit(route.endpoint, scope, now, receive, send)
+            return
+        await self._request_route(op.role, str(route.request_id), scope, now, receive, send)
 
     async def _request_route(
-        self, segments: list[str], method: str, scope: Scope, now: float, receive: Receive, send: Send
+        self, role: str, request_id: str, scope: Scope, now: float, receive: Receive, send: Send
     ) -> None:
-        tail = segments[4:]
-        kinds = {
-            (): ("GET", "result"),
-            ("status",): ("GET", "status"),
-            ("status", "stream"): ("GET", "stream"),
-        }
-        kinds[("cancel",)] = ("PUT", "cancel")
-        kind = kinds.get(tuple(tail))
-        if kind is None or not segments[3]:
-            raise _Problem(404, {"detail": "Not Found"})
-        if method != kind[0] and not (method == "HEAD" and kind[0] == "GET"):
-            raise _not_allowed("GET, HEAD" if kind[0] == "GET" else kind[0])
-        if self.contract.strict_request_app and "/".join(segments[:2]) != self.contract.request_prefix:
+        """A request operation of the contract (``x-fal-role`` status, status-stream, result or cancel)."""
+        if not request_id:
             raise _Problem(404, {"detail": "Not Found"})
         self._authorize(scope)
         state = self.mock
-        state.counters[kind[1]] += 1
-        req = state.requests.get(segments[3])
+        kind = _KINDS[role]
+        state.counters[kind] += 1
+        req = state.requests.get(request_id)
         if req is None:
-            if kind[1] == "cancel":
-                raise _Problem(404, {"status": "NOT_FOUND"}, _echoed_id_headers(segments[3]))
-            raise _Problem(404, {"detail": "Request not found"}, _echoed_id_headers(segments[3]))
+            if role == "cancel":
+                raise _Problem(404, {"status": "NOT_FOUND"}, _echoed_id_headers(request_id))
+            raise _Problem(404, {"detail": "Request not found"}, _echoed_id_headers(request_id))
         rid = [_request_id_header(req.id)]
-        if kind[1] == "status":
+        if role == "status":
             if state.state_of(req, now) == COMPLETED:
                 await state.ensure_checked(req)
             code, body = state.status_body(req, now, with_logs=_logs_flag(scope))
             await _send_json(send, code, body, rid)
-        elif kind[1] == "stream":
+        elif role == "status-stream":
             await self._stream(req, scope, receive, send)
-        elif kind[1] == "cancel":
+        elif role == "cancel":
             if state.cancel(req, now):
                 await _send_json(send, 202, {"status": "CANCELLATION_REQUESTED"}, rid)
             else:
@@ -260,7 +258,7 @@ class MockApp(Starlette):
         scheme, _, credential = value.strip().partition(" ")
         credential = credential.strip()
         key = self.mock.key
-        if self.contract.auth_scheme == "Key":
+        if self.model.provider.auth_scheme == "Key":
             if scheme.lower() == "key" and credential and ":" not in credential:
                 raise _Problem(401, {"detail": _FAL_MALFORMED})
             ok = scheme.lower() == "key" and hmac.compare_digest(
@@ -298,7 +296,7 @@ class MockApp(Starlette):
         return b"".join(chunks)
 
     async def _fault(self, kind: str, scope: Scope, send: Send) -> bool:
-        """Answer with an injected fault (FACTS.md §3.2); True when the request is done with."""
+        """Answer with an injected fault (docs/sources.md §3.2); True when the request is done with."""
         if kind == "drop":
             # under uvicorn, ``send`` is a bound method of the request cycle that holds the socket
             cycle = getattr(send, "__self__", None)
@@ -336,7 +334,7 @@ class MockApp(Starlette):
     # -- queue -------------------------------------------------------------------------------------
 
     async def _submit(
-        self, endpoint: Endpoint, scope: Scope, now: float, receive: Receive, send: Send
+        self, endpoint: EndpointModel, scope: Scope, now: float, receive: Receive, send: Send
     ) -> None:
         body = await self._body(scope, receive)
         query = _query(scope)
@@ -360,12 +358,12 @@ class MockApp(Starlette):
             **state.urls(req),
             "queue_position": state.queue_position(req, now),
         }
-        answer.update(self.contract.submit_extra_fields)
+        answer.update(self.model.provider.submit_extra_fields)
         await _send_json(send, 200, answer, [_request_id_header(req.id)])
 
     async def _stream(self, req: Req, scope: Scope, receive: Receive, send: Send) -> None:
         """Server-Sent Events: a ``data:`` line per change of the status, ``: ping`` comments every
-        ``sse_ping_interval`` seconds, closed after COMPLETED (FACTS.md §3.1)."""
+        ``sse_ping_interval`` seconds, closed after COMPLETED (docs/sources.md §3.1)."""
         state = self.mock
         with_logs = _logs_flag(scope)
         disconnected = asyncio.Event()
@@ -426,9 +424,9 @@ class MockApp(Starlette):
 
     # -- synchronous API ---------------------------------------------------------------------------
 
-    async def _run(self, endpoint: Endpoint, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _run(self, endpoint: EndpointModel, scope: Scope, receive: Receive, send: Send) -> None:
         """``POST /run/{endpoint_id}``: the output directly, or 422, or 504 when X-Fal-Request-Timeout
-        is shorter than the queue wait (FACTS.md §3.5)."""
+        is shorter than the queue wait (docs/sources.md §3.5)."""
         body = await self._body(scope, receive)
         state = self.mock
         state.runs[endpoint.endpoint_id] += 1
@@ -496,6 +494,10 @@ class MockApp(Starlette):
         raise _Problem(404, {"detail": "Not Found"})
 
 
+#: the counter of ``/_mock/stats`` ``calls`` for each request role
+_KINDS = {"status": "status", "status-stream": "stream", "result": "result", "cancel": "cancel"}
+
+
 def _logs_flag(scope: Scope) -> bool:
     values = _query(scope).get("logs") or [""]
     return values[-1].strip().lower() in ("1", "true")
@@ -538,10 +540,10 @@ def create_app(
     """
     config = config or MockConfig()
     if document is None:
-        contract = Contract.load(config.provider)
+        model = ContractModel.load(config.provider)
     else:
         if reference is None:
             with contextlib.suppress(FileNotFoundError, ContractError):
                 reference = load_document(Layout.discover().contract)
-        contract = Contract.from_document(document, reference=reference)
-    return MockApp(MockState(config, contract, webhook_transport=webhook_transport))
+        model = ContractModel.from_document(document, reference=reference)
+    return MockApp(MockState(config, model, webhook_transport=webhook_transport))

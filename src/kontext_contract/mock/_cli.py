@@ -9,9 +9,9 @@ from typing import Any, TypeVar
 import click
 import uvicorn
 
+from ..contract import ContractError
 from ._app import create_app
 from ._config import DEFAULT_KEYS, PROVIDERS, FaultConfig, MockConfig
-from ._contract import ContractError
 from ._server import bind_socket, uvicorn_config
 
 __all__ = ["mock_command"]
@@ -175,7 +175,7 @@ def mock_command(
     real_port = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     base = config.base_url or f"http://{shown_host}:{real_port}"
-    scheme = app.contract.auth_scheme
+    scheme = app.model.provider.auth_scheme
     if key is None:
         accepted = f"Authorization: {scheme} {DEFAULT_KEYS.get(scheme, DEFAULT_KEYS['Key'])}"
     else:
@@ -184,9 +184,9 @@ def mock_command(
     click.echo(f"  provider profile: {config.provider} (openapi/providers/{config.provider}.openapi.yaml)")
     click.echo(f"  accepts:          {accepted}")
     click.echo(
-        f"  queue:            POST {base}/<endpoint_id>, e.g. {base}/{next(iter(app.contract.endpoints))}"
+        f"  queue:            POST {base}/<endpoint_id>, e.g. {base}/{next(iter(app.model.endpoints))}"
     )
-    if app.contract.sync_api:
+    if app.model.provider.sync_api:
         click.echo(f"  synchronous:      POST {base}/run/<endpoint_id>")
     click.echo(f"  stats:            GET {base}/_mock/stats")
     if faults.any:

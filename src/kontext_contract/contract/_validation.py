@@ -1,25 +1,86 @@
-"""Validating with the contract's schemas, and jsonschema errors -> FastAPI's 422 ``detail`` items.
+"""One JSON Schema validator factory, and the one builder of fal's 422 ``detail`` list.
 
-The contract states its schemas in OpenAPI 3.0's dialect; the translation to JSON Schema 2020-12 is
-shared with the client and the checks (``kontext_contract._openapi.json_schema``).
+The contract states its schemas in OpenAPI 3.0's dialect; :func:`kontext_contract._openapi.json_schema`
+translates them to JSON Schema 2020-12. :class:`SchemaValidator` validates with that translation:
+jsonschema-rs answers the common "is it valid?" fast, python-jsonschema gives the errors. The errors become
+FastAPI/pydantic ``detail`` items (:func:`error_items`), the shape fal answers a bad input with
+(docs/sources.md §3.2; fal docs "request errors", https://docs.fal.ai/documentation/model-apis/request-errors).
+The client's local check and the mock's 422 both use it, so the two read the same.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator, ValidationError
 
 from .._openapi import json_schema
 
-__all__ = ["error_items", "json_schema", "make_validator", "pydantic_msg"]
+__all__ = ["SchemaValidator", "error_items", "json_schema", "pydantic_msg"]
 
 
-def make_validator(schema: Any, components: dict[str, Any]) -> Draft202012Validator:
-    """A jsonschema validator for an OpenAPI 3.0 schema (see :func:`json_schema`)."""
-    return Draft202012Validator(json_schema(schema, components))
+class SchemaValidator:
+    """A validator of one OpenAPI 3.0 schema of a document (compiled lazily, thread-safe).
+
+    Args:
+        schema: the schema node (may be a ``$ref`` into ``components``).
+        components: the document's ``components.schemas``.
+    """
+
+    def __init__(self, schema: Any, components: Mapping[str, Any]) -> None:
+        self.json_schema = json_schema(schema, components)
+        self._full: Draft202012Validator | None = None
+        self._fast: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def full(self) -> Draft202012Validator:
+        """The python-jsonschema validator (every error, with its path)."""
+        if self._full is None:
+            with self._lock:
+                if self._full is None:
+                    self._full = Draft202012Validator(self.json_schema)
+        return self._full
+
+    def is_valid(self, instance: Any) -> bool:
+        """Whether ``instance`` is valid (jsonschema-rs; False on input it cannot even read)."""
+        if self._fast is None:
+            with self._lock:
+                if self._fast is None:
+                    self._fast = jsonschema_rs.validator_for(self.json_schema)
+        try:
+            return bool(self._fast.is_valid(instance))
+        except (ValueError, RecursionError, OverflowError):
+            return False
+
+    def iter_errors(self, instance: Any) -> Iterable[ValidationError]:
+        return self.full.iter_errors(instance)
+
+    def detail(self, instance: Any, *, limit: int = 50) -> list[dict[str, Any]]:
+        """fal's 422 ``detail`` items for ``instance`` (``[]`` when valid); see :func:`error_items`."""
+        if self.is_valid(instance):
+            return []
+        try:
+            return error_items(self.iter_errors(instance), limit=limit)
+        except RecursionError:
+            return [
+                {"type": "value_error", "loc": ["body"], "msg": "Input is nested too deeply", "input": None}
+            ]
+
+    def messages(self, instance: Any, *, limit: int = 3) -> list[str]:
+        """Up to ``limit`` one-line messages: ``at images.0.width: 'x' is not of type 'integer'``."""
+        out: list[str] = []
+        for error in self.iter_errors(instance):
+            where = ".".join(str(p) for p in error.absolute_path) or "<body>"
+            message = error.message if len(error.message) <= 160 else error.message[:157] + "..."
+            out.append(f"at {where}: {message}")
+            if len(out) >= limit:
+                break
+        return out
 
 
 def _quoted(values: Sequence[Any]) -> str:
@@ -92,7 +153,7 @@ def _required_missing(error: ValidationError) -> list[str]:
 
 def error_items(errors: Iterable[ValidationError], *, limit: int = 50) -> list[dict[str, Any]]:
     """FastAPI 422 ``detail`` items (``{type, loc, msg, input, ctx?}``) for jsonschema errors, ``loc``
-    starting with ``"body"``. Source: FACTS.md §3.2 (the FastAPI shape; an empty body to
+    starting with ``"body"``. Source: docs/sources.md §3.2 (the FastAPI shape; an empty body to
     fal-ai/flux-pro/kontext gives ``["body","prompt"]`` and ``["body","image_url"]``).
     """
     items: list[dict[str, Any]] = []
