@@ -29,8 +29,8 @@ from schemathesis.hooks import HookContext
 from schemathesis.schemas import APIOperation, BaseSchema
 
 from kontext_contract._layout import Layout
-from kontext_contract.mock import DEFAULT_KEYS, PROVIDERS
 from kontext_contract.contract import load_document
+from kontext_contract.mock import DEFAULT_KEYS, PROVIDERS
 
 __all__ = [
     "CONFIG_FILE",

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import re
 from collections.abc import AsyncIterator, Callable
 from functools import cache
 from typing import Any
@@ -18,8 +17,8 @@ from PIL import Image
 
 from kontext_contract._layout import Layout
 from kontext_contract._openapi import resolve_ref as _deref
-from kontext_contract.mock import DEFAULT_KEYS, MockApp, MockConfig, create_app
 from kontext_contract.contract import ContractModel, load_document
+from kontext_contract.mock import DEFAULT_KEYS, MockApp, MockConfig, create_app
 
 BASE = "http://testserver"
 FAL_KEY = DEFAULT_KEYS["Key"]

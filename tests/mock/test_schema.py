@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
-from kontext_contract.mock import ContractError, create_app
 from kontext_contract.contract import json_schema
+from kontext_contract.mock import ContractError, create_app
 
 from .conftest import provider_document
 
