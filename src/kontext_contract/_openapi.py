@@ -88,7 +88,7 @@ def fold(doc: Mapping[str, Any], schema: Any, _depth: int = 0) -> dict[str, Any]
     if not isinstance(node, Mapping) or _depth > 32:
         return {}
     out: dict[str, Any] = {}
-    members = node.get("allOf") if isinstance(node.get("allOf"), list) else []
+    members: list[Any] = node["allOf"] if isinstance(node.get("allOf"), list) else []
     for part in [
         *(fold(doc, sub, _depth + 1) for sub in members),
         {k: v for k, v in node.items() if k != "allOf"},

@@ -15,10 +15,10 @@ import click
 
 from ._client import Client
 from ._core import QueueStatus, Timeouts
-from ._endpoints import Endpoint
-from ._errors import KontextError
+from ._endpoints import Endpoint, catalog
+from ._errors import ConfigurationError, KontextError
 from ._images import extension_for, to_data_uri
-from ._providers import FAL_QUEUE_BASE_URL, FAL_RUN_BASE_URL, Provider
+from ._providers import Provider
 from ._retry import RetryPolicy
 
 __all__ = ["generate_command"]
@@ -28,10 +28,9 @@ _DOCUMENT_PROVIDERS = ("relay-a", "chainhub", "relay-b")
 
 def _provider(name: str, base_url: str | None, run_url: str | None, key_env: str | None) -> Provider:
     if name == "fal":
-        return Provider.fal(
-            queue_base_url=base_url or FAL_QUEUE_BASE_URL,
-            run_base_url=run_url or (FAL_RUN_BASE_URL if base_url is None else None),
-        )
+        provider = Provider.fal(queue_base_url=base_url, run_base_url=run_url)
+        # another queue host without --run-url: no synchronous API there
+        return provider.with_options(run_base_url=None) if base_url and not run_url else provider
     if name == "relay":
         if not base_url:
             raise click.UsageError("--provider relay needs --base-url")
@@ -43,9 +42,12 @@ def _provider(name: str, base_url: str | None, run_url: str | None, key_env: str
     return Provider.from_document(name, base_url=base_url)
 
 
-def _endpoint(explicit: str | None, images: int, use_max: bool) -> Endpoint:
+def _endpoint(explicit: str | None, images: int, use_max: bool) -> str:
     if explicit:
-        return Endpoint(explicit)
+        try:
+            return catalog().get(explicit).endpoint_id
+        except ConfigurationError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--endpoint'") from None
     if images == 0:
         return Endpoint.KONTEXT_MAX_TEXT_TO_IMAGE if use_max else Endpoint.KONTEXT_TEXT_TO_IMAGE
     if images == 1:
@@ -98,9 +100,9 @@ class _Progress:
 )
 @click.option(
     "--endpoint",
-    type=click.Choice([e.value for e in Endpoint]),
     default=None,
-    help="Default: from the number of images.",
+    metavar="ENDPOINT_ID",
+    help="Any endpoint id of the contract (e.g. fal-ai/flux-pro/kontext/max/multi). Default: from the number of images.",
 )
 @click.option("--max", "use_max", is_flag=True, help="Use the [max] variant of the chosen endpoint.")
 @click.option(
@@ -169,14 +171,19 @@ def generate_command(
         chosen = _endpoint(endpoint, len(images), use_max)
         body: dict[str, Any] = {"prompt": prompt}
         values = [_image_value(v) for v in images]
-        if chosen in (Endpoint.KONTEXT, Endpoint.KONTEXT_MAX):
-            if len(values) != 1:
-                raise click.UsageError(f"{chosen.value} takes exactly one --image")
-            body["image_url"] = values[0]
-        elif chosen in (Endpoint.KONTEXT_MULTI, Endpoint.KONTEXT_MAX_MULTI):
-            body["image_urls"] = values
-        elif values:
-            raise click.UsageError(f"{chosen.value} takes no --image")
+        # where the images go: the endpoint's inputs marked x-fal-media: image in the contract
+        media = catalog().get(chosen).model.image_inputs
+        if not media:
+            if values:
+                raise click.UsageError(f"{chosen} takes no --image")
+        else:
+            field_name, is_list = next(iter(media.items()))
+            if is_list:
+                body[field_name] = values
+            elif len(values) != 1:
+                raise click.UsageError(f"{chosen} takes exactly one --image")
+            else:
+                body[field_name] = values[0]
         extras = {
             "num_images": num_images,
             "seed": seed,
@@ -195,7 +202,7 @@ def generate_command(
         progress = _Progress()
         retry = RetryPolicy(total_timeout=timeout) if timeout else RetryPolicy()
         with Client(provider, timeouts=Timeouts(run=timeout), retry=retry) as client:
-            click.echo(f"{chosen.value} on {provider.name} ({provider.queue_base_url})", err=True)
+            click.echo(f"{chosen} on {provider.name} ({provider.queue_base_url})", err=True)
             if use_run:
                 output: Any = client.run(chosen, body, request_timeout=request_timeout)
                 request_id = "run"

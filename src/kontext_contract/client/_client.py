@@ -271,7 +271,7 @@ class Client:
         info = core.info(str(endpoint_id))
         body = core.body(info, input)
         headers, params = core.queue_extras(options)
-        url = self.provider.queue_url("/" + info.endpoint_id)
+        url = self.provider.queue_url(info.submit_path)
         what = f"submit to {info.endpoint_id}"
         response = self._send(
             "POST", url, kind="paid", what=what, content=body, params=params or None, headers=headers
@@ -618,7 +618,7 @@ class Client:
         """
         core = self._core
         info = core.info(str(endpoint_id))
-        url = self.provider.run_url(info.endpoint_id)
+        url = self.provider.run_url(info.run_path)
         body = core.body(info, input)
         headers = {"Content-Type": "application/json"}
         if request_timeout is not None:

@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any, Literal, TypedDict
 
 import httpx
+import kontext_api.models as _models
 from kontext_api.models import QueueStatusCompleted, QueueStatusInProgress, QueueStatusInQueue
 
 from .. import __version__
+from ..contract import IN_QUEUE, URL_FIELDS
 from ._endpoints import Catalog, EndpointInfo, catalog
 from ._errors import (
     APIStatusError,
@@ -56,12 +58,7 @@ logger = logging.getLogger("kontext_contract.client")
 QueueStatus = QueueStatusInQueue | QueueStatusInProgress | QueueStatusCompleted
 StatusCallback = Callable[[QueueStatus], object]
 
-_STATUS_MODELS: dict[str, Any] = {
-    "IN_QUEUE": QueueStatusInQueue,
-    "IN_PROGRESS": QueueStatusInProgress,
-    "COMPLETED": QueueStatusCompleted,
-}
-_URL_FIELDS = ("status_url", "response_url", "cancel_url")
+_URL_FIELDS = tuple(URL_FIELDS)
 _KEPT_HEADERS = (
     "x-fal-request-id",
     "x-fal-error-type",
@@ -210,6 +207,12 @@ class Core:
     ) -> None:
         self.provider = provider
         self.catalog: Catalog = catalog(contract)
+        #: queue state -> the generated model of its status schema (the contract model's state_schemas)
+        self.status_models: dict[str, Any] = {
+            state: model
+            for state, name in self.catalog.model.state_schemas.items()
+            if (model := getattr(_models, name, None)) is not None
+        }
         self.validate = validate
         self.validator = InputValidator(self.catalog, allow_extra_fields=allow_extra_fields)
         self.retry = retry
@@ -299,12 +302,15 @@ class Core:
         return adopted
 
     def ref_for(self, endpoint_id: str, request_id: str) -> RequestRef:
-        """URLs for a request known only by id: ``{queue}/{owner}/{app}/requests/{id}`` (FACTS §3.1)."""
+        """URLs for a request known only by id: the contract's request paths (the contract model's
+        ``request_paths``; ``{queue}/fal-ai/flux-pro/requests/{id}`` on fal, docs/sources.md §3.1) on the
+        provider's queue base URL."""
         info = self.info(endpoint_id)
         if not request_id or "/" in request_id:
             raise ValueError(f"not a request id: {request_id!r}")
-        base = self.provider.queue_url(f"{info.queue_path}/requests/{request_id}")
-        return RequestRef(info, request_id, base + "/status", base, base + "/cancel")
+        paths = self.catalog.model.request_paths(info.endpoint_id, request_id)
+        urls = {name: self.provider.queue_url(path) for name, path in paths.items()}
+        return RequestRef(info, request_id, urls["status_url"], urls["response_url"], urls["cancel_url"])
 
     def ref_from_submit(self, info: EndpointInfo, response: httpx.Response) -> tuple[RequestRef, QueueStatus]:
         """The request the submit answer describes, its URLs made provider-safe.
@@ -326,7 +332,7 @@ class Core:
             value = data.get(name)
             urls[name] = self.adopt(value) if isinstance(value, str) and value else getattr(fallback, name)
         ref = RequestRef(info, request_id, urls["status_url"], urls["response_url"], urls["cancel_url"])
-        data.setdefault("status", "IN_QUEUE")
+        data.setdefault("status", IN_QUEUE)
         data.setdefault("queue_position", 0)
         status = self.parse_status(data, ref)
         logger.info(
@@ -351,11 +357,11 @@ class Core:
                 f"{self.provider.name}: a status of {ref.request_id} is not a JSON object"
             )
         kind = data.get("status")
-        model = _STATUS_MODELS.get(kind) if isinstance(kind, str) else None
+        model = self.status_models.get(kind) if isinstance(kind, str) else None
         if model is None:
             raise ProviderIncompatibleError(
                 f"{self.provider.name}: unknown status {kind!r} for request {ref.request_id} "
-                "(the contract knows IN_QUEUE, IN_PROGRESS, COMPLETED)"
+                f"(the contract knows {', '.join(self.status_models)})"
             )
         d = dict(data)
         d.setdefault("request_id", ref.request_id)

@@ -1,22 +1,22 @@
-"""The six Kontext endpoint ids, and what the contract says about each (input schema, output model).
+"""The Kontext endpoint ids, and what the contract says about each (input schema, output model, paths).
 
-``Endpoint`` is written out so that type checkers know the members; :func:`catalog` reads the contract
-(``openapi/kontext.openapi.yaml`` through :class:`kontext_contract._layout.Layout`) and fails loudly if
-its ``x-fal-endpoint-id`` set differs from ``Endpoint`` (``tests/client`` fails the build on it too).
-The input JSON Schema and the output model of each endpoint come from the contract's operations, never
-retyped here.
+:func:`catalog` reads the contract (``openapi/kontext.openapi.yaml`` through the contract model,
+:mod:`kontext_contract.contract`): every endpoint id it has is usable, as a plain string, with no code
+change. ``Endpoint`` and the typed overloads are written out for the ids known when this was written, so
+that type checkers know them; :meth:`Catalog.lagging` (and a test in ``tests/client``) reports when they lag
+behind the contract, and the client never refuses to start because of it.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import kontext_api.models as _models
-import yaml
 from kontext_api.models import (
     KontextEditInput,
     KontextEditOutput,
@@ -26,6 +26,7 @@ from kontext_api.models import (
 )
 
 from .._layout import Layout
+from ..contract import ContractError, ContractModel, EndpointModel, load_document
 from ._errors import ConfigurationError
 
 __all__ = [
@@ -43,7 +44,8 @@ __all__ = [
 
 
 class Endpoint(StrEnum):
-    """The endpoint ids of FLUX.1 Kontext [pro] on fal (FACTS §3.3); each is a ``str``."""
+    """The endpoint ids of FLUX.1 Kontext [pro] on fal (docs/sources.md §3.3); each is a ``str``. Any other
+    id the contract has may be passed as a string."""
 
     KONTEXT = "fal-ai/flux-pro/kontext"
     KONTEXT_MAX = "fal-ai/flux-pro/kontext/max"
@@ -80,37 +82,57 @@ InputModel = KontextEditInput | KontextMultiInput | KontextTextToImageInput
 
 @dataclass(frozen=True)
 class EndpointInfo:
-    """What the contract says about one endpoint.
+    """What the contract says about one endpoint, as the client needs it (read from the contract model,
+    :class:`kontext_contract.contract.EndpointModel`).
 
     Attributes:
         endpoint_id: e.g. ``"fal-ai/flux-pro/kontext/max/multi"``.
         input_schema: the name of the submit request body schema (e.g. ``"KontextMultiInput"``).
-        input_model: the generated model class of that schema.
+        input_model: the generated model class of that schema (None when ``generated/`` lacks it: a
+            mapping input still works).
         output_schema: the name of the synchronous run's 200 schema (e.g. ``"KontextOutput"``).
-        output_model: the generated model class of that schema.
-        queue_path: ``/{owner}/{app}`` under which fal serves the request URLs (the first two segments
-            of the id; FACTS §3.1).
+        submit_path: the submit's path on the queue base URL (``/fal-ai/flux-pro/kontext``).
+        run_path: the run's path on the run base URL, or None when the contract has no run for it.
+        model: the endpoint's contract model (input validator, request operations).
     """
 
     endpoint_id: str
     input_schema: str
-    input_model: type[Any]
+    input_model: type[Any] | None
     output_schema: str
-    output_model: type[Any]
+    submit_path: str
+    run_path: str | None
+    model: EndpointModel = field(repr=False, compare=False)
 
     @property
-    def queue_path(self) -> str:
-        owner, app = self.endpoint_id.split("/")[:2]
-        return f"/{owner}/{app}"
+    def output_model(self) -> type[Any]:
+        """The generated model class of the output schema.
+
+        Raises:
+            ConfigurationError: ``generated/kontext_api`` has no such model (the contract changed and the
+                client was not regenerated: ``make client``).
+        """
+        model = getattr(_models, self.output_schema, None)
+        if model is None:
+            raise ConfigurationError(
+                f"generated/kontext_api has no model {self.output_schema} for the output of {self.endpoint_id}: "
+                "the contract is newer than the generated client; run `make client`"
+            )
+        return cast("type[Any]", model)
 
 
 @dataclass(frozen=True)
 class Catalog:
-    """The contract, as the client needs it: the endpoints and the component schemas (raw OpenAPI 3.0)."""
+    """The contract, as the client needs it: the endpoints and the contract model."""
 
     endpoints: dict[str, EndpointInfo]
-    schemas: dict[str, Any]
+    model: ContractModel
     path: Path
+
+    @property
+    def schemas(self) -> Mapping[str, Any]:
+        """``components.schemas`` of the contract (raw OpenAPI 3.0)."""
+        return self.model.components
 
     def get(self, endpoint_id: str) -> EndpointInfo:
         """The endpoint's info.
@@ -124,72 +146,52 @@ class Catalog:
             raise ConfigurationError(f"unknown endpoint id {str(endpoint_id)!r}; the contract has: {known}")
         return info
 
-
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _ref_name(schema: Any) -> str | None:
-    if isinstance(schema, dict) and isinstance(schema.get("$ref"), str):
-        return str(schema["$ref"]).rsplit("/", 1)[-1]
-    return None
+    def lagging(self) -> dict[str, list[str]]:
+        """How :class:`Endpoint` lags behind the contract: ``{"only_in_contract": [...], "only_in_endpoint":
+        [...]}``. The client works for every id of the contract either way; a test reports the lag."""
+        ours = {e.value for e in Endpoint}
+        return {
+            "only_in_contract": sorted(set(self.endpoints) - ours),
+            "only_in_endpoint": sorted(ours - set(self.endpoints)),
+        }
 
 
 def _load(path: Path) -> Catalog:
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigurationError(f"cannot read the contract {path}: {exc}") from None
-    schemas: dict[str, Any] = document.get("components", {}).get("schemas", {})
-    inputs: dict[str, str] = {}
-    outputs: dict[str, str] = {}
-    for path_item in document.get("paths", {}).values():
-        operation = path_item.get("post") if isinstance(path_item, dict) else None
-        if not isinstance(operation, dict) or "x-fal-endpoint-id" not in operation:
-            continue
-        endpoint_id = str(operation["x-fal-endpoint-id"])
-        body = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
-        name = _ref_name(body.get("schema"))
-        if "queue" in operation.get("tags", []) and name:
-            inputs[endpoint_id] = name
-        ok = operation.get("responses", {}).get("200", {}).get("content", {}).get("application/json", {})
-        out_name = _ref_name(ok.get("schema"))
-        if "run" in operation.get("tags", []) and out_name:
-            outputs[endpoint_id] = out_name
-    contract_ids = set(inputs)
-    ours = {e.value for e in Endpoint}
-    if contract_ids != ours:
-        raise ConfigurationError(
-            f"the contract {path} and kontext_contract.client.Endpoint disagree on the endpoint ids: "
-            f"only in the contract: {sorted(contract_ids - ours)}; only in Endpoint: {sorted(ours - contract_ids)}"
-        )
+        model = ContractModel.from_document(load_document(path), source=str(path))
+    except ContractError as exc:
+        raise ConfigurationError(f"cannot read the contract: {exc}") from None
     endpoints: dict[str, EndpointInfo] = {}
-    for endpoint_id, input_name in inputs.items():
-        output_name = outputs.get(endpoint_id)
+    for endpoint_id, endpoint in model.endpoints.items():
+        input_name = endpoint.input_schema_name or ""
+        output_name = endpoint.output_schema_name
         if output_name is None:
             raise ConfigurationError(
                 f"the contract {path} has no run operation with an output for {endpoint_id}"
             )
-        try:
-            input_model = getattr(_models, input_name)
-            output_model = getattr(_models, output_name)
-        except AttributeError as exc:
-            raise ConfigurationError(
-                f"generated/kontext_api has no model for {exc.name}: run `make client`"
-            ) from None
-        endpoints[endpoint_id] = EndpointInfo(endpoint_id, input_name, input_model, output_name, output_model)
-    return Catalog(endpoints=endpoints, schemas=schemas, path=path)
+        endpoints[endpoint_id] = EndpointInfo(
+            endpoint_id=endpoint_id,
+            input_schema=input_name,
+            input_model=getattr(_models, input_name, None) if input_name else None,
+            output_schema=output_name,
+            submit_path=endpoint.submit.path,
+            run_path=model.run_path(endpoint_id),
+            model=endpoint,
+        )
+    return Catalog(endpoints=endpoints, model=model, path=path)
 
 
 _lock = threading.Lock()
-_cache: dict[Path, Catalog] = {}
+_cache: dict[tuple[Path, int, int], Catalog] = {}
 
 
 def catalog(contract: Path | None = None) -> Catalog:
-    """The contract's endpoints, read once per contract file (default: the project's contract, found by
-    :meth:`Layout.discover`).
+    """The contract's endpoints, read once per contract file version (default: the project's contract, found
+    by :meth:`Layout.discover`). Every endpoint id the contract has is usable, whether or not
+    :class:`Endpoint` names it.
 
     Raises:
-        ConfigurationError: the contract cannot be found, or disagrees with :class:`Endpoint`.
+        ConfigurationError: the contract cannot be found or read.
     """
     if contract is None:
         try:
@@ -197,8 +199,13 @@ def catalog(contract: Path | None = None) -> Catalog:
         except FileNotFoundError as exc:
             raise ConfigurationError(f"cannot find the contract: {exc}") from None
     contract = contract.resolve()
+    try:
+        stat = contract.stat()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read the contract {contract}: {exc.strerror}") from None
+    key = (contract, stat.st_size, stat.st_mtime_ns)
     with _lock:
-        found = _cache.get(contract)
+        found = _cache.get(key)
         if found is None:
-            found = _cache[contract] = _load(contract)
+            found = _cache[key] = _load(contract)
         return found

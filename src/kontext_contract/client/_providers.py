@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from ..contract import ContractError, ContractModel, ProviderFacts, load_document
 from ._errors import ConfigurationError, MissingCredentialsError, ProviderIncompatibleError
 
 __all__ = ["MOCK_FAL_KEY", "MOCK_RELAY_KEY", "ForeignUrlPolicy", "Provider", "Secret"]
@@ -29,8 +30,20 @@ MOCK_RELAY_KEY = "mock-relay-key"
 
 ForeignUrlPolicy = Literal["rebase", "raise"]
 
-FAL_QUEUE_BASE_URL = "https://queue.fal.run"
-FAL_RUN_BASE_URL = "https://fal.run"
+
+def _facts(name: str, providers_dir: Path | None = None) -> ProviderFacts:
+    """The provider facts of ``openapi/providers/{name}.openapi.yaml`` (through the contract model).
+
+    Raises:
+        ConfigurationError: no such document, or it cannot be read.
+    """
+    try:
+        if providers_dir is None:
+            return ContractModel.load(name).provider
+        path = providers_dir / f"{name}.openapi.yaml"
+        return ProviderFacts.read(load_document(path))
+    except ContractError as exc:
+        raise ConfigurationError(f"no usable provider document for {name!r}: {exc}") from None
 
 
 class Secret:
@@ -140,31 +153,37 @@ class Provider:
         cls,
         key: str | None = None,
         *,
-        queue_base_url: str = FAL_QUEUE_BASE_URL,
-        run_base_url: str | None = FAL_RUN_BASE_URL,
+        queue_base_url: str | None = None,
+        run_base_url: str | None = None,
         env: Mapping[str, str] | None = None,
     ) -> Provider:
-        """fal.ai: ``Authorization: Key <key>``, queue on https://queue.fal.run, run on https://fal.run (FACTS §3.4).
+        """fal.ai as its provider document states it (``openapi/providers/fal.openapi.yaml``
+        ``info.x-provider``): ``Authorization: Key <key>``, queue on https://queue.fal.run, run on
+        https://fal.run (docs/sources.md §3.4).
 
         Args:
-            key: ``"<key_id>:<key_secret>"``; default: ``$FAL_KEY``, else ``$FAL_KEY_ID:$FAL_KEY_SECRET``,
-                read now (from ``env`` if given, else ``os.environ``).
+            key: ``"<key_id>:<key_secret>"``; default: ``$FAL_KEY``, else ``$FAL_KEY_ID:$FAL_KEY_SECRET``
+                (the document's key variables), read now (from ``env`` if given, else ``os.environ``).
             queue_base_url, run_base_url: other hosts, e.g. a local mock (``http://127.0.0.1:8765`` and
-                ``http://127.0.0.1:8765/run``).
+                ``http://127.0.0.1:8765/run``); default: the document's.
 
         Raises:
             MissingCredentialsError: no key given and none in the environment.
+            ConfigurationError: the fal provider document cannot be read.
         """
+        facts = _facts("fal")
         environ = os.environ if env is None else env
-        if key is None:
-            key = environ.get("FAL_KEY") or None
-        if key is None and environ.get("FAL_KEY_ID") and environ.get("FAL_KEY_SECRET"):
-            key = f"{environ['FAL_KEY_ID']}:{environ['FAL_KEY_SECRET']}"
+        key = key or facts.key_from(environ)
         if key is None:
             raise MissingCredentialsError(
-                "no fal key: pass key=, or set FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET) in the environment"
+                f"no fal key: pass key=, or set {facts.key_variables} in the environment"
             )
-        return cls("fal", queue_base_url, run_base_url, "Key", Secret(key))
+        queue = queue_base_url or facts.queue_base_url
+        if queue is None:
+            raise ConfigurationError(
+                "the fal provider document names no queue base URL: pass queue_base_url="
+            )
+        return cls(facts.name, queue, run_base_url or facts.run_base_url, facts.auth_scheme, Secret(key))
 
     @classmethod
     def relay(
@@ -211,49 +230,32 @@ class Provider:
         providers_dir: Path | None = None,
         env: Mapping[str, str] | None = None,
     ) -> Provider:
-        """The provider described by ``openapi/providers/{name}.openapi.yaml`` (its ``info.x-provider``:
-        auth scheme, key variables, sync API, base URLs).
+        """The provider described by ``openapi/providers/{name}.openapi.yaml``: its facts as the contract
+        model reads them (:class:`kontext_contract.contract.ProviderFacts`: auth scheme, key variables,
+        sync API, base URLs).
 
         Args:
             name: ``"fal"``, ``"relay-a"``, ``"chainhub"``, ``"relay-b"``.
             base_url: the queue base URL; default: the document's (relays whose document names no host
-                need it).
+                need it). With ``base_url`` the document's synchronous API is not used.
+            providers_dir: the folder of provider documents (default: the project's).
 
         Raises:
             ConfigurationError: no such document, or no usable base URL.
             MissingCredentialsError: no key given and none in the document's key variables.
         """
-        import yaml
-
-        from .._layout import Layout
-
-        folder = providers_dir or Layout.discover().providers_dir
-        path = folder / f"{name}.openapi.yaml"
-        try:
-            document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigurationError(f"no provider document for {name!r}: {exc}") from None
-        meta: dict[str, Any] = document.get("info", {}).get("x-provider", {})
-        auth: dict[str, Any] = meta.get("auth", {})
-        scheme = str(auth.get("scheme", "Bearer"))
-        sync_api = bool(meta.get("sync_api", False))
-        queue = base_url or meta.get("queue_base_url")
+        facts = _facts(name, providers_dir)
+        queue = base_url or facts.queue_base_url
         if queue is None:
-            servers = document.get("servers") or [{}]
-            queue = servers[0].get("url")
-            if queue is None or "{" in queue or queue.endswith(".invalid"):
-                raise ConfigurationError(f"the {name} document names no host: pass base_url=")
-        run = meta.get("run_base_url") if sync_api and base_url is None else None
+            raise ConfigurationError(f"the {name} document names no host: pass base_url=")
+        run = facts.run_base_url if facts.sync_api and base_url is None else None
         environ = os.environ if env is None else env
-        if key is None and auth.get("key_env"):
-            key = environ.get(str(auth["key_env"])) or None
-        pair = auth.get("key_env_pair")
-        if key is None and pair and environ.get(pair[0]) and environ.get(pair[1]):
-            key = f"{environ[pair[0]]}:{environ[pair[1]]}"
+        key = key or facts.key_from(environ)
         if key is None:
-            names = " or ".join([str(auth.get("key_env", "?")), *(["+".join(pair)] if pair else [])])
-            raise MissingCredentialsError(f"no key for {name}: pass key=, or set {names} in the environment")
-        return cls(name, queue, run, scheme, Secret(key), on_foreign_url)
+            raise MissingCredentialsError(
+                f"no key for {name}: pass key=, or set {facts.key_variables} in the environment"
+            )
+        return cls(name, queue, run, facts.auth_scheme, Secret(key), on_foreign_url)
 
     @classmethod
     def mock(
@@ -266,14 +268,15 @@ class Provider:
     ) -> Provider:
         """The project's mock (``make mock``, ``kontext_contract.mock.MockServer``) at ``base_url``.
 
-        Queue base = ``base_url``; for the ``fal`` profile the synchronous API is ``base_url + "/run"``.
-        ``profile`` ``"fal"`` authenticates with ``Key``, the relay profiles (``relay-a``, ``chainhub``,
-        ``relay-b``) with ``Bearer``; ``key`` defaults to the mock's default key for that profile.
+        Queue base = ``base_url``; a profile whose document has a synchronous API (``fal``) has it at
+        ``base_url + "/run"`` (the mock's route, docs/mock.md). The auth scheme is the profile document's
+        (``Key`` for fal, ``Bearer`` for the relays); ``key`` defaults to the mock's default key for it.
         """
         base = _normalize_base(base_url, "base_url")
-        if profile == "fal":
-            return cls("mock-fal", base, base + "/run", "Key", Secret(key or MOCK_FAL_KEY))
-        return cls(f"mock-{profile}", base, None, "Bearer", Secret(key or MOCK_RELAY_KEY), on_foreign_url)
+        facts = _facts(profile)
+        secret = Secret(key or (MOCK_FAL_KEY if facts.auth_scheme == "Key" else MOCK_RELAY_KEY))
+        run = base + "/run" if facts.sync_api else None
+        return cls(f"mock-{profile}", base, run, facts.auth_scheme, secret, on_foreign_url)
 
     def with_options(self, **changes: Any) -> Provider:
         """A copy with some attributes changed (e.g. ``on_foreign_url="raise"``)."""
@@ -308,17 +311,20 @@ class Provider:
         """``queue_base_url`` joined with ``path`` (which starts with ``/``)."""
         return self.queue_base_url + path
 
-    def run_url(self, endpoint_id: str) -> str:
-        """Where the synchronous API of ``endpoint_id`` is.
+    def run_url(self, run_path: str | None) -> str:
+        """Where a synchronous run is: ``run_base_url`` + the run's path from the contract
+        (``EndpointInfo.run_path``, e.g. ``fal-ai/flux-pro/kontext``).
 
         Raises:
-            ProviderIncompatibleError: the provider has no synchronous API.
+            ProviderIncompatibleError: the provider has no synchronous API, or the contract states no run
+                for the endpoint (``run_path`` None).
         """
-        if self.run_base_url is None:
+        if self.run_base_url is None or run_path is None:
             raise ProviderIncompatibleError(
-                f"{self.name} has no synchronous API (run); use subscribe(), which goes through the queue"
+                f"{self.name} has no synchronous API (run) for this endpoint; use subscribe(), which goes "
+                "through the queue"
             )
-        return f"{self.run_base_url}/{endpoint_id}"
+        return f"{self.run_base_url}/{run_path.strip('/')}"
 
     def adopt_url(self, url: str) -> tuple[str, bool]:
         """A request URL returned by the provider, made safe to use: ``(url, rebased)``.

@@ -384,6 +384,7 @@ class ContractModel:
         components: ``components.schemas`` (with the reference's added when its run operations are used).
         state_codes: queue state -> the status codes the status operation answers it with.
         queued_states: the states whose status schema requires ``queue_position``.
+        state_schemas: queue state -> the component name of its status schema (the generated model's name).
     """
 
     def __init__(
@@ -427,6 +428,7 @@ class ContractModel:
         self.endpoints: Mapping[str, EndpointModel] = endpoints
         self.state_codes: Mapping[str, frozenset[int]] = self._state_codes()
         self.queued_states: frozenset[str] = self._queued_states()
+        self.state_schemas: Mapping[str, str] = self._state_schemas()
         self._routes = self._build_routes()
         self._validators: dict[str, SchemaValidator] = {}
         self._lock = threading.Lock()
@@ -591,7 +593,8 @@ class ContractModel:
                 if code.isdigit() and code.startswith("2"):
                     yield int(code), op.response(code).media.get("application/json")
 
-    def _states_of(self, schema: Any, depth: int = 0) -> list[tuple[str, Mapping[str, Any]]]:
+    def _states_of(self, schema: Any, depth: int = 0) -> list[tuple[str, Mapping[str, Any], str | None]]:
+        """(state, folded schema, component name) of each branch of a status schema."""
         node = resolve_ref(self.document, schema)
         if not isinstance(node, Mapping) or depth > 16:
             return []
@@ -600,12 +603,20 @@ class ContractModel:
             return [s for b in branches for s in self._states_of(b, depth + 1)]
         folded = fold(self.document, node)
         status = fold(self.document, (folded.get("properties") or {}).get("status"))
-        return [(str(v), folded) for v in status.get("enum") or []]
+        return [(str(v), folded, _ref_name(schema)) for v in status.get("enum") or []]
+
+    def _state_schemas(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for _code, schema in self._status_schemas():
+            for state, _folded, name in self._states_of(schema):
+                if name:
+                    out.setdefault(state, name)
+        return out
 
     def _state_codes(self) -> dict[str, frozenset[int]]:
         out: dict[str, set[int]] = {}
         for code, schema in self._status_schemas():
-            for state, _schema in self._states_of(schema):
+            for state, _schema, _name in self._states_of(schema):
                 out.setdefault(state, set()).add(code)
         if not out:
             return {}
@@ -620,7 +631,7 @@ class ContractModel:
     def _queued_states(self) -> frozenset[str]:
         found: set[str] = set()
         for _code, schema in self._status_schemas():
-            for state, folded in self._states_of(schema):
+            for state, folded, _name in self._states_of(schema):
                 if "queue_position" in (folded.get("required") or []):
                     found.add(state)
         return frozenset(found)
