@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from urllib.parse import urlsplit
 
+from ..contract import URL_FIELDS
 from ._context import Context, check
 from ._http import Download, Exchange, brief
 from ._inputs import ratio_of
@@ -70,7 +71,7 @@ def _cancel_status(ctx: Context, code: int, value: str) -> str:
     """
     from ._contract import ContractProblem, merged
 
-    op = ctx.contract.operation("cancelRequest")
+    op = ctx.contract.operation("cancel")
     schema = op.response(code).media.get("application/json")
     status = merged(op.doc, (merged(op.doc, schema).get("properties") or {}).get("status"))
     if value not in (status.get("enum") or []):
@@ -142,7 +143,7 @@ def wrong_auth_scheme_rejected(ctx: Context) -> Outcome:
     """The same key sent with the other scheme (``Bearer`` to fal, ``Key`` to a relay) is rejected with the
     contract's 401."""
     probe = ctx.data(AUTH)
-    op = ctx.contract.operation("getRequestStatus")
+    op = ctx.contract.operation("status")
     codes = [c for c in ("401", "403") if op.find_response(c) is not None] or ["401"]
     sent = f"{probe.other.request_line()} with Authorization: {probe.other_scheme} ****"
     expected = " or ".join(codes) + " (getRequestStatus)"
@@ -158,8 +159,8 @@ def wrong_auth_scheme_rejected(ctx: Context) -> Outcome:
 def result_404_unknown_id(ctx: Context) -> Outcome:
     """The result of a request id the provider never handed out answers 404 with the contract's body."""
     probe = ctx.data(UNKNOWN)
-    problems = _conformance(ctx, "getRequestResult", probe.result, 404)
-    expected = _schema_name(ctx, "getRequestResult", 404)
+    problems = _conformance(ctx, "result", probe.result, 404)
+    expected = _schema_name(ctx, "result", 404)
     if problems:
         return failed(
             probe.result.request_line(), expected, f"{probe.result.answer()}: {'; '.join(problems)}"
@@ -172,11 +173,11 @@ def cancel_unknown_404(ctx: Context) -> Outcome:
     """Cancelling an unknown request id answers 404 ``{"status": "NOT_FOUND"}`` (the contract's CancelStatus)."""
     probe = ctx.data(UNKNOWN)
     value = _cancel_status(ctx, 404, "NOT_FOUND")
-    problems = _conformance(ctx, "cancelRequest", probe.cancel, 404)
+    problems = _conformance(ctx, "cancel", probe.cancel, 404)
     body = probe.cancel.body
     if not problems and not (isinstance(body, dict) and body.get("status") == value):
         problems.append(f"status is not {value}")
-    expected = _schema_name(ctx, "cancelRequest", 404) + f" with status {value}"
+    expected = _schema_name(ctx, "cancel", 404) + f" with status {value}"
     if problems:
         return failed(
             probe.cancel.request_line(), expected, f"{probe.cancel.answer()}: {'; '.join(problems)}"
@@ -217,10 +218,10 @@ def invalid_input_422_detail(ctx: Context) -> Outcome:
     ``detail`` names every missing required field at ``["body", <field>]``."""
     run: QueueRun = ctx.data(INVALID)
     _, required = ctx.contract.input_properties(ctx.endpoint_id)
-    expected = _schema_name(ctx, "getRequestResult", 422) + f" with loc {[['body', r] for r in required]}"
+    expected = _schema_name(ctx, "result", 422) + f" with loc {[['body', r] for r in required]}"
     if run.result is None:
         return failed(run.submit.request_line(), expected, f"no result: {run.problem}")
-    problems = _conformance(ctx, "getRequestResult", run.result, 422)
+    problems = _conformance(ctx, "result", run.result, 422)
     if not problems:
         locs = [item.get("loc") for item in run.result.body.get("detail", []) if isinstance(item, dict)]
         missing = [r for r in required if ["body", r] not in locs]
@@ -295,17 +296,13 @@ def request_urls_app(ctx: Context) -> Outcome:
     run: QueueRun = ctx.data(MAIN)
     assert run.request_id is not None
     contract = ctx.contract
-    operations = {
-        "response_url": "getRequestResult",
-        "status_url": "getRequestStatus",
-        "cancel_url": "cancelRequest",
-    }
-    wanted = {name: contract.operation(op).path for name, op in operations.items()}
+    operations = dict(URL_FIELDS)
+    wanted = {name: contract.endpoint(ctx.endpoint_id).request(op).path for name, op in operations.items()}
     base_path = urlsplit(ctx.session.base_url).path
     got: list[str] = []
     wrong = False
     for name, op in operations.items():
-        path = contract.request_path(op, run.request_id)
+        path = contract.request_path(op, run.request_id, ctx.endpoint_id)
         actual = urlsplit(run.returned.get(name, "")).path
         got.append(f"{name} {actual.replace(run.request_id, '{request_id}') or '(none)'}")
         wrong = wrong or actual not in (path, base_path + path)
@@ -329,8 +326,8 @@ def result_400_before_completion(ctx: Context) -> Outcome:
     run: QueueRun = ctx.data(MAIN)
     early = run.result_early
     assert early is not None
-    expected = _schema_name(ctx, "getRequestResult", 400)
-    problems = _conformance(ctx, "getRequestResult", early, 400)
+    expected = _schema_name(ctx, "result", 400)
+    problems = _conformance(ctx, "result", early, 400)
     if not problems:
         return passed(early.request_line(), expected, early.answer())
     first_status = run.statuses[0] if run.statuses else None
@@ -445,7 +442,7 @@ def status_stream_offered(ctx: Context) -> Outcome:
     trace = run.stream
     assert trace is not None
     exchange = trace.exchange
-    op = ctx.contract.operation("streamRequestStatus")
+    op = ctx.contract.operation("status-stream")
     spec = op.response(200)
     media = next(iter(spec.media), "text/event-stream")
     expected = f"200 {media}, events matching the event schema, closed after COMPLETED"
@@ -613,10 +610,10 @@ def cancel_completed_400(ctx: Context) -> Outcome:
     """Cancelling a completed request answers 400 ``{"status": "ALREADY_COMPLETED"}`` (CancelStatus)."""
     run: QueueRun = ctx.data(MAIN)
     value = _cancel_status(ctx, 400, "ALREADY_COMPLETED")
-    expected = _schema_name(ctx, "cancelRequest", 400) + f" with status {value}"
+    expected = _schema_name(ctx, "cancel", 400) + f" with status {value}"
     if run.cancel is None:
         return failed(run.submit.request_line(), expected, f"the request did not complete: {run.problem}")
-    problems = _conformance(ctx, "cancelRequest", run.cancel, 400)
+    problems = _conformance(ctx, "cancel", run.cancel, 400)
     if not problems and run.cancel.body.get("status") != value:
         problems.append(f"status is not {value}")
     if problems:
@@ -639,11 +636,11 @@ def cancel_unfinished_202(ctx: Context) -> Outcome:
     assert run.cancel is not None
     value = _cancel_status(ctx, 202, "CANCELLATION_REQUESTED")
     done = _cancel_status(ctx, 400, "ALREADY_COMPLETED")
-    expected = _schema_name(ctx, "cancelRequest", 202) + f" with status {value}"
+    expected = _schema_name(ctx, "cancel", 202) + f" with status {value}"
     body = run.cancel.body
     if run.cancel.status == 400 and isinstance(body, dict) and body.get("status") == done:
         return skipped(f"the request completed before the cancel arrived (400 {done})")
-    problems = _conformance(ctx, "cancelRequest", run.cancel, 202)
+    problems = _conformance(ctx, "cancel", run.cancel, 202)
     if not problems and body.get("status") != value:
         problems.append(f"status is not {value}")
     if problems:

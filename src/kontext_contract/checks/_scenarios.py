@@ -209,7 +209,7 @@ def _poll(ctx: Context, run: QueueRun) -> None:
     deadline = time.monotonic() + ctx.options.wait_timeout
     interval = ctx.options.poll_interval
     while True:
-        exchange = _get(ctx, run, "status_url", label="status", operation="getRequestStatus")
+        exchange = _get(ctx, run, "status_url", label="status", operation="status")
         run.statuses.append(exchange)
         state = state_of(exchange)
         if state in terminal:
@@ -233,7 +233,7 @@ def _finish(ctx: Context, run: QueueRun, *, images: bool) -> None:
         _poll(ctx, run)
     if run.completed is None:
         return
-    run.result = _get(ctx, run, "response_url", label="result", operation="getRequestResult")
+    run.result = _get(ctx, run, "response_url", label="result", operation="result")
     body = run.result.body
     if (
         images
@@ -248,12 +248,12 @@ def _finish(ctx: Context, run: QueueRun, *, images: bool) -> None:
 
 
 def _logs_values(ctx: Context) -> tuple[str, list[str]]:
-    param = ctx.contract.operation("getRequestStatus").parameter("logs")
+    param = ctx.contract.operation("status").parameter("logs")
     if param is None:
         return "logs", []
     from ._contract import merged
 
-    schema = merged(ctx.contract.operation("getRequestStatus").doc, param.get("schema"))
+    schema = merged(ctx.contract.operation("status").doc, param.get("schema"))
     return str(param["name"]), [str(v) for v in schema.get("enum") or []]
 
 
@@ -262,9 +262,7 @@ def _main(ctx: Context) -> QueueRun:
     run = _submit(ctx, plan.body, plan, label="submit", paid=True)
     if not run.usable:
         return run
-    run.result_early = _get(
-        ctx, run, "response_url", label="result before completion", operation="getRequestResult"
-    )
+    run.result_early = _get(ctx, run, "response_url", label="result before completion", operation="result")
     name, values = _logs_values(ctx)
     for value in values:
         exchange = _get(
@@ -272,21 +270,19 @@ def _main(ctx: Context) -> QueueRun:
             run,
             "status_url",
             label=f"status {name}={value}",
-            operation="getRequestStatus",
+            operation="status",
             params={name: value},
         )
         run.logs_probes.append((value, exchange))
         run.statuses.append(exchange)
         if state_of(exchange) in ctx.contract.terminal_states():
             run.completed = exchange
-    stream_suffix = ctx.contract.suffix("streamRequestStatus").removeprefix(
-        ctx.contract.suffix("getRequestStatus")
-    )
+    stream_suffix = ctx.contract.suffix("status-stream").removeprefix(ctx.contract.suffix("status"))
     terminal = set(ctx.contract.terminal_states())
     run.stream = ctx.session.stream(
         run.follow["status_url"] + stream_suffix,
         label="status stream",
-        operation="streamRequestStatus",
+        operation="status-stream",
         params=None,
         is_terminal=lambda event: isinstance(event, dict) and event.get("status") in terminal,
         limit=ctx.options.wait_timeout,
@@ -299,7 +295,7 @@ def _main(ctx: Context) -> QueueRun:
             "PUT",
             run.follow["cancel_url"],
             label="cancel after completion",
-            operation="cancelRequest",
+            operation="cancel",
             rebased_from=run.returned["cancel_url"] if run.rebased else None,
         )
     return run
@@ -330,7 +326,7 @@ def _cancel(ctx: Context) -> QueueRun:
             "PUT",
             run.follow["cancel_url"],
             label="cancel at once",
-            operation="cancelRequest",
+            operation="cancel",
             rebased_from=run.returned["cancel_url"] if run.rebased else None,
         )
         if run.request_id is not None and run.cancel.status is not None and run.cancel.status < 500:
@@ -349,15 +345,15 @@ def _unknown(ctx: Context) -> UnknownProbe:
     contract, session = ctx.contract, ctx.session
     result = session.send(
         "GET",
-        session.url(contract.request_path("getRequestResult", UNKNOWN_ID)),
+        session.url(contract.request_path("result", UNKNOWN_ID)),
         label="result of an unknown id",
-        operation="getRequestResult",
+        operation="result",
     )
     cancel = session.send(
         "PUT",
-        session.url(contract.request_path("cancelRequest", UNKNOWN_ID)),
+        session.url(contract.request_path("cancel", UNKNOWN_ID)),
         label="cancel of an unknown id",
-        operation="cancelRequest",
+        operation="cancel",
     )
     return UnknownProbe(UNKNOWN_ID, result, cancel)
 
@@ -366,10 +362,8 @@ def _auth(ctx: Context) -> AuthProbe:
     contract, session = ctx.contract, ctx.session
     expected = ctx.state.expected_scheme
     other = other_scheme(expected)
-    url = session.url(contract.request_path("getRequestStatus", UNKNOWN_ID))
-    first = session.send(
-        "GET", url, label=f"auth probe ({expected})", operation="getRequestStatus", scheme=expected
-    )
+    url = session.url(contract.request_path("status", UNKNOWN_ID))
+    first = session.send("GET", url, label=f"auth probe ({expected})", operation="status", scheme=expected)
     if first.status is not None and first.status >= 500:
         raise Abort(
             f"{session.base_url} answered the first request with {first.answer(160)}; try again later"
@@ -379,9 +373,7 @@ def _auth(ctx: Context) -> AuthProbe:
             f"{session.base_url} answered GET {first.shown} with {first.answer(160)}, where the contract expects "
             f"JSON ({contract.path}): is --base-url the provider's API base URL?"
         )
-    second = session.send(
-        "GET", url, label=f"auth probe ({other})", operation="getRequestStatus", scheme=other
-    )
+    second = session.send("GET", url, label=f"auth probe ({other})", operation="status", scheme=other)
     rejected = (401, 403)
     working = expected
     if first.status in rejected:
@@ -450,9 +442,7 @@ def _plan_follow(ctx: Context) -> list[str]:
 
 def _plan_main(ctx: Context) -> list[str]:
     name, values = _logs_values(ctx)
-    stream_suffix = ctx.contract.suffix("streamRequestStatus").removeprefix(
-        ctx.contract.suffix("getRequestStatus")
-    )
+    stream_suffix = ctx.contract.suffix("status-stream").removeprefix(ctx.contract.suffix("status"))
     return [
         _plan_submit(ctx, _body(ctx), True),
         "GET {response_url}  (before completion)",
@@ -483,13 +473,13 @@ def _plan_invalid(ctx: Context) -> list[str]:
 def _plan_unknown(ctx: Context) -> list[str]:
     s, c = ctx.session, ctx.contract
     return [
-        f"GET {s.url(c.request_path('getRequestResult', UNKNOWN_ID))}",
-        f"PUT {s.url(c.request_path('cancelRequest', UNKNOWN_ID))}",
+        f"GET {s.url(c.request_path('result', UNKNOWN_ID))}",
+        f"PUT {s.url(c.request_path('cancel', UNKNOWN_ID))}",
     ]
 
 
 def _plan_auth(ctx: Context) -> list[str]:
-    url = ctx.session.url(ctx.contract.request_path("getRequestStatus", UNKNOWN_ID))
+    url = ctx.session.url(ctx.contract.request_path("status", UNKNOWN_ID))
     expected = ctx.state.expected_scheme
     return [
         f"GET {url}  (Authorization: {expected} ****)",
