@@ -25,8 +25,9 @@ from openapi_schema_validator import OAS30Validator
 from schemathesis.core.parameters import ParameterLocation
 
 from kontext_contract._openapi import resolve_ref as _resolve
+from kontext_contract.contract import COMPLETED
 
-from ._harness import AnyCase, AnyOperation
+from ._harness import AnyCase, AnyOperation, model_of, role
 
 __all__ = [
     "INVALID_VALUE_MARKER",
@@ -47,11 +48,9 @@ COMPLETION_TIMEOUT = 180.0
 
 
 def defers_validation(operation: AnyOperation) -> bool:
-    """Whether the contract says this operation accepts any input and reports a bad one later: its 200 answer
-    links to the operations of the request it queued (the QueueSubmitted links: status, result, cancel)."""
-    document = operation.schema.raw_schema
-    ok = _resolve(document, (operation.definition.raw.get("responses") or {}).get("200"))
-    return isinstance(ok, dict) and bool(ok.get("links"))
+    """Whether the contract says this operation accepts any input and reports a bad one later: a queue
+    submit (the contract model's role ``submit``; fal docs "Queue")."""
+    return role(operation) == "submit"
 
 
 def _validator(document: Mapping[str, Any], schema: Any) -> OAS30Validator:
@@ -170,14 +169,18 @@ def submit_defers_validation_to_result(
     result_url = _rebase(answer["response_url"], request_url, case.operation)
     deadline = time.monotonic() + COMPLETION_TIMEOUT
     polls = 0
+    codes = model_of(case.operation).state_codes
     while True:
         status = _get(case, status_url, auth)
-        if status.status_code == 200:
-            break
-        assert status.status_code == 202, (
-            f"status of a request accepted at submit answered {status.status_code}, expected 202 or 200: "
-            f"{status.text[:300]}"
+        body = status.json() if status.headers.get("content-type", "").startswith("application/json") else {}
+        state = str(body.get("status")) if isinstance(body, dict) else ""
+        # the state is read from the status field; its status code must be the one the contract states
+        assert state in codes and status.status_code in codes[state], (
+            f"status of a request accepted at submit answered {status.status_code} with status {state!r}; "
+            f"the contract states { ({s: sorted(c) for s, c in codes.items()}) }: {status.text[:300]}"
         )
+        if state == COMPLETED:
+            break
         polls += 1
         assert time.monotonic() < deadline, f"request did not complete within {COMPLETION_TIMEOUT:g} s"
         time.sleep(0 if polls < 20 else 0.25)

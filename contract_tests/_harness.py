@@ -29,7 +29,7 @@ from schemathesis.hooks import HookContext
 from schemathesis.schemas import APIOperation, BaseSchema
 
 from kontext_contract._layout import Layout
-from kontext_contract.contract import load_document
+from kontext_contract.contract import ContractModel, Operation, ProviderFacts, load_document
 from kontext_contract.mock import DEFAULT_KEYS, PROVIDERS
 
 __all__ = [
@@ -45,11 +45,14 @@ __all__ = [
     "active_profile",
     "auth_header",
     "base_url_for",
+    "contract_operation",
     "load_schema",
     "mock_key",
+    "model_of",
     "operations",
     "provider_document",
     "provider_facts",
+    "role",
     "run_seed",
     "schemathesis_config",
 ]
@@ -159,23 +162,55 @@ def provider_document(provider: str) -> dict[str, Any]:
     return copy.deepcopy(_document(provider))
 
 
-def provider_facts(provider: str, document: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """``info.x-provider`` of the provider document (auth scheme, key variables, sync API, ...)."""
-    doc = document if document is not None else _document(provider)
-    facts = (doc.get("info") or {}).get("x-provider")
-    if not isinstance(facts, dict):
-        raise ValueError(f"the {provider} document has no info.x-provider")
-    return facts
+def provider_facts(provider: str, document: Mapping[str, Any] | None = None) -> ProviderFacts:
+    """The provider's facts (auth scheme, key variables, sync API, ...) as the contract model reads them from
+    ``info.x-provider`` of the provider document (or of ``document``)."""
+    if document is not None:
+        return ProviderFacts.read(document)
+    return _model(provider).provider
+
+
+@functools.cache
+def _model(provider: str) -> ContractModel:
+    return ContractModel.load(provider, layout=LAYOUT)
+
+
+_MODELS: dict[int, tuple[Mapping[str, Any], ContractModel]] = {}
+
+
+def model_of(operation: AnyOperation) -> ContractModel:
+    """The contract model of the document an operation was loaded from (cached per document object)."""
+    raw = operation.schema.raw_schema
+    found = _MODELS.get(id(raw))
+    if found is None or found[0] is not raw:
+        found = _MODELS[id(raw)] = (raw, ContractModel.from_document(raw))
+    return found[1]
+
+
+def contract_operation(operation: AnyOperation) -> Operation:
+    """The contract model's view of a Schemathesis operation (its role, server, endpoint id)."""
+    model = model_of(operation)
+    return next(
+        op
+        for op in model.operations.values()
+        if op.path == operation.path and op.method == operation.method.upper()
+    )
+
+
+def role(operation: AnyOperation) -> str:
+    """The operation's role in fal's flow (``submit``, ``run``, ``status``, ``status-stream``, ``result``,
+    ``cancel``), as the contract model states it."""
+    return contract_operation(operation).role
 
 
 def mock_key(provider: str) -> str:
     """The key the mock accepts by default for the provider's auth scheme (``MockConfig.key``)."""
-    return DEFAULT_KEYS[str(provider_facts(provider)["auth"]["scheme"])]
+    return DEFAULT_KEYS[provider_facts(provider).auth_scheme]
 
 
 def auth_header(provider: str, key: str, document: Mapping[str, Any] | None = None) -> str:
-    """The ``Authorization`` value: ``Key <key>`` on fal, ``Bearer <key>`` on the relays (x-provider.auth.scheme)."""
-    return f"{provider_facts(provider, document)['auth']['scheme']} {key}"
+    """The ``Authorization`` value: ``Key <key>`` on fal, ``Bearer <key>`` on the relays (the provider facts)."""
+    return provider_facts(provider, document).authorization(key)
 
 
 # -- Schemathesis configuration and schemas ----------------------------------------------------------------
@@ -204,9 +239,9 @@ def schemathesis_config(
     phases = data.setdefault("phases", {})
     phases.setdefault("coverage", {})["enabled"] = coverage
     facts = provider_facts(provider, document)
-    scheme_name = str(facts["auth"]["security_scheme"])
+    scheme_name = str(facts.security_scheme)
     value = auth_header(provider, key, document)
-    if facts["auth"]["scheme"] == "Bearer":
+    if facts.auth_scheme == "Bearer":
         credential: dict[str, str] = {"bearer": key}
     else:
         credential = {"api_key": value}
@@ -264,12 +299,11 @@ def base_url_for(operation: AnyOperation, queue_base: str, run_base: str | None 
     ``{mock}/run/{endpoint_id}`` (docs/contract.md), so for the mock ``run_base`` is ``{mock}/run``;
     ``run_base=None`` keeps the document's own server (a live provider).
     """
-    item = operation.schema.raw_schema["paths"][operation.path]
-    servers = item.get("servers") if isinstance(item, dict) else None
-    if servers:
+    server = contract_operation(operation).server
+    if server:
         if run_base is None:
-            return str(servers[0]["url"]).rstrip("/")
-        return run_base.rstrip("/") + urlsplit(str(servers[0]["url"])).path.rstrip("/")
+            return server.rstrip("/")
+        return run_base.rstrip("/") + urlsplit(server).path.rstrip("/")
     return queue_base.rstrip("/")
 
 

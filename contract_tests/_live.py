@@ -37,9 +37,9 @@ from ._harness import (
     base_url_for,
     load_schema,
     operations,
-    provider_document,
     provider_facts,
     recording,
+    role,
     run_seed,
 )
 from ._redact import MASK, redact, redact_headers, secrets
@@ -66,12 +66,9 @@ class LiveSettings:
         provider = env.get("KONTEXT_LIVE_PROVIDER", "fal") or "fal"
         if provider not in PROVIDERS:
             raise ValueError(f"KONTEXT_LIVE_PROVIDER={provider!r} is not one of {', '.join(PROVIDERS)}")
-        auth = provider_facts(provider)["auth"]
-        key = env.get(str(auth.get("key_env", ""))) or None
-        pair = auth.get("key_env_pair") or []
-        if key is None and len(pair) == 2 and env.get(pair[0]) and env.get(pair[1]):
-            key = f"{env[pair[0]]}:{env[pair[1]]}"
-        names = " or ".join([str(auth.get("key_env")), *(["+".join(pair)] if pair else [])])
+        facts = provider_facts(provider)
+        key = facts.key_from(env)
+        names = facts.key_variables
         return cls(
             provider=provider,
             key=key,
@@ -88,8 +85,7 @@ class LiveSettings:
         """The queue base URL: the override, else the document's server unless it is a placeholder."""
         if self.base_url:
             return self.base_url.rstrip("/")
-        url = str(provider_document(self.provider)["servers"][0]["url"])
-        return None if "{" in url else url.rstrip("/")
+        return provider_facts(self.provider).queue_base_url
 
 
 def skip_reason(settings: LiveSettings) -> str | None:
@@ -168,8 +164,8 @@ def plan(settings: LiveSettings, schema: Any = None) -> list[PlannedCall]:
     schema = schema or _load(settings)
     queue = settings.queue_base()
     assert queue is not None
-    paid = [op for op in operations(schema) if "x-fal-endpoint-id" in op.definition.raw]
-    paid.sort(key=lambda op: bool(schema.raw_schema["paths"][op.path].get("servers")))
+    paid = [op for op in operations(schema) if role(op) in ("submit", "run")]
+    paid.sort(key=lambda op: role(op) == "run")
     calls = []
     for operation in paid[: settings.max_paid]:
         base = base_url_for(operation, queue, _run_base(settings))
@@ -187,7 +183,7 @@ def run_live(settings: LiveSettings, out: TextIO) -> int:
     schema = _load(settings)
     recording(schema, "live", settings.provider)
     calls = plan(settings, schema)
-    scheme = str(provider_facts(settings.provider)["auth"]["scheme"])
+    scheme = provider_facts(settings.provider).auth_scheme
     keys = secrets(extra=[settings.key] if settings.key else [])
     lines = [f"live plan for {settings.provider}: {len(calls)} paid call(s), cap {settings.max_paid}"]
     lines += [f"  {i + 1}. {call.describe(scheme)}" for i, call in enumerate(calls)]

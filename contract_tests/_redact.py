@@ -20,8 +20,8 @@ def key_variables() -> list[str]:
     """Every environment variable a provider document names for its key (FAL_KEY, FAL_KEY_ID, ...)."""
     names: list[str] = []
     for provider in PROVIDERS:
-        auth = provider_facts(provider).get("auth") or {}
-        for name in [auth.get("key_env"), *(auth.get("key_env_pair") or [])]:
+        facts = provider_facts(provider)
+        for name in [facts.key_env, *(facts.key_env_pair or ())]:
             if isinstance(name, str) and name not in names:
                 names.append(name)
     return names
@@ -33,8 +33,8 @@ def secrets(environ: Mapping[str, str] | None = None, extra: Iterable[str] = ())
     env = os.environ if environ is None else environ
     values = {env[name] for name in key_variables() if len(env.get(name, "")) >= 4}
     for provider in PROVIDERS:
-        pair = (provider_facts(provider).get("auth") or {}).get("key_env_pair") or []
-        if len(pair) == 2 and env.get(pair[0]) and env.get(pair[1]):
+        pair = provider_facts(provider).key_env_pair
+        if pair and env.get(pair[0]) and env.get(pair[1]):
             values.add(f"{env[pair[0]]}:{env[pair[1]]}")
     values.update(value for value in extra if len(value) >= 4)
     return sorted(values, key=len, reverse=True)

@@ -52,6 +52,7 @@ from ._harness import (
     mock_key,
     operations,
     provider_document,
+    role,
     run_seed,
 )
 from ._live import cheap_input
@@ -76,8 +77,8 @@ def is_submit(op: AnyOperation) -> bool:
 
 
 def is_run(op: AnyOperation) -> bool:
-    """A synchronous run: a path item with its own server."""
-    return bool(op.schema.raw_schema["paths"][op.path].get("servers"))
+    """A synchronous run (the contract model's role ``run``)."""
+    return role(op) == "run"
 
 
 def failing_checks(

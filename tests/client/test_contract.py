@@ -75,7 +75,9 @@ def test_a_contract_with_an_endpoint_the_enum_lacks_still_works(tmp_path: Path) 
     }
     with pytest.raises(ConfigurationError, match="kontext/ultra"):
         found.get(Endpoint.KONTEXT_MAX_MULTI)
-    client = Client(Provider.fal(key="id:secret"), contract=contract, transport=httpx.MockTransport(no_network))
+    client = Client(
+        Provider.fal(key="id:secret"), contract=contract, transport=httpx.MockTransport(no_network)
+    )
     with pytest.raises(ValidationError, match="image_urls"):
         client.submit("fal-ai/flux-pro/kontext/ultra", {"prompt": "x"})
 

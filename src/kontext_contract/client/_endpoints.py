@@ -80,6 +80,16 @@ Output = KontextEditOutput | KontextOutput
 InputModel = KontextEditInput | KontextMultiInput | KontextTextToImageInput
 
 
+def _generated(name: str, what: str) -> type[Any]:
+    model = getattr(_models, name, None) if name else None
+    if model is None:
+        raise ConfigurationError(
+            f"generated/kontext_api has no model {name or '(inline schema)'} for {what}: the contract is newer "
+            "than the generated client; run `make client`"
+        )
+    return cast("type[Any]", model)
+
+
 @dataclass(frozen=True)
 class EndpointInfo:
     """What the contract says about one endpoint, as the client needs it (read from the contract model,
@@ -88,8 +98,6 @@ class EndpointInfo:
     Attributes:
         endpoint_id: e.g. ``"fal-ai/flux-pro/kontext/max/multi"``.
         input_schema: the name of the submit request body schema (e.g. ``"KontextMultiInput"``).
-        input_model: the generated model class of that schema (None when ``generated/`` lacks it: a
-            mapping input still works).
         output_schema: the name of the synchronous run's 200 schema (e.g. ``"KontextOutput"``).
         submit_path: the submit's path on the queue base URL (``/fal-ai/flux-pro/kontext``).
         run_path: the run's path on the run base URL, or None when the contract has no run for it.
@@ -98,11 +106,20 @@ class EndpointInfo:
 
     endpoint_id: str
     input_schema: str
-    input_model: type[Any] | None
     output_schema: str
     submit_path: str
     run_path: str | None
     model: EndpointModel = field(repr=False, compare=False)
+
+    @property
+    def input_model(self) -> type[Any]:
+        """The generated model class of the input schema.
+
+        Raises:
+            ConfigurationError: ``generated/kontext_api`` has no such model (``make client``); a mapping
+                input works without it.
+        """
+        return _generated(self.input_schema, f"the input of {self.endpoint_id}")
 
     @property
     def output_model(self) -> type[Any]:
@@ -112,13 +129,7 @@ class EndpointInfo:
             ConfigurationError: ``generated/kontext_api`` has no such model (the contract changed and the
                 client was not regenerated: ``make client``).
         """
-        model = getattr(_models, self.output_schema, None)
-        if model is None:
-            raise ConfigurationError(
-                f"generated/kontext_api has no model {self.output_schema} for the output of {self.endpoint_id}: "
-                "the contract is newer than the generated client; run `make client`"
-            )
-        return cast("type[Any]", model)
+        return _generated(self.output_schema, f"the output of {self.endpoint_id}")
 
 
 @dataclass(frozen=True)
@@ -172,7 +183,6 @@ def _load(path: Path) -> Catalog:
         endpoints[endpoint_id] = EndpointInfo(
             endpoint_id=endpoint_id,
             input_schema=input_name,
-            input_model=getattr(_models, input_name, None) if input_name else None,
             output_schema=output_name,
             submit_path=endpoint.submit.path,
             run_path=model.run_path(endpoint_id),

@@ -40,7 +40,7 @@ class InputValidator:
                 message naming each field (e.g. ``image_url: Field required``).
         """
         if hasattr(value, "to_dict") and not isinstance(value, Mapping):
-            if info.input_model is None or not isinstance(value, info.input_model):
+            if type(value).__name__ != info.input_schema or not isinstance(value, info.input_model):
                 raise self._error(
                     info,
                     [

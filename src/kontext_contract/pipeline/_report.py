@@ -7,19 +7,16 @@ import json
 from typing import Any
 
 from .._openapi import resolve_ref as _deref
+from ..contract import ContractModel, Operation
 from ._merge import ABSENT, Disagreement
 
 __all__ = ["contract_resolution", "render_markdown", "submit_operations"]
 
 
-def submit_operations(contract: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """endpoint id -> the queue submit operation (``x-fal-endpoint-id`` on a POST without a per-path server)."""
-    out: dict[str, dict[str, Any]] = {}
-    for item in contract.get("paths", {}).values():
-        op = item.get("post") if isinstance(item, dict) else None
-        if isinstance(op, dict) and "x-fal-endpoint-id" in op and "servers" not in item:
-            out[op["x-fal-endpoint-id"]] = op
-    return out
+def submit_operations(contract: dict[str, Any]) -> dict[str, Operation]:
+    """endpoint id -> the queue submit operation, as the contract model reads the built contract."""
+    model = ContractModel.from_document(contract, source="the built contract")
+    return {endpoint_id: e.submit for endpoint_id, e in model.endpoints.items()}
 
 
 def _short(value: Any) -> str:
@@ -35,7 +32,8 @@ def contract_resolution(contract: dict[str, Any], d: Disagreement) -> str:
         ops = {k: v for k, v in ops.items() if k == d.scope}
     parts = d.subject.split(".")
     per_endpoint: dict[str, Any] = {}
-    for endpoint, op in sorted(ops.items()):
+    for endpoint, submit in sorted(ops.items()):
+        op: Any = submit.spec
         if parts[0] == "request":
             body = _deref(contract, op.get("requestBody", {}))
             schema = _deref(contract, body.get("content", {}).get("application/json", {}).get("schema", {}))
@@ -59,7 +57,7 @@ def contract_resolution(contract: dict[str, Any], d: Disagreement) -> str:
         elif parts[0] == "tags":
             value = op.get("tags", ABSENT)
         elif parts[0] == "path":
-            value = next((p for p, item in contract["paths"].items() if item.get("post") is op), ABSENT)
+            value = submit.path
         elif parts[0] == "parameter":
             names = {
                 (_deref(contract, p).get("in"), _deref(contract, p).get("name"))

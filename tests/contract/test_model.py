@@ -1,0 +1,157 @@
+"""The contract model: what it reads from a built document, and that every consumer asks it."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from kontext_contract.client import AsyncClient, Client, Provider, ValidationError
+from kontext_contract.contract import (
+    COMPLETED,
+    IN_PROGRESS,
+    IN_QUEUE,
+    ContractError,
+    ContractModel,
+    ProviderFacts,
+    load_document,
+    value_for,
+)
+from kontext_contract.mock import MockConfig, create_app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _doc(provider: str | None = None) -> dict[str, Any]:
+    name = "kontext.openapi.yaml" if provider is None else f"providers/{provider}.openapi.yaml"
+    return load_document(ROOT / "openapi" / name)
+
+
+def test_the_model_reads_roles_paths_codes_and_facts() -> None:
+    model = ContractModel.load("fal")
+    assert len(model.endpoints) == 6
+    edit = model.endpoint("fal-ai/flux-pro/kontext")
+    assert edit.submit.role == "submit" and edit.submit.path == "/fal-ai/flux-pro/kontext"
+    assert (
+        edit.run is not None
+        and edit.run.role == "run"
+        and edit.run.url == "https://fal.run/fal-ai/flux-pro/kontext"
+    )
+    assert model.run_path("fal-ai/flux-pro/kontext") == "fal-ai/flux-pro/kontext"
+    assert edit.image_inputs == {"image_url": False}
+    assert model.endpoint("fal-ai/flux-pro/kontext/multi").image_inputs == {"image_urls": True}
+    assert {role: op.path for role, op in edit.requests.items()} == {
+        "result": "/fal-ai/flux-pro/requests/{request_id}",
+        "status": "/fal-ai/flux-pro/requests/{request_id}/status",
+        "status-stream": "/fal-ai/flux-pro/requests/{request_id}/status/stream",
+        "cancel": "/fal-ai/flux-pro/requests/{request_id}/cancel",
+    }
+    assert model.status_code(IN_QUEUE) == 202 and model.status_code(IN_PROGRESS) == 202
+    assert model.status_code(COMPLETED) == 200
+    assert model.queued_states == {IN_QUEUE}
+    assert model.provider.auth_scheme == "Key" and model.provider.key_env == "FAL_KEY"
+    assert ContractModel.load("relay-a").provider.auth_scheme == "Bearer"
+
+
+def test_one_set_of_provider_defaults() -> None:
+    """A document whose x-provider leaves the auth scheme out gets the same default in every consumer."""
+    doc = _doc("relay-b")
+    del doc["info"]["x-provider"]["auth"]["scheme"]
+    facts = ProviderFacts.read(doc)
+    assert facts.auth_scheme == "Key"
+    app = create_app(MockConfig(provider="relay-b"), document=doc)
+    assert app.model.provider.auth_scheme == facts.auth_scheme
+    from kontext_contract.checks._contract import ProviderContract
+
+    assert ProviderContract(doc, _doc(), "relay-b").auth_scheme == facts.auth_scheme
+
+
+def test_an_operation_without_a_role_is_refused_with_its_jsonpath() -> None:
+    doc = _doc()
+    del doc["paths"]["/fal-ai/flux-pro/requests/{request_id}/cancel"]["put"]["x-fal-role"]
+    with pytest.raises(
+        ContractError, match=r"\$\.paths\['/fal-ai/flux-pro/requests/\{request_id\}/cancel'\]\.put"
+    ):
+        ContractModel.from_document(doc)
+
+
+def test_a_path_item_that_is_not_a_mapping_is_refused() -> None:
+    doc = _doc()
+    doc["paths"]["/fal-ai/flux-pro/kontext"] = "oops"
+    with pytest.raises(ContractError, match="expected a path item"):
+        ContractModel.from_document(doc)
+
+
+def test_a_queue_state_the_code_does_not_know_is_refused() -> None:
+    doc = _doc()
+    doc["components"]["schemas"]["QueueStatusCompleted"]["properties"]["status"]["enum"] = [
+        "COMPLETED",
+        "FAILED",
+    ]
+    with pytest.raises(ContractError, match="FAILED"):
+        ContractModel.from_document(doc)
+
+
+def test_endpoint_level_request_operations_win_for_their_endpoint() -> None:
+    doc = _doc()
+    item = copy.deepcopy(doc["paths"]["/fal-ai/flux-pro/requests/{request_id}/status"])
+    item["get"]["operationId"] = "getMaxRequestStatus"
+    doc["paths"]["/fal-ai/flux-pro/kontext/max/requests/{request_id}/status"] = item
+    model = ContractModel.from_document(doc)
+    assert (
+        model.endpoint("fal-ai/flux-pro/kontext/max")
+        .request("status")
+        .path.startswith("/fal-ai/flux-pro/kontext/max/")
+    )
+    assert (
+        model.endpoint("fal-ai/flux-pro/kontext/max/multi")
+        .request("status")
+        .path.startswith("/fal-ai/flux-pro/kontext/max/")
+    )
+    assert (
+        model.endpoint("fal-ai/flux-pro/kontext").request("status").path
+        == "/fal-ai/flux-pro/requests/{request_id}/status"
+    )
+
+
+@pytest.mark.parametrize(
+    ("schema", "expected"),
+    [
+        ({"type": "string", "default": "d"}, "d"),
+        ({"type": "string", "enum": ["a", "b"]}, "a"),
+        ({"type": "integer", "minimum": 3}, 3),
+        ({"type": "number", "minimum": 1, "exclusiveMinimum": True}, 1.000001),
+        ({"type": "array", "minItems": 2, "items": {"type": "boolean"}}, [False, False]),
+        ({"type": "object", "required": ["n"], "properties": {"n": {"type": "integer"}}}, {"n": 0}),
+        ({"type": "string", "example": "ex"}, "ex"),
+    ],
+)
+def test_value_for_takes_a_valid_value_from_the_schema(schema: dict[str, Any], expected: Any) -> None:
+    value = value_for({}, schema)
+    assert value == expected
+    assert ContractModel.load().validator(schema).is_valid(value)
+
+
+@pytest.mark.asyncio
+async def test_the_client_and_the_mock_build_the_same_422_detail() -> None:
+    """One builder of fal's 422 detail list: a local error and the mock's 422 read the same."""
+    body = {"prompt": 3, "num_images": 9, "safety_tolerance": 2, "output_format": "gif"}
+    endpoint = "fal-ai/flux-pro/kontext/text-to-image"
+    offline = Client(
+        Provider.fal(key="id:secret"),
+        transport=httpx.MockTransport(lambda r: httpx.Response(599)),
+    )
+    with pytest.raises(ValidationError) as local:
+        offline.submit(endpoint, body)
+    app = create_app(MockConfig(deterministic=True))
+    async with AsyncClient(
+        Provider.mock("http://testserver"), transport=httpx.ASGITransport(app=app), validate=False
+    ) as run:
+        with pytest.raises(ValidationError) as remote:
+            await run.run(endpoint, body)
+    assert json.dumps(local.value.detail, sort_keys=True) == json.dumps(remote.value.detail, sort_keys=True)
+    assert {d["type"] for d in local.value.detail} == {"string_type", "less_than_equal", "enum"}
