@@ -30,7 +30,8 @@ from schemathesis.schemas import APIOperation, BaseSchema
 
 from kontext_contract._layout import Layout
 from kontext_contract.contract import ContractModel, Operation, ProviderFacts, load_document
-from kontext_contract.mock import DEFAULT_KEYS, PROVIDERS
+from kontext_contract.mock import PROVIDERS
+from kontext_contract.mock._config import default_key
 
 __all__ = [
     "CONFIG_FILE",
@@ -205,7 +206,7 @@ def role(operation: AnyOperation) -> str:
 
 def mock_key(provider: str) -> str:
     """The key the mock accepts by default for the provider's auth scheme (``MockConfig.key``)."""
-    return DEFAULT_KEYS[provider_facts(provider).auth_scheme]
+    return default_key(provider_facts(provider).auth_scheme)
 
 
 def auth_header(provider: str, key: str, document: Mapping[str, Any] | None = None) -> str:
@@ -240,11 +241,13 @@ def schemathesis_config(
     phases.setdefault("coverage", {})["enabled"] = coverage
     facts = provider_facts(provider, document)
     scheme_name = str(facts.security_scheme)
-    value = auth_header(provider, key, document)
-    if facts.auth_scheme == "Bearer":
-        credential: dict[str, str] = {"bearer": key}
-    else:
-        credential = {"api_key": value}
+    doc = document if document is not None else _document(provider)
+    security = ((doc.get("components") or {}).get("securitySchemes") or {}).get(scheme_name) or {}
+    credential: dict[str, str]
+    if security.get("type") == "http":  # e.g. `bearer`: Schemathesis writes "<Scheme> <token>" itself
+        credential = {str(security.get("scheme", "bearer")).lower(): key}
+    else:  # apiKey in the Authorization header: the whole value, scheme word included
+        credential = {"api_key": auth_header(provider, key, document)}
     data["auth"] = {"openapi": {scheme_name: credential}}
     return schemathesis.Config.from_dict(data)
 

@@ -274,7 +274,7 @@ class Provider:
         """
         base = _normalize_base(base_url, "base_url")
         facts = _facts(profile)
-        secret = Secret(key or (MOCK_FAL_KEY if facts.auth_scheme == "Key" else MOCK_RELAY_KEY))
+        secret = Secret(key or (MOCK_FAL_KEY if facts.auth_scheme.lower() == "key" else MOCK_RELAY_KEY))
         run = base + "/run" if facts.sync_api else None
         return cls(f"mock-{profile}", base, run, facts.auth_scheme, secret, on_foreign_url)
 

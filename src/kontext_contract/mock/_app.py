@@ -45,7 +45,7 @@ _INGRESS_TITLES = {
 }
 _FAL_UNAUTHORIZED = "No user found for Key ID and Secret"
 _FAL_MALFORMED = "Invalid Key Authorization header format. Expected '<key_id>:<key_secret>'."
-_RELAY_UNAUTHORIZED = "Invalid or missing API key (expected Authorization: Bearer <key>)"
+_RELAY_UNAUTHORIZED = "Invalid or missing API key (expected Authorization: {scheme} <key>)"
 
 
 class MockConnectionDropped(ConnectionError):
@@ -258,20 +258,19 @@ class MockApp(Starlette):
         scheme, _, credential = value.strip().partition(" ")
         credential = credential.strip()
         key = self.mock.key
-        if self.model.provider.auth_scheme == "Key":
-            if scheme.lower() == "key" and credential and ":" not in credential:
-                raise _Problem(401, {"detail": _FAL_MALFORMED})
-            ok = scheme.lower() == "key" and hmac.compare_digest(
-                credential.encode("utf-8", "replace"), key.encode()
+        expected = self.model.provider.auth_scheme
+        if expected.lower() == "key" and scheme.lower() == "key" and credential and ":" not in credential:
+            raise _Problem(401, {"detail": _FAL_MALFORMED})
+        ok = scheme.lower() == expected.lower() and hmac.compare_digest(
+            credential.encode("utf-8", "replace"), key.encode()
+        )
+        if not ok:
+            detail = (
+                _FAL_UNAUTHORIZED
+                if expected.lower() == "key"
+                else _RELAY_UNAUTHORIZED.format(scheme=expected)
             )
-            if not ok:
-                raise _Problem(401, {"detail": _FAL_UNAUTHORIZED})
-        else:
-            ok = scheme.lower() == "bearer" and hmac.compare_digest(
-                credential.encode("utf-8", "replace"), key.encode()
-            )
-            if not ok:
-                raise _Problem(401, {"detail": _RELAY_UNAUTHORIZED})
+            raise _Problem(401, {"detail": detail})
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes:
         limit = self.config.max_body_bytes

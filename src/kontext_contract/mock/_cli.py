@@ -11,7 +11,7 @@ import uvicorn
 
 from ..contract import ContractError
 from ._app import create_app
-from ._config import DEFAULT_KEYS, PROVIDERS, FaultConfig, MockConfig
+from ._config import PROVIDERS, FaultConfig, MockConfig, default_key
 from ._server import bind_socket, uvicorn_config
 
 __all__ = ["mock_command"]
@@ -177,7 +177,7 @@ def mock_command(
     base = config.base_url or f"http://{shown_host}:{real_port}"
     scheme = app.model.provider.auth_scheme
     if key is None:
-        accepted = f"Authorization: {scheme} {DEFAULT_KEYS.get(scheme, DEFAULT_KEYS['Key'])}"
+        accepted = f"Authorization: {scheme} {default_key(scheme)}"
     else:
         accepted = f"Authorization: {scheme} <the --key value, {len(key)} characters, not shown>"
     click.echo(f"kontext-contract mock on {base}")

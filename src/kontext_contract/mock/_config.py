@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-__all__ = ["DEFAULT_KEYS", "PROVIDERS", "FaultConfig", "MockConfig"]
+__all__ = ["DEFAULT_KEYS", "PROVIDERS", "FaultConfig", "MockConfig", "default_key"]
 
 #: The provider profiles: one document each in ``openapi/providers/{name}.openapi.yaml``.
 PROVIDERS: tuple[str, ...] = ("fal", "relay-a", "chainhub", "relay-b")
@@ -13,6 +13,12 @@ PROVIDERS: tuple[str, ...] = ("fal", "relay-a", "chainhub", "relay-b")
 #: The mock's own test keys, by auth scheme of the profile (``x-provider.auth.scheme``). These are not
 #: secrets: the mock prints them on start.
 DEFAULT_KEYS: dict[str, str] = {"Key": "mock-key-id:mock-key-secret", "Bearer": "mock-relay-key"}
+
+
+def default_key(scheme: str) -> str:
+    """The key the mock accepts by default for an Authorization scheme word: fal's ``id:secret`` form for
+    ``Key``, the relay key for any other word (``Bearer``, or whatever a provider document states)."""
+    return DEFAULT_KEYS["Key"] if scheme.lower() == "key" else DEFAULT_KEYS["Bearer"]
 
 
 def _check_rate(name: str, value: float) -> None:

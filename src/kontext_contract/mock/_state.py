@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from ..contract import COMPLETED, IN_PROGRESS, IN_QUEUE, ContractModel
-from ._config import DEFAULT_KEYS, MockConfig
+from ._config import MockConfig, default_key
 from ._faults import FaultsAndStats
 from ._images import FileCache
 from ._outputs import Outputs, plan_fillers
@@ -49,11 +49,7 @@ class MockState(QueueMachine, Outputs, Webhooks, FaultsAndStats):
     ) -> None:
         self.config = config
         self.model = model
-        self.key = (
-            config.key
-            if config.key is not None
-            else DEFAULT_KEYS.get(model.provider.auth_scheme, DEFAULT_KEYS["Key"])
-        )
+        self.key = config.key if config.key is not None else default_key(model.provider.auth_scheme)
         self.requests: dict[str, Req] = {}
         self.files = FileCache()
         self.fillers = plan_fillers(model)
