@@ -26,6 +26,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from PIL import Image, ImageDraw
 
@@ -180,6 +181,18 @@ def encode_image(image: Image.Image, pil_format: str) -> bytes:
 _RENDER_SLOTS = threading.BoundedSemaphore(MAX_RENDERS)
 
 
+def _keep_pillow_blocks() -> None:
+    """Let Pillow keep freed image blocks for reuse (``Image.core.set_blocks_max``, Pillow's documented
+    ``PILLOW_BLOCKS_MAX``): enough for the decode budget and the renders. Without it each decode mallocs
+    and frees its blocks in whichever worker thread runs it, and glibc keeps much of that memory per
+    thread arena: 10 concurrent worst-case image requests left the mock 330 MB larger; with it, about
+    40 MB (tests/hostile/test_memory.py). Never lowers a larger setting."""
+    core: Any = Image.core  # type: ignore[attr-defined]  # Pillow's C module, untyped
+    wanted = DECODE_BUDGET_BYTES // max(1, core.get_block_size()) + MAX_RENDERS
+    if core.get_blocks_max() < wanted:
+        core.set_blocks_max(wanted)
+
+
 class FileCache:
     """A small LRU of rendered files (at most ``capacity`` files and ``max_bytes`` bytes), so a result and
     the download that follows it draw the image once. Thread-safe: rendering runs in worker threads, at
@@ -191,6 +204,7 @@ class FileCache:
         self._bytes = 0
         self._items: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
+        _keep_pillow_blocks()
 
     def get(self, spec: ImageSpec) -> bytes:
         """The bytes of ``spec``'s file, rendered if not cached."""
