@@ -180,7 +180,12 @@ class _Progress:
                 _say(f"[{elapsed:6.1f} s] completed")
         logs = status.logs if isinstance(status.logs, list) else []
         for entry in logs[self.logs_seen :]:
-            _say(f"           {entry.level}: {entry.message}")
+            # a log entry outside the contract (e.g. a bad timestamp) stays the provider's raw dict
+            if isinstance(entry, dict):
+                level, message = entry.get("level", "?"), entry.get("message", "")
+            else:
+                level, message = getattr(entry, "level", "?"), getattr(entry, "message", entry)
+            _say(f"           {level}: {message}")
         self.logs_seen = max(self.logs_seen, len(logs))
 
 

@@ -310,20 +310,26 @@ def decode_data_uri(uri: str) -> tuple[int, int]:
         f"the data: URI is not an image Pillow can read in a format the mock decodes ({', '.join(INPUT_FORMATS)})"
     )
     Image.init()  # every plugin registered, so that ``formats`` can name them
+    too_large = f"more than the {MAX_INPUT_PIXELS / 1e6:.1f} MP this mock decodes"
     try:
         with _OPENS, warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size is checked below
             with Image.open(io.BytesIO(raw), formats=INPUT_FORMATS) as image:
                 width, height = image.size
                 cost = width * height * _BYTES_PER_PIXEL + _text_bytes(image)
+    except Image.DecompressionBombError:  # Pillow's own guard: over twice its MAX_IMAGE_PIXELS
+        raise InputImageError(
+            f"the image has more than {2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f} MP, {too_large}",
+            "image_too_large",
+            {"max_pixels": MAX_INPUT_PIXELS},
+        ) from None
     except Exception:
         raise unreadable from None
     if width <= 0 or height <= 0:
         raise InputImageError("the image has no pixels")
     if width * height > MAX_INPUT_PIXELS:
         raise InputImageError(
-            f"the image is {width}x{height} pixels ({width * height / 1e6:.1f} MP), more than the "
-            f"{MAX_INPUT_PIXELS / 1e6:.1f} MP this mock decodes",
+            f"the image is {width}x{height} pixels ({width * height / 1e6:.1f} MP), {too_large}",
             "image_too_large",
             {"max_pixels": MAX_INPUT_PIXELS, "width": width, "height": height},
         )
