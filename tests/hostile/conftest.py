@@ -170,7 +170,7 @@ class _Echo(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         self.rfile.read(length)
         auth = self.headers.get("authorization", "")
@@ -188,10 +188,13 @@ class _Echo(BaseHTTPRequestHandler):
             },
         )
 
-    def do_PUT(self) -> None:  # noqa: N802
-        self._json(400, {"status": "ALREADY_COMPLETED", "detail": f"cancel refused for {self.headers['authorization']}"})
+    def do_PUT(self) -> None:
+        self._json(
+            400,
+            {"status": "ALREADY_COMPLETED", "detail": f"cancel refused for {self.headers['authorization']}"},
+        )
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         auth = self.headers.get("authorization", "")
         rid = auth.split(" ")[-1]
         if self.path.startswith("/img/"):
@@ -224,10 +227,20 @@ class _Echo(BaseHTTPRequestHandler):
                 self._json(200, {"status": auth, "request_id": rid})
             return
         if self.mode == "logs":  # the result: an output whose prompt and URLs echo the key
-            image = {"url": f"http://{self.headers['host']}/img/{rid}.png", "content_type": "image/png", "width": 8, "height": 8}
-            self._json(200, {"images": [image], "seed": 1, "prompt": auth, "has_nsfw_concepts": [False], "timings": {}})
+            image = {
+                "url": f"http://{self.headers['host']}/img/{rid}.png",
+                "content_type": "image/png",
+                "width": 8,
+                "height": 8,
+            }
+            self._json(
+                200,
+                {"images": [image], "seed": 1, "prompt": auth, "has_nsfw_concepts": [False], "timings": {}},
+            )
             return
-        self._json(422, {"detail": [{"loc": ["body", "prompt"], "msg": f"bad {auth}", "type": "x", "input": auth}]})
+        self._json(
+            422, {"detail": [{"loc": ["body", "prompt"], "msg": f"bad {auth}", "type": "x", "input": auth}]}
+        )
 
 
 @contextmanager

@@ -55,7 +55,9 @@ async def test_a_webhook_url_with_control_characters_is_refused_and_counted(hook
     failures: list[Any] = []
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(lambda _loop, context: failures.append(context))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE, headers=KEY) as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=BASE, headers=KEY
+    ) as client:
         # sent percent-encoded, as a client would: %0d%0a, %00, %09 ... decoded by the mock
         url = f"/{T2I}?fal_webhook={quote(hook, safe='')}"
         response = await client.post(url, json={"prompt": "p"})
@@ -79,7 +81,9 @@ async def test_the_webhook_task_never_raises(hook: str) -> None:
     transport, _seen = _recorder()
     app = create_app(MockConfig(deterministic=True), webhook_transport=transport)
     state = app.mock
-    req = state.submit(state.contract.endpoints[T2I], b'{"prompt":"p"}', base=BASE, webhook=None, timeout=None, now=0)
+    req = state.submit(
+        state.contract.endpoints[T2I], b'{"prompt":"p"}', base=BASE, webhook=None, timeout=None, now=0
+    )
     req.webhook = hook
     state.webhook_allowed = lambda url: True  # type: ignore[method-assign]
     await state._send_webhook(req)
@@ -112,7 +116,9 @@ BAD_BODIES: list[tuple[bytes, list[Any], str]] = [
 async def test_bad_bodies_are_422_naming_the_field_never_500(body: bytes, loc: list[Any], kind: str) -> None:
     app = create_app(MockConfig(deterministic=True))
     headers = {**KEY, "content-type": "application/json"}
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE, headers=headers) as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=BASE, headers=headers
+    ) as client:
         run = await client.post(f"/run/{EDIT}", content=body)
         submitted = await client.post(f"/{EDIT}", content=body)
         assert submitted.status_code == 200  # fal accepts any body at submit (FACTS: docs/mock.md)

@@ -106,7 +106,9 @@ async def test_an_echoing_provider_never_gets_the_key_shown_async(
     assert [t for t in texts if canary in t] == []
 
 
-def test_generate_against_an_echoing_provider_prints_no_key(canary: str, tmp_path: Any, monkeypatch: Any) -> None:
+def test_generate_against_an_echoing_provider_prints_no_key(
+    canary: str, tmp_path: Any, monkeypatch: Any
+) -> None:
     """Log lines echoing the key, the request id in the file names and in "request <id>", the output's
     fields: nothing ``generate`` prints or writes is named after the key."""
     monkeypatch.setenv("RELAY_KEY", canary)
@@ -194,9 +196,9 @@ def test_retries_against_an_unreachable_provider_are_announced_with_their_reason
     notices: list[RetryNotice] = []
     url = f"http://127.0.0.1:{free_port()}"
     policy = RetryPolicy(max_attempts=3, base_delay=0.0, max_delay=0.0)
-    with Client(Provider.relay(url, key="k"), retry=policy, on_retry=notices.append) as client:
-        with pytest.raises(RetriesExhausted) as caught:
-            client.submit(T2I, {"prompt": "a fox"})
+    client = Client(Provider.relay(url, key="k"), retry=policy, on_retry=notices.append)
+    with client, pytest.raises(RetriesExhausted) as caught:
+        client.submit(T2I, {"prompt": "a fox"})
     assert [n.attempt for n in notices] == [2, 3]
     assert all(n.what == f"submit to {T2I.value}" and n.url.startswith(url) for n in notices)
     assert all(n.reason.startswith("ConnectError") for n in notices)

@@ -7,6 +7,7 @@ cancelled first). Everything printed passes through the key redaction (``kontext
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 import tempfile
@@ -154,6 +155,13 @@ def _invalid_input(error: ValidationError, image_fields: set[str]) -> NoReturn:
     _usage("; ".join(lines) or str(error))
 
 
+def _seconds(_ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """A positive, finite number of seconds (or absent)."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(f"expected a positive number of seconds, found {value}", param=param)
+    return value
+
+
 def _retrying(notice: RetryNotice) -> None:
     _say(f"           {notice}")
 
@@ -229,13 +237,15 @@ class _Progress:
 @click.option("--priority", type=click.Choice(["normal", "low"]), default=None)
 @click.option(
     "--request-timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=float,
+    callback=_seconds,
     default=None,
     help="Seconds the job may wait to start.",
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=float,
+    callback=_seconds,
     default=None,
     help="Seconds for everything (submit, wait, downloads; each request's timeouts are cut to what is "
     "left); then cancel and fail.",
