@@ -82,7 +82,7 @@ async def test_the_webhook_task_never_raises(hook: str) -> None:
     app = create_app(MockConfig(deterministic=True), webhook_transport=transport)
     state = app.mock
     req = state.submit(
-        state.contract.endpoints[T2I], b'{"prompt":"p"}', base=BASE, webhook=None, timeout=None, now=0
+        state.model.endpoints[T2I], b'{"prompt":"p"}', base=BASE, webhook=None, timeout=None, now=0
     )
     req.webhook = hook
     state.webhook_allowed = lambda url: True  # type: ignore[method-assign]
