@@ -12,7 +12,10 @@ parts of ``id:secret`` that have 6 characters or more), with ``****``. A live re
 
 Registration is weak: a redactor no longer referenced (its client closed and collected) drops out.
 Limits: the key is found as written; a key transformed by the provider (percent-encoded, base64,
-split) is not recognised.
+split) is not recognised. Process-wide, only secrets of :data:`MIN_SHARED` characters or more are
+searched for (a test key such as ``"k"`` would otherwise turn every "k" of every message into ``****``);
+a redactor's own :meth:`Redactor.text` replaces its whole key whatever its length. Real keys are long
+(fal's ``id:secret`` is 36 + 32 characters).
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ LOGGERS: tuple[str, ...] = (
 )
 
 _MASK = "****"
+#: the shortest secret the process-wide redaction looks for, characters
+MIN_SHARED = 6
 
 
 class Redactor:
@@ -50,10 +55,18 @@ class Redactor:
     def __init__(self, key: str) -> None:
         parts = {key, *(p for p in key.split(":") if len(p) >= 6)} if key else set()
         self._secrets = sorted(parts, key=len, reverse=True)
+        self._shared = [secret for secret in self._secrets if len(secret) >= MIN_SHARED]
 
     def text(self, value: str) -> str:
         """``value`` with every occurrence of the key (or a half of it) replaced by ``****``."""
         for secret in self._secrets:
+            if secret in value:
+                value = value.replace(secret, _MASK)
+        return value
+
+    def shared_text(self, value: str) -> str:
+        """:meth:`text` for the secrets of :data:`MIN_SHARED` characters or more (process-wide use)."""
+        for secret in self._shared:
             if secret in value:
                 value = value.replace(secret, _MASK)
         return value
@@ -102,15 +115,20 @@ def _redactors() -> list[Redactor]:
 def redact(text: str) -> str:
     """``text`` with the key of every registered redactor replaced by ``****``."""
     for redactor in _redactors():
-        text = redactor.text(text)
+        text = redactor.shared_text(text)
     return text
 
 
-def redact_deep(value: Any) -> Any:
+def redact_deep(value: Any, _depth: int = 0) -> Any:
     """A JSON-like value with every string redacted by every registered redactor (unchanged if none)."""
-    redactors = _redactors()
-    for redactor in redactors:
-        value = redactor.deep(value)
+    if isinstance(value, str):
+        return redact(value)
+    if _depth > 64 or not _redactors():
+        return value
+    if isinstance(value, list | tuple):
+        return [redact_deep(v, _depth + 1) for v in value]
+    if isinstance(value, dict):
+        return {redact(str(k)): redact_deep(v, _depth + 1) for k, v in value.items()}
     return value
 
 

@@ -217,3 +217,17 @@ def test_generate_shows_each_retry_against_an_unreachable_base_url(monkeypatch: 
     assert retries, result.output
     assert all(url in line and "ConnectError" in line for line in retries)
     assert "Traceback" not in result.output
+
+
+def test_a_short_test_key_does_not_mangle_every_message(canary: str) -> None:
+    """Process-wide, only secrets of MIN_SHARED characters or more are searched for: a client with the key
+    "k" must not turn every "k" of every error into "****"; a real key is redacted everywhere."""
+    from kontext_contract._redact import MIN_SHARED, redact
+
+    assert len(canary) >= MIN_SHARED
+    with (
+        Client(Provider.relay("http://127.0.0.1:9", key="k")),
+        Client(Provider.relay("http://127.0.0.1:9", key=canary)),
+    ):
+        assert redact(f"kontext {canary}") == "kontext ****"
+        assert str(KontextError(f"bake {canary}")) == "bake ****"
