@@ -23,7 +23,8 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-from ..client._core import _Redactor
+from .._redact import LogRedaction as _RedactLogs
+from .._redact import Redactor
 from ..client._images import decode_data_uri
 from ..client._providers import Provider, Secret
 from ..client._sse import SSEDecoder
@@ -45,38 +46,6 @@ log = logging.getLogger("kontext_contract.checks")
 #: the largest image the checks download, bytes
 MAX_DOWNLOAD = 64 * 1024 * 1024
 _RETRY_STATUSES = (429, 502, 503, 504)
-
-
-class Redactor(_Redactor):
-    """Replaces the key, and its id and secret halves (6+ characters), with ``****`` in any text or
-    JSON-like value (the client's redactor, reused)."""
-
-
-class _RedactLogs(logging.Filter):
-    """Redacts the key in log records of the HTTP stack (httpcore logs response headers at DEBUG, so a
-    provider that echoes the key would put it in a log) and of the checks."""
-
-    LOGGERS = ("kontext_contract.checks", "httpx", "httpcore.http11", "httpcore.connection", "httpcore.proxy")
-
-    def __init__(self, redactor: Redactor) -> None:
-        super().__init__()
-        self.redactor = redactor
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed record: leave it to logging's own error handling
-            return True
-        record.msg, record.args = self.redactor.text(message), None
-        return True
-
-    def install(self) -> None:
-        for name in self.LOGGERS:
-            logging.getLogger(name).addFilter(self)
-
-    def remove(self) -> None:
-        for name in self.LOGGERS:
-            logging.getLogger(name).removeFilter(self)
 
 
 class ProviderUnreachable(Exception):

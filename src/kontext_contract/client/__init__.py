@@ -55,7 +55,7 @@ from ._errors import (
 )
 from ._images import check_image_bytes, decode_data_uri, image_content_type, to_data_uri
 from ._providers import MOCK_FAL_KEY, MOCK_RELAY_KEY, ForeignUrlPolicy, Provider, Secret
-from ._retry import RetryPolicy
+from ._retry import RetryNotice, RetryPolicy
 
 __all__ = [
     "MOCK_FAL_KEY",
@@ -105,6 +105,7 @@ __all__ = [
     "RequestHandle",
     "RequestTimeoutError",
     "RetriesExhausted",
+    "RetryNotice",
     "RetryPolicy",
     "Secret",
     "ServiceUnavailableError",

@@ -16,6 +16,7 @@ import httpx
 from kontext_api.models import KontextEditOutput, KontextOutput, QueueStatusCompleted
 
 from ._core import (
+    CANCEL_GRACE,
     Core,
     DeadlineReached,
     Polling,
@@ -24,14 +25,16 @@ from ._core import (
     RequestRef,
     StreamUnavailable,
     Timeouts,
+    current_deadline,
     logger,
     stream_unsupported,
+    time_limit,
 )
 from ._endpoints import EditEndpointId, EndpointId, Output, OutputEndpointId
 from ._errors import ImageContentError, KontextError, ProviderIncompatibleError, WaitTimeoutError
 from ._images import check_image_bytes, decode_data_uri, image_content_type, image_url_of, write_image
 from ._providers import Provider
-from ._retry import Attempts, CallKind, RetryPolicy
+from ._retry import CallKind, RetryNotice, RetryPolicy
 from ._sse import SSEDecoder
 
 __all__ = ["AsyncClient", "AsyncRequestHandle"]
@@ -69,7 +72,8 @@ class AsyncRequestHandle(Generic[OutT_co]):
         return self._ref.cancel_url
 
     def __repr__(self) -> str:
-        return f"AsyncRequestHandle(endpoint_id={self.endpoint_id!r}, request_id={self.request_id!r})"
+        shown = f"AsyncRequestHandle(endpoint_id={self.endpoint_id!r}, request_id={self.request_id!r})"
+        return self._client._core.redactor.text(shown)  # a provider may echo the key as the request id
 
     async def status(self, *, with_logs: bool = False) -> QueueStatus:
         """The current status; see :meth:`Client.status`."""
@@ -126,6 +130,7 @@ class AsyncClient:
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
         limits: httpx.Limits | None = None,
+        on_retry: Callable[[RetryNotice], object] | None = None,
     ) -> None:
         self.provider = provider or Provider.fal()
         self._core = Core(
@@ -136,6 +141,7 @@ class AsyncClient:
             retry=retry or RetryPolicy(),
             polling=polling or Polling(),
             timeouts=timeouts or Timeouts(),
+            on_retry=on_retry,
         )
         self._owns_http = http_client is None
         limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
@@ -163,6 +169,12 @@ class AsyncClient:
         if self._owns_http:
             await self._http.aclose()
 
+    @staticmethod
+    def time_limit(seconds: float | None) -> contextlib.AbstractContextManager[None]:
+        """A block whose requests all end by ``seconds`` from now; see :meth:`Client.time_limit`
+        (``with client.time_limit(30): await client.subscribe(...)``)."""
+        return time_limit(seconds)
+
     async def _send(
         self,
         method: str,
@@ -177,12 +189,12 @@ class AsyncClient:
         timeout: httpx.Timeout | None = None,
     ) -> httpx.Response:
         core = self._core
-        attempts = Attempts(core.retry, kind, what, result_call=result_call)
+        attempts = core.attempts(kind, what, url, result_call=result_call)
         all_headers = core.headers_for(url)
         if headers:
             all_headers.update(headers)
-        request_timeout = timeout or core.timeouts.queue()
         while True:
+            request_timeout = core.capped(timeout or core.timeouts.queue(), what)
             try:
                 async with self._slots:
                     response = await self._http.request(
@@ -194,10 +206,11 @@ class AsyncClient:
                         timeout=request_timeout,
                     )
             except httpx.HTTPError as exc:
+                core.check_limit(kind, what, exc)
                 try:
                     delay = attempts.after_exception(exc)
                 except KontextError as final:
-                    raise core.redact_error(final) from exc
+                    raise core.redact_error(final) from core.safe_cause(exc)
                 await asyncio.sleep(delay)
                 continue
             logger.debug("%s %s -> %s", method, url, response.status_code)
@@ -306,12 +319,13 @@ class AsyncClient:
         core = self._core
         url = ref.status_url + "/stream"
         what = f"status stream of request {ref.request_id}"
-        attempts = Attempts(core.retry, "idempotent", what)
+        attempts = core.attempts("idempotent", what, url)
         headers = core.headers_for(url)
         headers["Accept"] = "text/event-stream"
         params = core.logs_params(with_logs)
         while True:
-            remaining = None if deadline is None else deadline - time.monotonic()
+            limit = current_deadline(deadline)
+            remaining = None if limit is None else limit - time.monotonic()
             if remaining is not None and remaining <= 0:
                 raise DeadlineReached
             try:
@@ -346,7 +360,7 @@ class AsyncClient:
                             return
                         # the stream works: a later break starts a fresh retry budget (a job may run for
                         # longer than RetryPolicy.total_timeout)
-                        attempts = Attempts(core.retry, "idempotent", what)
+                        attempts = core.attempts("idempotent", what, url)
                     data = decoder.flush()
                     if data is not None:
                         status = core.parse_event(data, ref)
@@ -355,12 +369,13 @@ class AsyncClient:
                             return
                     raise httpx.RemoteProtocolError("the status stream ended before COMPLETED")
             except httpx.HTTPError as exc:
-                if deadline is not None and time.monotonic() >= deadline:
+                limit = current_deadline(deadline)
+                if limit is not None and time.monotonic() >= limit:
                     raise DeadlineReached from None
                 try:
                     delay = attempts.after_exception(exc)
                 except KontextError as final:
-                    raise core.redact_error(final) from exc
+                    raise core.redact_error(final) from core.safe_cause(exc)
                 await asyncio.sleep(delay)
 
     async def _poll_events(
@@ -376,8 +391,9 @@ class AsyncClient:
             key = (status.status, getattr(status, "queue_position", None))
             wait = polling.interval if key != last else min(polling.max_interval, wait * polling.multiplier)
             last = key
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
+            limit = current_deadline(deadline)
+            if limit is not None:
+                remaining = limit - time.monotonic()
                 if remaining <= wait:
                     await asyncio.sleep(max(0.0, remaining))
                     raise DeadlineReached
@@ -417,10 +433,11 @@ class AsyncClient:
         cancel_on_abort: bool,
         polling: Polling | None = None,
     ) -> QueueStatusCompleted:
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = current_deadline(None if timeout is None else time.monotonic() + timeout)
         try:
             # asyncio.timeout also bounds transports that ignore httpx timeouts (ASGITransport)
-            async with asyncio.timeout(None if timeout is None else timeout + 0.05):
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            async with asyncio.timeout(None if left is None else left + 0.05):
                 # run the generators to their end (they stop after COMPLETED), so each stream is closed
                 last: QueueStatus | None = None
                 async for status in self._events(ref, with_logs, stream, polling, deadline):
@@ -456,7 +473,8 @@ class AsyncClient:
 
     async def _cancel_quietly(self, ref: RequestRef) -> bool:
         try:
-            await self._cancel(ref)
+            with time_limit(CANCEL_GRACE, replace=True):  # a short cancel even after a time limit passed
+                await self._cancel(ref)
         except Exception as exc:  # best effort: the caller is already leaving with another error
             logger.warning(
                 "could not cancel request %s: %s", ref.request_id, self._core.redactor.text(str(exc))

@@ -1,29 +1,48 @@
 """``kontext-contract generate``: submit a prompt (and images), show the queue while waiting, save the results.
 
-Exit status: 0 the images were saved; 1 the provider or the input failed (the message says why);
-2 usage error; 130 interrupted (the request was cancelled first).
+Exit status: 0 the images were saved; 1 the provider failed (the message says why); 2 bad input (an
+option, a file, a field the contract refuses: the message names it); 130 interrupted (the request was
+cancelled first). Everything printed passes through the key redaction (``kontext_contract._redact``).
 """
 
 from __future__ import annotations
 
+import math
+import re
 import sys
+import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
+from .._redact import redact
 from ._client import Client
-from ._core import QueueStatus, Timeouts
+from ._core import QueueStatus
 from ._endpoints import Endpoint, catalog
-from ._errors import ConfigurationError, KontextError
+from ._errors import ConfigurationError, ImageContentError, KontextError, ValidationError
 from ._images import extension_for, to_data_uri
 from ._providers import Provider
-from ._retry import RetryPolicy
+from ._retry import RetryNotice, RetryPolicy
 
 __all__ = ["generate_command"]
 
 _DOCUMENT_PROVIDERS = ("relay-a", "chainhub", "relay-b")
+#: the largest --image file read into a data: URI, bytes (about 4/3 of it goes into the request body;
+#: providers refuse large bodies with 413; larger images are better passed as URLs)
+MAX_IMAGE_FILE_BYTES = 64 * 1024 * 1024
+
+
+def _say(text: str, *, err: bool = True) -> None:
+    """Print a line, the key of every live client redacted (a provider may echo it anywhere)."""
+    click.echo(redact(text), err=err)
+
+
+def _usage(message: str) -> NoReturn:
+    """Exit 2 with ``error: message`` (redacted), without a traceback."""
+    _say(f"error: {message}")
+    sys.exit(2)
 
 
 def _provider(name: str, base_url: str | None, run_url: str | None, key_env: str | None) -> Provider:
@@ -56,12 +75,95 @@ def _endpoint(explicit: str | None, images: int, use_max: bool) -> str:
 
 
 def _image_value(value: str) -> str:
+    """A URL or data: URI as given, or a file read into a data: URI.
+
+    Raises:
+        click.BadParameter: (exit 2, naming --image and the file) neither a URL nor a file, a file that
+            cannot be read, larger than MAX_IMAGE_FILE_BYTES, or not an image Pillow reads.
+    """
     if value.startswith(("http://", "https://", "data:")):
         return value
     path = Path(value)
     if not path.is_file():
         raise click.BadParameter(f"{value!r} is neither a URL nor a file", param_hint="--image")
-    return to_data_uri(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_IMAGE_FILE_BYTES:
+            raise click.BadParameter(
+                f"{value!r} is {size} bytes, more than the {MAX_IMAGE_FILE_BYTES} bytes read into a data: "
+                "URI; pass a URL instead",
+                param_hint="--image",
+            )
+        return to_data_uri(path)
+    except ImageContentError as exc:
+        raise click.BadParameter(
+            f"{value!r}: expected an image file, found {exc}", param_hint="--image"
+        ) from None
+    except OSError as exc:
+        raise click.BadParameter(
+            f"{value!r} cannot be read: {exc.strerror or type(exc).__name__}", param_hint="--image"
+        ) from None
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    """Create ``--out`` and check that a file can be written there, before anything is paid for.
+
+    Raises:
+        click.BadParameter: (exit 2, naming --out) the folder cannot be made or written.
+    """
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".kontext-", suffix=".part"):
+            pass
+    except OSError as exc:
+        raise click.BadParameter(
+            f"{str(out_dir)!r} is not a folder images can be written to: {exc.strerror or type(exc).__name__}",
+            param_hint="--out",
+        ) from None
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _file_stem(request_id: str) -> str:
+    """A file name stem from a request id: redacted, only ``[A-Za-z0-9._-]``, at most 64 characters,
+    never starting with a dot (a provider chooses the id: it must not pick the path or leak the key)."""
+    stem = _UNSAFE.sub("_", redact(request_id).replace("****", "redacted"))[:64].lstrip(".")
+    return stem or "request"
+
+
+def _option_for(field: str, image_fields: set[str]) -> str:
+    """The option (or argument) of ``generate`` that sets an input field: the one named after it
+    (``num_images`` -> ``--num-images``, ``prompt`` -> ``PROMPT``), ``--image`` for the contract's image
+    inputs, else the field's name."""
+    if field in image_fields:
+        return "--image"
+    for param in generate_command.params:
+        if param.name == field:
+            return param.opts[0] if isinstance(param, click.Option) else field.upper()
+    return f"the field {field}"
+
+
+def _invalid_input(error: ValidationError, image_fields: set[str]) -> NoReturn:
+    """Exit 2 naming the option of each field the contract refuses (the local check, nothing was sent)."""
+    lines = []
+    for item, field in zip(
+        error.detail if isinstance(error.detail, list) else [], error.fields, strict=False
+    ):
+        option = _option_for(field.split(".")[0], image_fields)
+        lines.append(f"invalid value for {option} ({field}): {item.get('msg', 'invalid')}")
+    _usage("; ".join(lines) or str(error))
+
+
+def _seconds(_ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """A positive, finite number of seconds (or absent)."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(f"expected a positive number of seconds, found {value}", param=param)
+    return value
+
+
+def _retrying(notice: RetryNotice) -> None:
+    _say(f"           {notice}")
 
 
 class _Progress:
@@ -79,14 +181,19 @@ class _Progress:
         if key != self.last:
             self.last = key
             if status.status == "IN_QUEUE":
-                click.echo(f"[{elapsed:6.1f} s] in queue, position {position}", err=True)
+                _say(f"[{elapsed:6.1f} s] in queue, position {position}")
             elif status.status == "IN_PROGRESS":
-                click.echo(f"[{elapsed:6.1f} s] in progress", err=True)
+                _say(f"[{elapsed:6.1f} s] in progress")
             else:
-                click.echo(f"[{elapsed:6.1f} s] completed", err=True)
+                _say(f"[{elapsed:6.1f} s] completed")
         logs = status.logs if isinstance(status.logs, list) else []
         for entry in logs[self.logs_seen :]:
-            click.echo(f"           {entry.level}: {entry.message}", err=True)
+            # a log entry outside the contract (e.g. a bad timestamp) stays the provider's raw dict
+            if isinstance(entry, dict):
+                level, message = entry.get("level", "?"), entry.get("message", "")
+            else:
+                level, message = getattr(entry, "level", "?"), getattr(entry, "message", entry)
+            _say(f"           {level}: {message}")
         self.logs_seen = max(self.logs_seen, len(logs))
 
 
@@ -120,7 +227,7 @@ class _Progress:
 @click.option(
     "--key-env", default=None, help="For --provider relay: the variable holding the key (default RELAY_KEY)."
 )
-@click.option("--num-images", type=int, default=None, help="1 to 4.")
+@click.option("--num-images", type=int, default=None, help="1 to 4 (the contract's range is checked).")
 @click.option("--seed", type=int, default=None)
 @click.option("--aspect-ratio", default=None, help="e.g. 16:9 (see the contract's AspectRatio).")
 @click.option("--output-format", type=click.Choice(["jpeg", "png"]), default=None)
@@ -128,8 +235,21 @@ class _Progress:
 @click.option("--sync-mode", is_flag=True, help="Ask for the images inline as data: URIs.")
 @click.option("--run", "use_run", is_flag=True, help="Use the synchronous API instead of the queue.")
 @click.option("--priority", type=click.Choice(["normal", "low"]), default=None)
-@click.option("--request-timeout", type=float, default=None, help="Seconds the job may wait to start.")
-@click.option("--timeout", type=float, default=None, help="Seconds to wait in all; then cancel and fail.")
+@click.option(
+    "--request-timeout",
+    type=float,
+    callback=_seconds,
+    default=None,
+    help="Seconds the job may wait to start.",
+)
+@click.option(
+    "--timeout",
+    type=float,
+    callback=_seconds,
+    default=None,
+    help="Seconds for everything (submit, wait, downloads; each request's timeouts are cut to what is "
+    "left); then cancel and fail.",
+)
 @click.option("--logs/--no-logs", default=True, show_default=True, help="Show the job's log lines.")
 @click.option(
     "--out",
@@ -166,52 +286,59 @@ def generate_command(
     Submits PROMPT (with --image files or URLs) to the queue, shows the queue position, progress and log
     lines on stderr while waiting, then saves each image into --out and prints its path on stdout.
     """
+    started = time.monotonic()
     try:
         provider = _provider(provider_name, base_url, run_url, key_env)
-        chosen = _endpoint(endpoint, len(images), use_max)
-        body: dict[str, Any] = {"prompt": prompt}
-        values = [_image_value(v) for v in images]
-        # where the images go: the endpoint's inputs marked x-fal-media: image in the contract
-        media = catalog().get(chosen).model.image_inputs
-        if not media:
-            if values:
-                raise click.UsageError(f"{chosen} takes no --image")
+    except ConfigurationError as exc:  # a bad --base-url / --run-url, or no key in the environment
+        _usage(str(exc))
+    chosen = _endpoint(endpoint, len(images), use_max)
+    body: dict[str, Any] = {"prompt": prompt}
+    values = [_image_value(v) for v in images]
+    # where the images go: the endpoint's inputs marked x-fal-media: image in the contract
+    media = catalog().get(chosen).model.image_inputs
+    if not media:
+        if values:
+            raise click.UsageError(f"{chosen} takes no --image")
+    else:
+        field_name, is_list = next(iter(media.items()))
+        if is_list:
+            body[field_name] = values
+        elif len(values) != 1:
+            raise click.UsageError(f"{chosen} takes exactly one --image")
         else:
-            field_name, is_list = next(iter(media.items()))
-            if is_list:
-                body[field_name] = values
-            elif len(values) != 1:
-                raise click.UsageError(f"{chosen} takes exactly one --image")
-            else:
-                body[field_name] = values[0]
-        extras = {
-            "num_images": num_images,
-            "seed": seed,
-            "aspect_ratio": aspect_ratio,
-            "output_format": output_format,
-            "safety_tolerance": safety_tolerance,
-        }
-        body.update({k: v for k, v in extras.items() if v is not None})
-        if sync_mode:
-            body["sync_mode"] = True
-        options: dict[str, Any] = {}
-        if priority:
-            options["priority"] = priority
-        if request_timeout is not None:
-            options["request_timeout"] = request_timeout
-        progress = _Progress()
-        retry = RetryPolicy(total_timeout=timeout) if timeout else RetryPolicy()
-        with Client(provider, timeouts=Timeouts(run=timeout), retry=retry) as client:
-            click.echo(f"{chosen} on {provider.name} ({provider.queue_base_url})", err=True)
+            body[field_name] = values[0]
+    extras = {
+        "num_images": num_images,
+        "seed": seed,
+        "aspect_ratio": aspect_ratio,
+        "output_format": output_format,
+        "safety_tolerance": safety_tolerance,
+    }
+    body.update({k: v for k, v in extras.items() if v is not None})
+    if sync_mode:
+        body["sync_mode"] = True
+    options: dict[str, Any] = {}
+    if priority:
+        options["priority"] = priority
+    if request_timeout is not None:
+        options["request_timeout"] = request_timeout
+    _check_out_dir(out_dir)
+    progress = _Progress()
+    retry = RetryPolicy(total_timeout=timeout) if timeout else RetryPolicy()
+    # --timeout covers everything: what is left of it caps every request's timeouts (time_limit)
+    left = None if timeout is None else max(0.001, timeout - (time.monotonic() - started))
+    try:
+        with Client(provider, retry=retry, on_retry=_retrying) as client, client.time_limit(left):
+            _say(f"{chosen} on {provider.name} ({provider.queue_base_url})")
             if use_run:
                 output: Any = client.run(chosen, body, request_timeout=request_timeout)
-                request_id = "run"
+                stem = "run"
             else:
                 ids: list[str] = []
 
                 def enqueued(rid: str) -> None:
                     ids.append(rid)
-                    click.echo(f"request {rid}", err=True)
+                    _say(f"request {rid}")
 
                 output = client.subscribe(
                     chosen,
@@ -219,20 +346,28 @@ def generate_command(
                     with_logs=logs,
                     on_enqueue=enqueued,
                     on_queue_update=progress,
-                    timeout=timeout,
+                    timeout=left,
                     **options,
                 )
-                request_id = ids[0] if ids else "request"
-            out_dir.mkdir(parents=True, exist_ok=True)
+                stem = _file_stem(ids[0]) if ids else "request"
             for index, image in enumerate(output.images):
                 content_type = image.content_type if isinstance(image.content_type, str) else "image/jpeg"
-                target = out_dir / f"{request_id}-{index}{extension_for(content_type)}"
-                path = client.save_image(image, target)
-                click.echo(str(path))
-            click.echo(f"seed {output.seed}, {len(output.images)} image(s)", err=True)
+                target = out_dir / f"{stem}-{index}{extension_for(content_type)}"
+                try:
+                    path = client.save_image(image, target)
+                except OSError as exc:
+                    _say(f"error: cannot write {target}: {exc.strerror or type(exc).__name__}")
+                    sys.exit(1)
+                _say(str(path), err=False)
+            _say(f"seed {output.seed}, {len(output.images)} image(s)")
+    except ValidationError as exc:
+        if exc.status_code is None:  # the contract refused the input before anything was sent
+            _invalid_input(exc, set(media))
+        _say(f"error: {type(exc).__name__}: {exc}")
+        sys.exit(1)
     except KontextError as exc:
-        click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        _say(f"error: {type(exc).__name__}: {exc}")
         sys.exit(1)
     except KeyboardInterrupt:
-        click.echo("interrupted; a request already in the queue was asked to cancel", err=True)
+        _say("interrupted; a request already in the queue was asked to cancel")
         sys.exit(130)

@@ -3,6 +3,7 @@ generated models, for fal and for relays. :mod:`._async_client` is its twin."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -14,6 +15,7 @@ import httpx
 from kontext_api.models import KontextEditOutput, KontextOutput, QueueStatusCompleted
 
 from ._core import (
+    CANCEL_GRACE,
     Core,
     DeadlineReached,
     Polling,
@@ -22,14 +24,16 @@ from ._core import (
     RequestRef,
     StreamUnavailable,
     Timeouts,
+    current_deadline,
     logger,
     stream_unsupported,
+    time_limit,
 )
 from ._endpoints import EditEndpointId, EndpointId, Output, OutputEndpointId
 from ._errors import ImageContentError, KontextError, ProviderIncompatibleError, WaitTimeoutError
 from ._images import check_image_bytes, decode_data_uri, image_url_of, write_image
 from ._providers import Provider
-from ._retry import Attempts, CallKind, RetryPolicy
+from ._retry import CallKind, RetryNotice, RetryPolicy
 from ._sse import SSEDecoder
 
 __all__ = ["Client", "RequestHandle"]
@@ -72,7 +76,8 @@ class RequestHandle(Generic[OutT_co]):
         return self._ref.cancel_url
 
     def __repr__(self) -> str:
-        return f"RequestHandle(endpoint_id={self.endpoint_id!r}, request_id={self.request_id!r})"
+        shown = f"RequestHandle(endpoint_id={self.endpoint_id!r}, request_id={self.request_id!r})"
+        return self._client._core.redactor.text(shown)  # a provider may echo the key as the request id
 
     def status(self, *, with_logs: bool = False) -> QueueStatus:
         """The current status (``QueueStatusInQueue``/``InProgress``/``Completed``); see :meth:`Client.status`."""
@@ -139,6 +144,8 @@ class Client:
         transport: an httpx transport (tests use ``httpx.MockTransport`` or an ASGI transport).
         http_client: an ``httpx.Client`` to use instead of the client's own (not closed by :meth:`close`).
         limits: connection limits of the client's own ``httpx.Client``.
+        on_retry: called with a :class:`RetryNotice` (what, URL, reason, delay in seconds, attempt)
+            before each retry, e.g. to show why a call is taking long (they are logged at DEBUG too).
 
     Thread-safe as httpx.Client is. Use as a context manager, or call :meth:`close`.
     """
@@ -156,6 +163,7 @@ class Client:
         transport: httpx.BaseTransport | None = None,
         http_client: httpx.Client | None = None,
         limits: httpx.Limits | None = None,
+        on_retry: Callable[[RetryNotice], object] | None = None,
     ) -> None:
         self.provider = provider or Provider.fal()
         self._core = Core(
@@ -166,6 +174,7 @@ class Client:
             retry=retry or RetryPolicy(),
             polling=polling or Polling(),
             timeouts=timeouts or Timeouts(),
+            on_retry=on_retry,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
@@ -190,6 +199,19 @@ class Client:
         if self._owns_http:
             self._http.close()
 
+    @staticmethod
+    def time_limit(seconds: float | None) -> contextlib.AbstractContextManager[None]:
+        """A block whose requests all end by ``seconds`` from now (``with client.time_limit(30): ...``):
+        each request's connect/read/write/pool timeouts are capped at the time left, retries stop when it
+        is spent, waits end then. A submit cut short after it was sent raises
+        :class:`AmbiguousSubmitError` (it may have been queued), a wait :class:`WaitTimeoutError`.
+        ``None``: no limit. See :func:`kontext_contract.client._core.time_limit`.
+
+        Raises:
+            ValueError: ``seconds`` is not positive.
+        """
+        return time_limit(seconds)
+
     # ---- the transport with retries --------------------------------------------------------------------
 
     def _send(
@@ -206,21 +228,22 @@ class Client:
         timeout: httpx.Timeout | None = None,
     ) -> httpx.Response:
         core = self._core
-        attempts = Attempts(core.retry, kind, what, result_call=result_call)
+        attempts = core.attempts(kind, what, url, result_call=result_call)
         all_headers = core.headers_for(url)
         if headers:
             all_headers.update(headers)
-        request_timeout = timeout or core.timeouts.queue()
         while True:
+            request_timeout = core.capped(timeout or core.timeouts.queue(), what)
             try:
                 response = self._http.request(
                     method, url, content=content, params=params, headers=all_headers, timeout=request_timeout
                 )
             except httpx.HTTPError as exc:
+                core.check_limit(kind, what, exc)
                 try:
                     delay = attempts.after_exception(exc)
                 except KontextError as final:
-                    raise core.redact_error(final) from exc
+                    raise core.redact_error(final) from core.safe_cause(exc)
                 time.sleep(delay)
                 continue
             logger.debug("%s %s -> %s", method, url, response.status_code)
@@ -374,12 +397,13 @@ class Client:
         core = self._core
         url = ref.status_url + "/stream"
         what = f"status stream of request {ref.request_id}"
-        attempts = Attempts(core.retry, "idempotent", what)
+        attempts = core.attempts("idempotent", what, url)
         headers = core.headers_for(url)
         headers["Accept"] = "text/event-stream"
         params = core.logs_params(with_logs)
         while True:
-            remaining = None if deadline is None else deadline - time.monotonic()
+            limit = current_deadline(deadline)
+            remaining = None if limit is None else limit - time.monotonic()
             if remaining is not None and remaining <= 0:
                 raise DeadlineReached
             try:
@@ -407,7 +431,7 @@ class Client:
                             return
                         # the stream works: a later break starts a fresh retry budget (a job may run for
                         # longer than RetryPolicy.total_timeout)
-                        attempts = Attempts(core.retry, "idempotent", what)
+                        attempts = core.attempts("idempotent", what, url)
                     data = decoder.flush()
                     if data is not None:
                         status = core.parse_event(data, ref)
@@ -416,12 +440,13 @@ class Client:
                             return
                     raise httpx.RemoteProtocolError("the status stream ended before COMPLETED")
             except httpx.HTTPError as exc:
-                if deadline is not None and time.monotonic() >= deadline:
+                limit = current_deadline(deadline)
+                if limit is not None and time.monotonic() >= limit:
                     raise DeadlineReached from None
                 try:
                     delay = attempts.after_exception(exc)
                 except KontextError as error:
-                    raise core.redact_error(error) from exc
+                    raise core.redact_error(error) from core.safe_cause(exc)
                 time.sleep(delay)
 
     def _poll_events(
@@ -437,8 +462,9 @@ class Client:
             key = (status.status, getattr(status, "queue_position", None))
             wait = polling.interval if key != last else min(polling.max_interval, wait * polling.multiplier)
             last = key
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
+            limit = current_deadline(deadline)
+            if limit is not None:
+                remaining = limit - time.monotonic()
                 if remaining <= wait:
                     time.sleep(max(0.0, remaining))
                     raise DeadlineReached
@@ -476,7 +502,7 @@ class Client:
         cancel_on_abort: bool,
         polling: Polling | None = None,
     ) -> QueueStatusCompleted:
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = current_deadline(None if timeout is None else time.monotonic() + timeout)
         try:
             last: QueueStatus | None = None
             for status in self._events(ref, with_logs, stream, polling, deadline):
@@ -499,7 +525,8 @@ class Client:
 
     def _cancel_quietly(self, ref: RequestRef) -> bool:
         try:
-            self._cancel(ref)
+            with time_limit(CANCEL_GRACE, replace=True):  # a short cancel even after a time limit passed
+                self._cancel(ref)
         except Exception as exc:  # best effort: the caller is already leaving with another error
             logger.warning(
                 "could not cancel request %s: %s", ref.request_id, self._core.redactor.text(str(exc))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import logging
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypedDict
@@ -14,6 +17,7 @@ import kontext_api.models as _models
 from kontext_api.models import QueueStatusCompleted, QueueStatusInProgress, QueueStatusInQueue
 
 from .. import __version__
+from .._redact import Redactor, register
 from ..contract import IN_QUEUE, URL_FIELDS
 from ._endpoints import Catalog, EndpointInfo, catalog
 from ._errors import (
@@ -32,12 +36,13 @@ from ._errors import (
     RequestTimeoutError,
     ServiceUnavailableError,
     ValidationError,
+    WaitTimeoutError,
     detail_items,
     json_or_none,
     summarize_detail,
 )
 from ._providers import Provider
-from ._retry import RetryPolicy
+from ._retry import Attempts, CallKind, RetryNotice, RetryPolicy
 from ._validation import InputValidator
 
 __all__ = [
@@ -51,6 +56,7 @@ __all__ = [
     "Timeouts",
     "logger",
     "stream_unsupported",
+    "time_limit",
 ]
 
 logger = logging.getLogger("kontext_contract.client")
@@ -69,6 +75,47 @@ _KEPT_HEADERS = (
 )
 _TIMEOUT_TYPES = frozenset({"request_timeout", "startup_timeout"})
 _STREAM_UNSUPPORTED = frozenset({404, 405, 406, 501})
+
+
+#: the ``time.monotonic()`` instant by which every request in this context must end (``time_limit``)
+_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("kontext_deadline", default=None)
+#: seconds a best-effort cancel may take after the time limit has passed (``cancel_on_abort``)
+CANCEL_GRACE = 2.0
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None, *, replace: bool = False) -> Iterator[None]:
+    """Within the block, every request of a client ends by ``seconds`` from now: each request's connect,
+    read, write and pool timeouts are capped at the time left, retries stop when it is spent, and a
+    wait ends then. An inner limit never extends an outer one unless ``replace`` (used for the short
+    cancel after a limit has passed). ``None``: no limit. Context-local (``contextvars``): threads and
+    asyncio tasks started inside do not inherit it unless they copy the context.
+
+    Raises:
+        ValueError: ``seconds`` is not a positive number.
+    """
+    if seconds is None:
+        yield
+        return
+    if not seconds > 0:
+        raise ValueError(f"a time limit must be > 0 seconds, got {seconds!r}")
+    deadline = time.monotonic() + seconds
+    outer = _DEADLINE.get()
+    if outer is not None and not replace:
+        deadline = min(deadline, outer)
+    token = _DEADLINE.set(deadline)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def current_deadline(deadline: float | None = None) -> float | None:
+    """The earlier of ``deadline`` and the context's time limit (``time.monotonic()`` seconds), or None."""
+    limit = _DEADLINE.get()
+    if limit is None:
+        return deadline
+    return limit if deadline is None else min(limit, deadline)
 
 
 class StreamUnavailable(Exception):
@@ -168,29 +215,6 @@ class RequestRef:
     cancel_url: str
 
 
-class _Redactor:
-    """Replaces every occurrence of the key (and of its id and secret halves) with ``****``."""
-
-    def __init__(self, key: str) -> None:
-        parts = {key, *(p for p in key.split(":") if len(p) >= 6)}
-        self._secrets = sorted(parts, key=len, reverse=True)
-
-    def text(self, value: str) -> str:
-        for secret in self._secrets:
-            if secret in value:
-                value = value.replace(secret, "****")
-        return value
-
-    def deep(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, list):
-            return [self.deep(v) for v in value]
-        if isinstance(value, dict):
-            return {self.text(str(k)): self.deep(v) for k, v in value.items()}
-        return value
-
-
 class Core:
     """The shared, I/O-free half of :class:`Client` and :class:`AsyncClient`."""
 
@@ -204,8 +228,10 @@ class Core:
         retry: RetryPolicy,
         polling: Polling,
         timeouts: Timeouts,
+        on_retry: Callable[[RetryNotice], object] | None = None,
     ) -> None:
         self.provider = provider
+        self.on_retry = on_retry
         self.catalog: Catalog = catalog(contract)
         #: queue state -> the generated model of its status schema (the contract model's state_schemas)
         self.status_models: dict[str, Any] = {
@@ -218,7 +244,9 @@ class Core:
         self.retry = retry
         self.polling = polling
         self.timeouts = timeouts
-        self.redactor = _Redactor(provider.key.reveal())
+        #: redacts the key everywhere in the process while this client lives (errors, logs of the client
+        #: and of httpx/httpcore): a provider may echo it back in any header, id, status or event
+        self.redactor = register(Redactor(provider.key.reveal()))
         self._auth_headers = {
             "Authorization": provider.authorization,
             "User-Agent": f"kontext-contract/{__version__}",
@@ -239,6 +267,53 @@ class Core:
             if len(self._owned) > 256:
                 self._owned.clear()
         return dict(self._auth_headers if owned else self._plain_headers)
+
+    def attempts(self, kind: CallKind, what: str, url: str, *, result_call: bool = False) -> Attempts:
+        """The retry state of one call, bounded by the context's time limit (:func:`time_limit`)."""
+        return Attempts(
+            self.retry,
+            kind,
+            what,
+            result_call=result_call,
+            deadline=current_deadline(),
+            url=url,
+            on_retry=self.on_retry,
+        )
+
+    @staticmethod
+    def capped(timeout: httpx.Timeout, what: str, deadline: float | None = None) -> httpx.Timeout:
+        """``timeout`` with each part capped at the time left before the earlier of ``deadline`` and the
+        context's time limit (seconds).
+
+        Raises:
+            WaitTimeoutError: that time is already spent (nothing is sent).
+        """
+        limit = current_deadline(deadline)
+        if limit is None:
+            return timeout
+        left = limit - time.monotonic()
+        if left <= 0:
+            raise WaitTimeoutError(f"{what}: the time limit was reached before it could be sent")
+
+        def cap(value: float | None) -> float:
+            return left if value is None else min(value, left)
+
+        return httpx.Timeout(
+            connect=cap(timeout.connect),
+            read=cap(timeout.read),
+            write=cap(timeout.write),
+            pool=cap(timeout.pool),
+        )
+
+    def check_limit(self, kind: CallKind, what: str, exc: httpx.HTTPError) -> None:
+        """After a transport error of an idempotent call: raise :class:`WaitTimeoutError` when the
+        context's time limit has passed (a paid call is left to the retry rules, which know whether
+        it may have been sent)."""
+        limit = current_deadline()
+        if kind == "idempotent" and limit is not None and time.monotonic() >= limit:
+            raise WaitTimeoutError(
+                f"{what}: the time limit was reached ({type(exc).__name__})"
+            ) from self.safe_cause(exc)
 
     def info(self, endpoint_id: str) -> EndpointInfo:
         return self.catalog.get(str(endpoint_id))
@@ -519,3 +594,8 @@ class Core:
         error.message = self.redactor.text(error.message)
         error.args = (error.message,)
         return error
+
+    def safe_cause(self, cause: BaseException) -> BaseException | None:
+        """``cause`` to chain to a raised error, or None when its text holds the key (a traceback would
+        print it)."""
+        return None if self.redactor.contains(f"{cause!s} {cause!r}") else cause

@@ -4,7 +4,9 @@ Every error carries ``status_code`` (``None`` when no HTTP answer was involved),
 queue request id, else the ``x-fal-request-id`` response header, else ``None``) and ``detail`` (the
 ``detail`` of the error body: a string, or for validation errors the FastAPI list of
 ``{"loc", "msg", "type"}`` items; FACTS §3.2). Messages are built from those and are redacted: the
-provider key never appears in ``str()`` or ``repr()`` of an error.
+key of every live client (``kontext_contract._redact``) is replaced by ``****`` in the message, the
+request id, ``detail``, ``body`` and ``headers`` when the error is made, and again in ``str()`` and
+``repr()``, so a provider that echoes the ``Authorization`` header cannot put the key into an error.
 
     KontextError
     ├── ConfigurationError            bad base URL, unknown endpoint, ...
@@ -35,6 +37,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from .._redact import redact, redact_deep
 
 __all__ = [
     "APIConnectionError",
@@ -82,17 +86,18 @@ class KontextError(Exception):
         request_id: str | None = None,
         detail: Detail = None,
     ) -> None:
+        message = redact(message)
         super().__init__(message)
         self.message = message
         self.status_code = status_code
-        self.request_id = request_id
-        self.detail = detail
+        self.request_id = redact(request_id) if isinstance(request_id, str) else request_id
+        self.detail = redact_deep(detail)
 
     def __str__(self) -> str:
-        return self.message
+        return redact(self.message)
 
     def __repr__(self) -> str:
-        return (
+        return redact(
             f"{type(self).__name__}({self.message!r}, status_code={self.status_code!r}, "
             f"request_id={self.request_id!r})"
         )
@@ -161,9 +166,9 @@ class APIStatusError(KontextError):
         headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message, status_code=status_code, request_id=request_id, detail=detail)
-        self.error_type = error_type
-        self.body = body
-        self.headers: dict[str, str] = dict(headers or {})
+        self.error_type = redact(error_type) if isinstance(error_type, str) else error_type
+        self.body = redact_deep(body)
+        self.headers: dict[str, str] = {k: redact(v) for k, v in (headers or {}).items()}
 
 
 class BadRequestError(APIStatusError):

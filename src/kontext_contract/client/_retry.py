@@ -30,6 +30,7 @@ from typing import Literal
 
 import httpx
 
+from .._redact import redact
 from ._errors import (
     AmbiguousSubmitError,
     APIConnectionError,
@@ -39,7 +40,7 @@ from ._errors import (
     parse_retry_after,
 )
 
-__all__ = ["Attempts", "CallKind", "RetryPolicy", "is_ingress_error"]
+__all__ = ["Attempts", "CallKind", "RetryNotice", "RetryPolicy", "is_ingress_error"]
 
 logger = logging.getLogger("kontext_contract.client")
 
@@ -93,6 +94,34 @@ class RetryPolicy:
         return delay * (1 - self.jitter + 2 * self.jitter * rand())
 
 
+@dataclass(frozen=True)
+class RetryNotice:
+    """One retry about to happen, for ``Client(on_retry=...)`` (``kontext-contract generate`` prints it).
+
+    Attributes:
+        what: the call, e.g. ``"submit to fal-ai/flux-pro/kontext"`` or ``"status of request 1234"``.
+        url: the URL that failed (redacted).
+        reason: why: the transport error and its text (``"ConnectError: [Errno 111] Connection
+            refused"``) or the HTTP status (``"HTTP 503"``), redacted.
+        delay: seconds until the next attempt.
+        attempt: the number of the next attempt (2 for the first retry).
+        max_attempts: the policy's limit of attempts.
+    """
+
+    what: str
+    url: str
+    reason: str
+    delay: float
+    attempt: int
+    max_attempts: int
+
+    def __str__(self) -> str:
+        return (
+            f"retrying {self.what} ({self.url}) in {self.delay:.1f} s, attempt {self.attempt} of "
+            f"{self.max_attempts}: {self.reason}"
+        )
+
+
 def is_ingress_error(response: httpx.Response) -> bool:
     """A 502/503/504 of the ingress load balancer: no ``x-fal-request-id`` and no ``X-Fal-Error-Type``
     (FACTS §3.2). Such an answer means the request never reached fal's application."""
@@ -120,6 +149,10 @@ class Attempts:
         kind: ``"idempotent"`` or ``"paid"`` (see the module docstring).
         what: a short description for logs and errors, e.g. ``"GET status of 1234"`` (no secrets).
         result_call: the call fetches a result (its 5xx may be the request's outcome, not retried).
+        deadline: a ``time.monotonic()`` instant (seconds) after which no attempt starts, when it comes
+            before ``policy.total_timeout`` (a caller's time limit, see ``Client.time_limit``).
+        url: the URL of the call, for the retry notices.
+        on_retry: called with a :class:`RetryNotice` before each retry's sleep.
     """
 
     def __init__(
@@ -131,6 +164,9 @@ class Attempts:
         result_call: bool = False,
         clock: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = random.random,
+        deadline: float | None = None,
+        url: str = "",
+        on_retry: Callable[[RetryNotice], object] | None = None,
     ) -> None:
         self.policy = policy
         self.kind = kind
@@ -140,6 +176,11 @@ class Attempts:
         self._clock = clock
         self._rand = rand
         self._deadline = clock() + policy.total_timeout
+        self._limited = deadline is not None and deadline < self._deadline
+        if deadline is not None and self._limited:
+            self._deadline = deadline
+        self._url = url
+        self._on_retry = on_retry
 
     def _next(self, reason: str, error: KontextError, retry_after: float | None = None) -> float:
         """Seconds to wait before the next attempt, or raise ``RetriesExhausted``."""
@@ -164,21 +205,22 @@ class Attempts:
             delay = max(delay, retry_after)
         remaining = self._deadline - self._clock()
         if delay >= remaining:
+            budget = (
+                "the time limit" if self._limited else f"the retry budget of {policy.total_timeout:.0f} s"
+            )
             raise RetriesExhausted(
-                f"{self.what}: gave up after {self.attempt} attempts, the retry budget of "
-                f"{policy.total_timeout:.0f} s is spent ({reason}): {error.message}",
+                f"{self.what}: gave up after {self.attempt} attempts, {budget} is spent "
+                f"({reason}): {error.message}",
                 last_error=error,
                 attempts=self.attempt,
             )
         self.attempt += 1
-        logger.debug(
-            "retrying %s in %.2f s after %s (attempt %d of %d)",
-            self.what,
-            delay,
-            reason,
-            self.attempt,
-            policy.max_attempts,
+        notice = RetryNotice(
+            self.what, redact(self._url), redact(reason), delay, self.attempt, policy.max_attempts
         )
+        logger.debug("%s", notice)
+        if self._on_retry is not None:
+            self._on_retry(notice)
         return delay
 
     def after_exception(self, exc: httpx.HTTPError) -> float:
@@ -188,7 +230,8 @@ class Attempts:
             AmbiguousSubmitError: a paid call failed after it may have reached the server.
             APIConnectionError / RetriesExhausted: not retryable, or the budget is spent.
         """
-        reason = f"{type(exc).__name__}"
+        text = " ".join(str(exc).split())[:200]
+        reason = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
         if isinstance(exc, httpx.UnsupportedProtocol):
             raise APIConnectionError(f"{self.what} failed: {exc}") from exc
         if self.kind == "paid" and not isinstance(exc, _NOT_SENT):

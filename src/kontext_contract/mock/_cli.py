@@ -169,9 +169,10 @@ def mock_command(
         raise click.UsageError(str(exc)) from None
     try:
         sock = bind_socket(host, port)
-    except OSError as exc:
-        click.echo(f"error: cannot listen on {host}:{port}: {exc.strerror}", err=True)
-        sys.exit(1)
+    except OSError as exc:  # in use, not an address of this machine, not a host name: bad --host/--port
+        reason = exc.strerror or type(exc).__name__
+        click.echo(f"error: --host/--port: cannot listen on {host}:{port}: {reason}", err=True)
+        sys.exit(2)
     real_port = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     base = config.base_url or f"http://{shown_host}:{real_port}"

@@ -3,6 +3,12 @@
 A file name says everything needed to draw the image again: ``{w}x{h}-{seed}-{index}-{digest}.{ext}``
 (``digest``: 16 hex digits of the prompt and inputs). The same name always gives the same bytes, so the
 output of a request is reproducible from its seed and input, and 100,000 requests keep no pixels.
+
+Memory is bounded against hostile input (docs/mock.md "Limits"): a file name is honoured only for the
+sizes the mock makes (about one megapixel, :data:`MAX_OUTPUT_PIXELS`), at most :data:`MAX_RENDERS` images
+are drawn at once, and an input ``data:`` URI is decoded only after its header says it has at most
+:data:`MAX_INPUT_PIXELS` pixels, within a process-wide budget of :data:`DECODE_BUDGET_BYTES` for the
+decodes in flight.
 """
 
 from __future__ import annotations
@@ -17,7 +23,10 @@ import re
 import threading
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from PIL import Image, ImageDraw
 
@@ -38,6 +47,11 @@ TARGET_PIXELS = 1024 * 1024
 _STEP = 32
 #: the largest side the mock draws or accepts in a file name, pixels
 MAX_SIDE = 4096
+#: the most pixels of an image the mock draws or accepts in a file name: what :func:`size_for_ratio`
+#: makes (one megapixel, sides rounded to multiples of 32) plus a margin
+MAX_OUTPUT_PIXELS = TARGET_PIXELS * 5 // 4
+#: images drawn at once (each holds about 4 MB while drawn), across the process
+MAX_RENDERS = 2
 
 #: the formats the mock writes (the contract's output_format values should be among them)
 _FORMATS = ("JPEG", "PNG", "WEBP")
@@ -120,6 +134,7 @@ def parse_name(name: str) -> ImageSpec | None:
     width, height = int(w), int(h)
     if (
         not (16 <= width <= MAX_SIDE and 16 <= height <= MAX_SIDE)
+        or width * height > MAX_OUTPUT_PIXELS
         or _format_of_extension(ext) not in _FORMATS
     ):
         return None
@@ -163,14 +178,33 @@ def encode_image(image: Image.Image, pil_format: str) -> bytes:
     return buffer.getvalue()
 
 
-class FileCache:
-    """A small LRU of rendered files (a few megabytes), so a result and the download that follows it
-    draw the image once. Thread-safe: rendering runs in worker threads."""
+_RENDER_SLOTS = threading.BoundedSemaphore(MAX_RENDERS)
 
-    def __init__(self, capacity: int = 16) -> None:
+
+def _keep_pillow_blocks() -> None:
+    """Let Pillow keep freed image blocks for reuse (``Image.core.set_blocks_max``, Pillow's documented
+    ``PILLOW_BLOCKS_MAX``): enough for the decode budget and the renders. Without it each decode mallocs
+    and frees its blocks in whichever worker thread runs it, and glibc keeps much of that memory per
+    thread arena: 10 concurrent worst-case image requests left the mock 330 MB larger; with it, about
+    40 MB (tests/hostile/test_memory.py). Never lowers a larger setting."""
+    core: Any = Image.core  # type: ignore[attr-defined]  # Pillow's C module, untyped
+    wanted = DECODE_BUDGET_BYTES // max(1, core.get_block_size()) + MAX_RENDERS
+    if core.get_blocks_max() < wanted:
+        core.set_blocks_max(wanted)
+
+
+class FileCache:
+    """A small LRU of rendered files (at most ``capacity`` files and ``max_bytes`` bytes), so a result and
+    the download that follows it draw the image once. Thread-safe: rendering runs in worker threads, at
+    most :data:`MAX_RENDERS` at once in the process (forged file names cannot make the mock draw more)."""
+
+    def __init__(self, capacity: int = 16, max_bytes: int = 32 * 1024 * 1024) -> None:
         self._capacity = capacity
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._items: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
+        _keep_pillow_blocks()
 
     def get(self, spec: ImageSpec) -> bytes:
         """The bytes of ``spec``'s file, rendered if not cached."""
@@ -180,34 +214,86 @@ class FileCache:
             if data is not None:
                 self._items.move_to_end(key)
                 return data
-        data = render(spec)
+        with _RENDER_SLOTS:
+            data = render(spec)
         with self._lock:
-            self._items[key] = data
-            while len(self._items) > self._capacity:
-                self._items.popitem(last=False)
+            if key not in self._items:
+                self._items[key] = data
+                self._bytes += len(data)
+            while self._items and (len(self._items) > self._capacity or self._bytes > self._max_bytes):
+                self._bytes -= len(self._items.popitem(last=False)[1])
         return data
 
 
 class InputImageError(ValueError):
-    """An input image that cannot be decoded; ``reason`` is short and never contains the data."""
+    """An input image the mock refuses; ``reason`` is short and never contains the data; ``kind`` is the
+    422 item's ``type`` (fal's error types: ``image_load_error``, ``image_too_large``) and ``ctx`` its
+    context."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(
+        self, reason: str, kind: str = "image_load_error", ctx: dict[str, int] | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.kind = kind
+        self.ctx = ctx
 
 
-#: the most pixels of an input image the mock decodes (Pillow's decompression bomb guard is 89 MP)
-MAX_INPUT_PIXELS = 64 * 1024 * 1024
+#: the most pixels of an input image the mock decodes (4096 x 4096); more is a 422 ``image_too_large``,
+#: decided from the image's header before any pixel is decoded
+MAX_INPUT_PIXELS = 4096 * 4096
+#: bytes of pixel memory that the input decodes in flight may hold together (process-wide); a decode
+#: waits until its share is free (4 bytes per pixel, the widest of Pillow's usual modes)
+DECODE_BUDGET_BYTES = 96 * 1024 * 1024
+#: the image formats the mock decodes (others, e.g. EPS, which would run Ghostscript, are refused)
+INPUT_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "AVIF", "BMP")  # JPEG includes multi-picture JPEG (MPO)
+_BYTES_PER_PIXEL = 4
+
+
+class _Budget:
+    """A weighted semaphore in bytes (threads): :meth:`hold` waits until ``amount`` fits."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.used = 0
+        self._cond = threading.Condition()
+
+    @contextmanager
+    def hold(self, amount: int) -> Iterator[None]:
+        amount = max(0, min(amount, self.capacity))
+        with self._cond:
+            self._cond.wait_for(lambda: self.used + amount <= self.capacity)
+            self.used += amount
+        try:
+            yield
+        finally:
+            with self._cond:
+                self.used -= amount
+                self._cond.notify_all()
+
+
+_DECODES = _Budget(DECODE_BUDGET_BYTES)
+#: Image.open of a PNG inflates its text chunks (up to PngImagePlugin.MAX_TEXT_MEMORY, 64 MB): one at a time
+_OPENS = threading.Lock()
+
+
+def _text_bytes(image: Image.Image) -> int:
+    return sum(len(v) for v in image.info.values() if isinstance(v, str | bytes))
 
 
 def decode_data_uri(uri: str) -> tuple[int, int]:
     """Decode a base64 ``data:`` URI and check it is an image Pillow reads fully.
 
+    The size is read from the image's header first: above :data:`MAX_INPUT_PIXELS` nothing is decoded.
+    Then the pixels are decoded (JPEG at 1/8 scale) within the process-wide :data:`DECODE_BUDGET_BYTES`,
+    so concurrent requests cannot hold more pixel memory than that together.
+
     Returns:
         (width, height) in pixels.
 
     Raises:
-        InputImageError: not base64, not an image, truncated, or larger than MAX_INPUT_PIXELS.
+        InputImageError: not base64, not an image of :data:`INPUT_FORMATS`, truncated (``image_load_error``),
+            or more than MAX_INPUT_PIXELS pixels (``image_too_large``).
     """
     header, sep, payload = uri.partition(",")
     if not sep or not header.lower().startswith("data:"):
@@ -220,21 +306,41 @@ def decode_data_uri(uri: str) -> tuple[int, int]:
         raise InputImageError("the data: URI is not valid base64") from None
     if not raw:
         raise InputImageError("the data: URI is empty")
+    unreadable = InputImageError(
+        f"the data: URI is not an image Pillow can read in a format the mock decodes ({', '.join(INPUT_FORMATS)})"
+    )
+    Image.init()  # every plugin registered, so that ``formats`` can name them
+    too_large = f"more than the {MAX_INPUT_PIXELS / 1e6:.1f} MP this mock decodes"
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(raw)) as image:
+        with _OPENS, warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size is checked below
+            with Image.open(io.BytesIO(raw), formats=INPUT_FORMATS) as image:
                 width, height = image.size
-                if width * height > MAX_INPUT_PIXELS:
-                    raise InputImageError(f"the image is too large ({width}x{height} pixels)")
-                image.draft("RGB", (64, 64))  # JPEG: decode at a fraction of the size, still every byte
-                image.load()
-    except InputImageError:
-        raise
+                cost = width * height * _BYTES_PER_PIXEL + _text_bytes(image)
+    except Image.DecompressionBombError:  # Pillow's own guard: over twice its MAX_IMAGE_PIXELS
+        raise InputImageError(
+            f"the image has more than {2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f} MP, {too_large}",
+            "image_too_large",
+            {"max_pixels": MAX_INPUT_PIXELS},
+        ) from None
     except Exception:
-        raise InputImageError("the data: URI is not an image Pillow can read") from None
+        raise unreadable from None
     if width <= 0 or height <= 0:
         raise InputImageError("the image has no pixels")
+    if width * height > MAX_INPUT_PIXELS:
+        raise InputImageError(
+            f"the image is {width}x{height} pixels ({width * height / 1e6:.1f} MP), {too_large}",
+            "image_too_large",
+            {"max_pixels": MAX_INPUT_PIXELS, "width": width, "height": height},
+        )
+    try:
+        with _DECODES.hold(cost), warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(raw), formats=INPUT_FORMATS) as image:
+                image.draft("RGB", (64, 64))  # JPEG: decode at a fraction of the size, still every byte
+                image.load()
+    except Exception:
+        raise unreadable from None
     return width, height
 
 

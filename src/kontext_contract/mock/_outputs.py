@@ -138,7 +138,7 @@ class Outputs:
     async def _check(
         self, endpoint: EndpointModel, body: bytes, base: str
     ) -> tuple[Outcome | None, dict[str, Any] | None, tuple[float, float] | None]:
-        if len(body) > 65536:  # large inputs (inline images) are decoded off the event loop
+        if len(body) > 65536 or b"data:" in body:  # inline images are decoded off the event loop
             return await to_thread.run_sync(self.check_input, endpoint, body, base)
         return self.check_input(endpoint, body, base)
 
@@ -194,9 +194,8 @@ class Outputs:
                 try:
                     size = self._input_size(value, base)
                 except InputImageError as exc:
-                    bad.append(
-                        {"type": "image_load_error", "loc": loc, "msg": exc.reason, "input": _short(value)}
-                    )
+                    item = {"type": exc.kind, "loc": loc, "msg": exc.reason, "input": _short(value)}
+                    bad.append({**item, "ctx": exc.ctx} if exc.ctx else item)
                     continue
                 if ratio is None and size is not None:
                     ratio = (float(size[0]), float(size[1]))

@@ -70,11 +70,17 @@ class Webhooks:
 
     def webhook_allowed(self, url: str) -> bool:
         """Whether the mock may POST to ``url``: http(s) to a loopback address (127.0.0.0/8, ::1,
-        ``localhost``) or to a host of ``webhook_allow_hosts``. Host names are never resolved."""
+        ``localhost``) or to a host of ``webhook_allow_hosts``. Host names are never resolved. A URL with
+        a space or a control character (``%0d%0a``, ``%00`` once decoded), a port outside 0-65535, or one
+        httpx cannot parse, is refused too (counted as ``refused``)."""
+        if any(ord(c) <= 32 or ord(c) == 127 for c in url):
+            return False
         try:
             parts = urlsplit(url)
             host = (parts.hostname or "").lower()
-        except ValueError:
+            _ = parts.port  # ValueError outside 0-65535
+            httpx.URL(url)
+        except (ValueError, httpx.InvalidURL):
             return False
         if parts.scheme not in ("http", "https") or not host:
             return False
@@ -92,7 +98,9 @@ class Webhooks:
         if not self.webhook_allowed(url):
             self.webhooks["refused"] += 1
             log.warning(
-                "webhook of request %s not sent: %s is not a loopback or allowed host", req.id, _host_of(url)
+                "webhook of request %s not sent: %r is not an http(s) URL on a loopback or allowed host",
+                req.id,
+                _host_of(url),
             )
             return
         outcome = await self.outcome(req, self.now())
@@ -113,7 +121,7 @@ class Webhooks:
         try:
             response = await self._webhook_client.post(url, json=payload)
             self.webhooks["sent" if response.status_code < 400 else "failed"] += 1
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # never out of the task
             self.webhooks["failed"] += 1
             log.warning("webhook of request %s to %s failed: %s", req.id, _host_of(url), type(exc).__name__)
 
@@ -128,6 +136,7 @@ class Webhooks:
 
 def _host_of(url: str) -> str:
     try:
-        return urlsplit(url).hostname or "?"
+        host = urlsplit(url).hostname or "?"
     except ValueError:
         return "?"
+    return host if host.isprintable() else repr(host)[1:-1]
