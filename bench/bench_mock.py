@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench" / ".cache" / "prism"
@@ -160,8 +161,8 @@ async def submit_and_status(conn: Connection) -> bool:
     status, body = await conn.request("POST", f"/{ENDPOINT}", BODY)
     if status != 200:
         return False
-    request_id = json.loads(body).get("request_id", "x")
-    status, _ = await conn.request("GET", f"/fal-ai/flux-pro/requests/{request_id}/status")
+    status_url = json.loads(body).get("status_url", "/x")
+    status, _ = await conn.request("GET", urlsplit(status_url).path)
     return status in (200, 202)
 
 

@@ -33,6 +33,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from kontext_contract._openapi import resolve_ref
+from kontext_contract.contract import ContractModel
 from kontext_contract.mock import MockConfig, MockServer, create_app
 
 from ._checks import (
@@ -482,9 +483,8 @@ def test_proposed_event_stream_schema_passes() -> None:
     """The contract change proposed for (3), applied in memory, makes Schemathesis validate each event's data
     against QueueStatus, and catches a wrong event."""
     document = provider_document("fal")
-    media = document["paths"]["/fal-ai/flux-pro/requests/{request_id}/status/stream"]["get"]["responses"][
-        "200"
-    ]
+    stream = ContractModel.from_document(document).request_operation("status-stream")
+    media = document["paths"][stream.path][stream.method.lower()]["responses"]["200"]
     media["content"]["text/event-stream"]["schema"] = PROPOSED_EVENT_SCHEMA
     case, response = _stream_response(document)
     case.validate_response(response, checks=[response_schema_conformance])

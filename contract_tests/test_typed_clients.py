@@ -28,6 +28,7 @@ from kontext_api.types import Response
 from PIL import Image
 
 from kontext_contract.client import AsyncClient, NotFoundError, Provider, ValidationError, catalog
+from kontext_contract.contract import ContractModel
 from kontext_contract.mock import MockConfig, create_app
 
 from ._harness import mock_key, provider_document
@@ -37,17 +38,19 @@ DOCUMENT = provider_document("fal")
 SCHEMAS = DOCUMENT["components"]["schemas"]
 
 
-def _operations(tag: str) -> dict[str, dict[str, Any]]:
-    """endpoint id -> operation, for the operations of ``tag`` (``queue`` submits, ``run``)."""
-    found = {}
-    for item in DOCUMENT["paths"].values():
-        post = item.get("post")
-        if post and tag in post.get("tags", []) and "x-fal-endpoint-id" in post:
-            found[post["x-fal-endpoint-id"]] = post
-    return found
+MODEL = ContractModel.from_document(DOCUMENT)
 
 
-SUBMITS = _operations("queue")
+def _operations(role: str) -> dict[str, dict[str, Any]]:
+    """endpoint id -> operation object, for the operations of ``role`` (``submit``, ``run``; the contract model)."""
+    return {
+        op.endpoint_id: dict(op.spec)
+        for op in MODEL.operations.values()
+        if op.role == role and op.endpoint_id is not None
+    }
+
+
+SUBMITS = _operations("submit")
 RUNS = _operations("run")
 ENDPOINTS = sorted(SUBMITS)
 
@@ -153,10 +156,9 @@ async def test_generated_client_submit_status_result(endpoint: str) -> None:
 async def test_generated_client_run(endpoint: str) -> None:
     """The run functions request paths relative to ``base_url``: the mock's run API for fal-ai/flux-pro."""
     info = catalog().get(endpoint)
-    run_server = DOCUMENT["paths"][
-        next(p for p, i in DOCUMENT["paths"].items() if i.get("post") is RUNS[endpoint])
-    ]
-    prefix = run_server["servers"][0]["url"].removeprefix(DOCUMENT["info"]["x-provider"]["run_base_url"])
+    run = MODEL.endpoint(endpoint).run
+    assert run is not None and run.server is not None and MODEL.provider.run_base_url is not None
+    prefix = run.server.removeprefix(MODEL.provider.run_base_url)
     client = _generated(_mock(), base=f"{BASE}/run{prefix}")
     sent = _input(endpoint)
     response: Response[Any] = await _api(RUNS[endpoint]).asyncio_detailed(
