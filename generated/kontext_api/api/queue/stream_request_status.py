@@ -9,6 +9,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.error_detail import ErrorDetail
 from ...models.infrastructure_error import InfrastructureError
 from ...models.logs_flag import LogsFlag
+from ...models.queue_status_event import QueueStatusEvent
 from ...types import UNSET, Response, Unset
 
 
@@ -41,9 +42,10 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorDetail | InfrastructureError | str | None:
+) -> ErrorDetail | InfrastructureError | QueueStatusEvent | None:
     if response.status_code == 200:
-        response_200 = response.text
+        response_200 = QueueStatusEvent.from_dict(response.text)
+
         return response_200
 
     if response.status_code == 401:
@@ -84,7 +86,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorDetail | InfrastructureError | str]:
+) -> Response[ErrorDetail | InfrastructureError | QueueStatusEvent]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -98,11 +100,12 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     logs: LogsFlag | Unset = UNSET,
-) -> Response[ErrorDetail | InfrastructureError | str]:
+) -> Response[ErrorDetail | InfrastructureError | QueueStatusEvent]:
     """Queue status of a request as Server-Sent Events
 
-     Each event's `data:` line is a QueueStatus as JSON (x-fal-event-schema); a `: ping` comment comes
-    about every 15 seconds; the stream closes after the COMPLETED event.
+     Server-Sent Events: each event's `data:` line is a QueueStatus as JSON (the response schema is the
+    schema of one event, as Schemathesis reads it; OpenAPI 3.2 calls it itemSchema); a `: ping` comment
+    comes about every 15 seconds; the stream closes after the COMPLETED event.
 
     Args:
         request_id (str):
@@ -114,7 +117,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorDetail | InfrastructureError | str]
+        Response[ErrorDetail | InfrastructureError | QueueStatusEvent]
     """
 
     kwargs = _get_kwargs(
@@ -134,11 +137,12 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     logs: LogsFlag | Unset = UNSET,
-) -> ErrorDetail | InfrastructureError | str | None:
+) -> ErrorDetail | InfrastructureError | QueueStatusEvent | None:
     """Queue status of a request as Server-Sent Events
 
-     Each event's `data:` line is a QueueStatus as JSON (x-fal-event-schema); a `: ping` comment comes
-    about every 15 seconds; the stream closes after the COMPLETED event.
+     Server-Sent Events: each event's `data:` line is a QueueStatus as JSON (the response schema is the
+    schema of one event, as Schemathesis reads it; OpenAPI 3.2 calls it itemSchema); a `: ping` comment
+    comes about every 15 seconds; the stream closes after the COMPLETED event.
 
     Args:
         request_id (str):
@@ -150,7 +154,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorDetail | InfrastructureError | str
+        ErrorDetail | InfrastructureError | QueueStatusEvent
     """
 
     return sync_detailed(
@@ -165,11 +169,12 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     logs: LogsFlag | Unset = UNSET,
-) -> Response[ErrorDetail | InfrastructureError | str]:
+) -> Response[ErrorDetail | InfrastructureError | QueueStatusEvent]:
     """Queue status of a request as Server-Sent Events
 
-     Each event's `data:` line is a QueueStatus as JSON (x-fal-event-schema); a `: ping` comment comes
-    about every 15 seconds; the stream closes after the COMPLETED event.
+     Server-Sent Events: each event's `data:` line is a QueueStatus as JSON (the response schema is the
+    schema of one event, as Schemathesis reads it; OpenAPI 3.2 calls it itemSchema); a `: ping` comment
+    comes about every 15 seconds; the stream closes after the COMPLETED event.
 
     Args:
         request_id (str):
@@ -181,7 +186,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorDetail | InfrastructureError | str]
+        Response[ErrorDetail | InfrastructureError | QueueStatusEvent]
     """
 
     kwargs = _get_kwargs(
@@ -199,11 +204,12 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     logs: LogsFlag | Unset = UNSET,
-) -> ErrorDetail | InfrastructureError | str | None:
+) -> ErrorDetail | InfrastructureError | QueueStatusEvent | None:
     """Queue status of a request as Server-Sent Events
 
-     Each event's `data:` line is a QueueStatus as JSON (x-fal-event-schema); a `: ping` comment comes
-    about every 15 seconds; the stream closes after the COMPLETED event.
+     Server-Sent Events: each event's `data:` line is a QueueStatus as JSON (the response schema is the
+    schema of one event, as Schemathesis reads it; OpenAPI 3.2 calls it itemSchema); a `: ping` comment
+    comes about every 15 seconds; the stream closes after the COMPLETED event.
 
     Args:
         request_id (str):
@@ -215,7 +221,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorDetail | InfrastructureError | str
+        ErrorDetail | InfrastructureError | QueueStatusEvent
     """
 
     return (
