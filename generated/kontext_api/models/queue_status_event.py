@@ -17,9 +17,9 @@ class QueueStatusEvent:
     SSE fields (fal sends none of them: an event without `event:` is a "message").
 
         Attributes:
-            data (str): A QueueStatus as JSON. In OpenAPI 3.1 this is `contentMediaType: application/json` with
-                `contentSchema: QueueStatus`, which Schemathesis checks; OpenAPI 3.0.3 has neither keyword, so the contract
-                states them as x-contentMediaType and x-contentSchema.
+            data (str): A queue status (IN_QUEUE, IN_PROGRESS or COMPLETED) as JSON. In OpenAPI 3.1 this is
+                `contentMediaType: application/json` with a `contentSchema`, which Schemathesis checks; OpenAPI 3.0.3 has
+                neither keyword, so the contract states them as x-contentMediaType and x-contentSchema.
             event (str | Unset):
             id (str | Unset):
             retry (int | Unset):

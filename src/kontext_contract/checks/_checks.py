@@ -12,6 +12,7 @@ import io
 from urllib.parse import urlsplit
 
 from ..contract import URL_FIELDS
+from .._openapi import event_data_schema
 from ._context import Context, check
 from ._http import Download, Exchange, brief
 from ._inputs import ratio_of
@@ -449,7 +450,7 @@ def status_stream_offered(ctx: Context) -> Outcome:
     sent = exchange.request_line()
     if exchange.status != 200 or exchange.content_type not in spec.media:
         return failed(sent, expected, exchange.answer())
-    event_schema = (spec.media[media] or {}).get("x-fal-event-schema")
+    event_schema = event_data_schema(op.doc, spec.media[media] or {})
     states = [str(e.get("status")) if isinstance(e, dict) else "(not JSON)" for e in trace.events]
     for raw, event in zip(trace.raw_events, trace.events, strict=True):
         if event is None:
