@@ -191,7 +191,6 @@ def test_a_long_stream_that_breaks_is_reopened_with_a_fresh_retry_budget() -> No
     assert len(opened) == 2
 
 
-
 def _spied(app: Any) -> tuple[Any, list[httpx.Headers]]:
     """``app`` wrapped so that the headers of every HTTP request it gets are recorded."""
     seen: list[httpx.Headers] = []
@@ -232,7 +231,9 @@ def test_run_sends_the_three_headers_the_run_operations_take() -> None:
     assert asked["x-fal-request-timeout"] == "30"
     assert asked["x-fal-runner-hint"] == "gpu-a"
     assert json.loads(asked["x-fal-object-lifecycle-preference"]) == {"expiration_duration_seconds": 3600}
-    assert not {"x-fal-request-timeout", "x-fal-runner-hint", "x-fal-object-lifecycle-preference"} & set(plain)
+    assert not {"x-fal-request-timeout", "x-fal-runner-hint", "x-fal-object-lifecycle-preference"} & set(
+        plain
+    )
 
 
 @pytest.mark.asyncio
