@@ -61,9 +61,9 @@ def test_completed_without_metrics_is_accepted() -> None:
 )
 def test_422_detail_text_or_list_is_parsed_into_the_error(detail: object, items: list[object]) -> None:
     """fal-js response.ts: a text ``detail`` is one field error at loc ["body"], type "value_error"."""
-    with _client(lambda request: httpx.Response(422, json={"detail": detail})) as client:
-        with pytest.raises(ValidationError) as caught:
-            client.run(T2I, {"prompt": "x"})
+    answer = httpx.Response(422, json={"detail": detail})
+    with _client(lambda request: answer) as client, pytest.raises(ValidationError) as caught:
+        client.run(T2I, {"prompt": "x"})
     assert caught.value.status_code == 422
     assert caught.value.detail == items
     text = detail if isinstance(detail, str) and detail else None
