@@ -1,8 +1,8 @@
 """Tests of the suite itself: a deliberately broken mock (an ASGI wrapper that changes its answers) and a
 deliberately broken contract (a provider document mutated in memory) must make the suite's checks fail, and
 the unbroken pair must pass the same small run. Also the tests of the checks the main run does not ask of some
-cases: the contract's x-fal-invalid-value marker, and a strict xfail that flips when the contract is fixed
-(docs/contract-tests.md "Changes needed").
+cases: the contract's x-fal-invalid-value marker; and Schemathesis' own reading of the status stream's event
+schema (docs/contract-tests.md "Changes needed", 3).
 """
 
 from __future__ import annotations
