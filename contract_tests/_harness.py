@@ -29,8 +29,8 @@ from schemathesis.hooks import HookContext
 from schemathesis.schemas import APIOperation, BaseSchema
 
 from kontext_contract._layout import Layout
-from kontext_contract.contract import ContractModel, Operation, ProviderFacts, load_document
 from kontext_contract._openapi import with_content_keywords
+from kontext_contract.contract import ContractModel, Operation, ProviderFacts, load_document
 from kontext_contract.mock import PROVIDERS
 from kontext_contract.mock._config import default_key
 

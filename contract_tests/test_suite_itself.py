@@ -480,7 +480,7 @@ def test_event_stream_schema_catches_a_wrong_event() -> None:
     document = provider_document("fal")
     document["components"]["schemas"]["QueueStatusCompleted"]["required"].append("not_sent")
     case, response = _stream_response(document)
-    with pytest.raises(FailureGroup, match="SSE event payload violates content schema"):
+    with pytest.raises(FailureGroup, match="ST108 SSE event violates schema"):
         case.validate_response(response, checks=[response_schema_conformance])
 
 

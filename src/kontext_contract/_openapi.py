@@ -109,6 +109,8 @@ def fold(doc: Mapping[str, Any], schema: Any, _depth: int = 0) -> dict[str, Any]
             else:
                 out[key] = value
     return out
+
+
 #: The OpenAPI 3.0.3 extensions the contract uses for the JSON Schema keywords OpenAPI 3.1 has for the
 #: content of a string (``contentMediaType``, ``contentSchema``); docs/contract.md §3.1, status stream.
 CONTENT_KEYWORDS = {"x-contentMediaType": "contentMediaType", "x-contentSchema": "contentSchema"}
@@ -117,14 +119,20 @@ CONTENT_KEYWORDS = {"x-contentMediaType": "contentMediaType", "x-contentSchema":
 def event_data_schema(doc: Mapping[str, Any], event_schema: Any) -> Any:
     """The schema of each event's ``data`` in a ``text/event-stream`` answer whose ``schema`` is
     ``event_schema`` (the schema of one event object ``{data, event?, id?, retry?}``, as Schemathesis reads
-    an event stream's schema): the ``contentSchema`` of its ``data`` property, or the contract's 3.0.3 form
-    ``x-contentSchema``.
+    an event stream's schema, or an ``anyOf``/``oneOf`` holding it): the ``contentSchema`` of its ``data``
+    property, or the contract's 3.0.3 form ``x-contentSchema``.
 
     Returns:
         the (possibly ``$ref``) schema of the JSON in ``data``, or ``None`` when the event schema states none.
     """
     event = resolve_ref(doc, event_schema)
-    props = event.get("properties") if isinstance(event, Mapping) else None
+    if not isinstance(event, Mapping):
+        return None
+    for branch in [*(event.get("anyOf") or []), *(event.get("oneOf") or [])]:
+        found = event_data_schema(doc, branch)
+        if found is not None:
+            return found
+    props = event.get("properties")
     data = resolve_ref(doc, props.get("data")) if isinstance(props, Mapping) else None
     if not isinstance(data, Mapping):
         return None

@@ -1,5 +1,5 @@
 """The client reads answers as fal's own publications allow them (docs/contract.md "Where fal's own
-publications disagree", overlays/070-fal-publications.overlay.yaml): a COMPLETED status without
+publications disagree", overlays/080-fal-publications.overlay.yaml): a COMPLETED status without
 ``metrics``, a 422 whose ``detail`` is one text, a cancel answered 200."""
 
 from __future__ import annotations

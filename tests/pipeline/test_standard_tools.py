@@ -1,5 +1,5 @@
 """Standard tools read all of every built document (docs/contract.md "Where fal's own publications
-disagree", status stream; overlays/070-fal-publications.overlay.yaml):
+disagree", status stream; overlays/080-fal-publications.overlay.yaml):
 
 - a raw Schemathesis CLI run (``st run … --phases stateful --checks response_schema_conformance``, nothing
   of this project's configuration) over each provider document, against the mock's matching profile over a

@@ -11,8 +11,8 @@ from __future__ import annotations
 import io
 from urllib.parse import urlsplit
 
-from ..contract import URL_FIELDS
 from .._openapi import event_data_schema
+from ..contract import URL_FIELDS
 from ._context import Context, check
 from ._http import Download, Exchange, brief
 from ._inputs import ratio_of
@@ -645,11 +645,7 @@ def cancel_unfinished_202(ctx: Context) -> Outcome:
     if run.cancel.status == 400 and isinstance(body, dict) and body.get("status") == done:
         return skipped(f"the request completed before the cancel arrived (400 {done})")
     code = run.cancel.status or 0
-    if (
-        code != 202
-        and 200 <= code < 300
-        and ctx.contract.operation("cancel").find_response(code) is not None
-    ):
+    if code != 202 and 200 <= code < 300 and ctx.contract.operation("cancel").find_response(code) is not None:
         expected += f", or {_schema_name(ctx, 'cancel', code)}"
         problems = _conformance(ctx, "cancel", run.cancel, code)
         if problems:

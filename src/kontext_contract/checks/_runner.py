@@ -133,7 +133,7 @@ def _scenario_skip(state: RunState, ctx: Context, scenario: Scenario) -> tuple[O
 
 def disagreement_note(document: Mapping[str, Any], check_name: str) -> str:
     """What a FAIL of ``check_name`` must say when fal's own publications disagree on its rule: each entry of
-    the contract's ``x-fal-publications-disagree`` (overlays/070-fal-publications.overlay.yaml) that names
+    the contract's ``x-fal-publications-disagree`` (overlays/080-fal-publications.overlay.yaml) that names
     the check, as "fal's publications disagree on <topic>: <other sources> state <other reading>, the
     contract follows <its sources> (<its reading>); a provider doing the former fails here". The FAIL stays
     a FAIL (the contract's choice); the note says which publication the provider may be following. Empty

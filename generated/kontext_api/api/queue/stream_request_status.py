@@ -1,5 +1,5 @@
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import httpx
@@ -42,9 +42,21 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorDetail | InfrastructureError | QueueStatusEvent | None:
+) -> ErrorDetail | InfrastructureError | QueueStatusEvent | str | None:
     if response.status_code == 200:
-        response_200 = QueueStatusEvent.from_dict(response.text)
+
+        def _parse_response_200(data: object) -> QueueStatusEvent | str:
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                response_200_type_0 = QueueStatusEvent.from_dict(data)
+
+                return response_200_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(QueueStatusEvent | str, data)
+
+        response_200 = _parse_response_200(response.text)
 
         return response_200
 
@@ -86,7 +98,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorDetail | InfrastructureError | QueueStatusEvent]:
+) -> Response[ErrorDetail | InfrastructureError | QueueStatusEvent | str]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -100,7 +112,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     logs: LogsFlag | Unset = UNSET,
-) -> Response[ErrorDetail | InfrastructureError | QueueStatusEvent]:
+) -> Response[ErrorDetail | InfrastructureError | QueueStatusEvent | str]:
     """Queue status of a request as Server-Sent Events
 
      Server-Sent Events: each event's `data:` line is a QueueStatus as JSON (the response schema is the
@@ -117,7 +129,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorDetail | InfrastructureError | QueueStatusEvent]
+        Response[ErrorDetail | InfrastructureError | QueueStatusEvent | str]
     """
 
     kwargs = _get_kwargs(
@@ -137,7 +149,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     logs: LogsFlag | Unset = UNSET,
-) -> ErrorDetail | InfrastructureError | QueueStatusEvent | None:
+) -> ErrorDetail | InfrastructureError | QueueStatusEvent | str | None:
     """Queue status of a request as Server-Sent Events
 
      Server-Sent Events: each event's `data:` line is a QueueStatus as JSON (the response schema is the
@@ -154,7 +166,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorDetail | InfrastructureError | QueueStatusEvent
+        ErrorDetail | InfrastructureError | QueueStatusEvent | str
     """
 
     return sync_detailed(
@@ -169,7 +181,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     logs: LogsFlag | Unset = UNSET,
-) -> Response[ErrorDetail | InfrastructureError | QueueStatusEvent]:
+) -> Response[ErrorDetail | InfrastructureError | QueueStatusEvent | str]:
     """Queue status of a request as Server-Sent Events
 
      Server-Sent Events: each event's `data:` line is a QueueStatus as JSON (the response schema is the
@@ -186,7 +198,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorDetail | InfrastructureError | QueueStatusEvent]
+        Response[ErrorDetail | InfrastructureError | QueueStatusEvent | str]
     """
 
     kwargs = _get_kwargs(
@@ -204,7 +216,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     logs: LogsFlag | Unset = UNSET,
-) -> ErrorDetail | InfrastructureError | QueueStatusEvent | None:
+) -> ErrorDetail | InfrastructureError | QueueStatusEvent | str | None:
     """Queue status of a request as Server-Sent Events
 
      Server-Sent Events: each event's `data:` line is a QueueStatus as JSON (the response schema is the
@@ -221,7 +233,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorDetail | InfrastructureError | QueueStatusEvent
+        ErrorDetail | InfrastructureError | QueueStatusEvent | str
     """
 
     return (
