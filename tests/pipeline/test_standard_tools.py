@@ -23,7 +23,8 @@ from typing import Any
 import pytest
 
 from kontext_contract._layout import Layout
-from kontext_contract.mock import DEFAULT_KEYS, MockConfig, MockServer
+from kontext_contract.mock import MockConfig, MockServer
+from kontext_contract.mock._config import default_key
 from kontext_contract.pipeline import load_yaml
 
 PROVIDERS = ("fal", "relay-a", "chainhub", "relay-b")
@@ -68,7 +69,7 @@ def test_raw_schemathesis_stateful_run_reports_no_st108(layout: Layout, provider
                     *ST_ARGS,
                     *ST_BOUND,
                     "-H",
-                    f"Authorization: {scheme} {DEFAULT_KEYS[scheme]}",
+                    f"Authorization: {scheme} {default_key(scheme)}",
                     "--no-color",
                 ],
                 capture_output=True,
