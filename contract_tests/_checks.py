@@ -6,8 +6,6 @@ They cover what the contract states but Schemathesis' built-in checks cannot see
 - ``submit_defers_validation_to_result``: fal's deferred validation (an invalid input accepted at submit
   ends in a 422 result), which the built-in ``negative_data_rejection`` is configured to allow at submit
   (contract_tests/schemathesis.toml);
-- ``event_stream_events_conform``: every ``data:`` event of the status stream is a ``QueueStatus``
-  (the contract states it as ``x-fal-event-schema``, which JSON Schema validation of a string cannot read);
 - ``gateway_timeout_only_when_asked``: a 504 only as the client's own X-Fal-Request-Timeout deadline.
 """
 
@@ -33,7 +31,6 @@ __all__ = [
     "INVALID_VALUE_MARKER",
     "SUITE_CHECKS",
     "defers_validation",
-    "event_stream_events_conform",
     "gateway_timeout_only_when_asked",
     "invalid_only_where_unspecified",
     "media_fields",
@@ -245,32 +242,6 @@ def run_422_is_justified(
     return None
 
 
-def event_stream_events_conform(
-    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: AnyCase
-) -> bool | None:
-    """Every ``data:`` line of a ``text/event-stream`` answer is JSON valid against the media type's
-    ``x-fal-event-schema`` (a QueueStatus; docs/contract.md §3.1), and the last one is COMPLETED when the
-    stream was read to its end."""
-    content_type = (response.headers.get("content-type") or [""])[0].split(";")[0].strip()
-    if content_type != "text/event-stream":
-        return True
-    document = case.operation.schema.raw_schema
-    spec = _resolve(
-        document, case.operation.definition.raw.get("responses", {}).get(str(response.status_code))
-    )
-    media = ((spec or {}).get("content") or {}).get("text/event-stream") or {}
-    event_schema = (_resolve(document, media.get("schema")) or {}).get("x-fal-event-schema")
-    assert event_schema is not None, "the contract gives no x-fal-event-schema for this event stream"
-    validator = _validator(document, event_schema)
-    events = [line[5:].strip() for line in response.text.splitlines() if line.startswith("data:")]
-    assert events, "the status stream sent no event"
-    for index, raw in enumerate(events):
-        event = json.loads(raw)
-        problems = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(event)]
-        assert not problems, f"event {index} of the status stream violates x-fal-event-schema: {problems[:3]}"
-    return None
-
-
 def gateway_timeout_only_when_asked(
     ctx: schemathesis.CheckContext, response: schemathesis.Response, case: AnyCase
 ) -> bool | None:
@@ -339,6 +310,5 @@ def invalid_only_where_unspecified(case: AnyCase) -> bool:
 SUITE_CHECKS = [
     submit_defers_validation_to_result,
     run_422_is_justified,
-    event_stream_events_conform,
     gateway_timeout_only_when_asked,
 ]

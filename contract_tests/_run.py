@@ -6,10 +6,7 @@ from typing import Any
 
 import schemathesis
 from schemathesis.checks import CheckFunction
-from schemathesis.specs.openapi.checks import (
-    negative_data_rejection,
-    response_schema_conformance,
-)
+from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from ._checks import SUITE_CHECKS, invalid_only_where_unspecified
 from ._harness import RECORD, AnyCase, Record, base_url_for
@@ -17,7 +14,6 @@ from ._harness import RECORD, AnyCase, Record, base_url_for
 __all__ = [
     "ASGI_BASE",
     "ROUTED_CONTROL",
-    "ROUTED_STREAM",
     "excluded_checks",
     "validate",
 ]
@@ -25,12 +21,6 @@ __all__ = [
 #: The base URL Schemathesis' ASGI client uses for an in-process application.
 ASGI_BASE = "http://testserver"
 
-ROUTED_STREAM = (
-    "response_schema_conformance on text/event-stream answers: Schemathesis reads an OpenAPI 3.0 event-stream "
-    "`schema` as the schema of each event object, the contract states the event's data as x-fal-event-schema "
-    "(test_suite_itself.py::test_event_stream_schema_as_schemathesis_reads_it, xfail strict); the events are "
-    "checked by event_stream_events_conform"
-)
 ROUTED_CONTROL = (
     "negative_data_rejection on cases invalid only in control parameters the contract marks "
     "x-fal-invalid-value: unspecified (fal publishes no answer to such values; docs/contract.md §3.1; "
@@ -42,16 +32,11 @@ def excluded_checks(
     case: AnyCase, response: schemathesis.Response, record: Record = RECORD
 ) -> list[CheckFunction]:
     """The built-in checks not asked of ``case`` in the main run, each for a reason the contract states
-    (:data:`ROUTED_CONTROL`) or a strict-xfail test pins (:data:`ROUTED_STREAM`); every exclusion is counted
-    in the summary."""
+    (:data:`ROUTED_CONTROL`); every exclusion is counted in the summary."""
     excluded: list[CheckFunction] = []
     if invalid_only_where_unspecified(case):
         excluded.append(negative_data_rejection)
         record.routed[ROUTED_CONTROL] += 1
-    content_type = (response.headers.get("content-type") or [""])[0].split(";")[0].strip()
-    if content_type == "text/event-stream":
-        excluded.append(response_schema_conformance)
-        record.routed[ROUTED_STREAM] += 1
     return excluded
 
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["fold", "json_schema", "resolve_ref", "to_json_schema"]
+__all__ = [
+    "CONTENT_KEYWORDS",
+    "event_data_schema",
+    "fold",
+    "json_schema",
+    "resolve_ref",
+    "to_json_schema",
+    "with_content_keywords",
+]
 
 
 def resolve_ref(doc: Mapping[str, Any], node: Any, *, max_depth: int = 32) -> Any:
@@ -101,3 +109,43 @@ def fold(doc: Mapping[str, Any], schema: Any, _depth: int = 0) -> dict[str, Any]
             else:
                 out[key] = value
     return out
+
+
+#: The OpenAPI 3.0.3 extensions the contract uses for the JSON Schema keywords OpenAPI 3.1 has for the
+#: content of a string (``contentMediaType``, ``contentSchema``); docs/contract.md §3.1, status stream.
+CONTENT_KEYWORDS = {"x-contentMediaType": "contentMediaType", "x-contentSchema": "contentSchema"}
+
+
+def event_data_schema(doc: Mapping[str, Any], event_schema: Any) -> Any:
+    """The schema of each event's ``data`` in a ``text/event-stream`` answer whose ``schema`` is
+    ``event_schema`` (the schema of one event object ``{data, event?, id?, retry?}``, as Schemathesis reads
+    an event stream's schema, or an ``anyOf``/``oneOf`` holding it): the ``contentSchema`` of its ``data``
+    property, or the contract's 3.0.3 form ``x-contentSchema``.
+
+    Returns:
+        the (possibly ``$ref``) schema of the JSON in ``data``, or ``None`` when the event schema states none.
+    """
+    event = resolve_ref(doc, event_schema)
+    if not isinstance(event, Mapping):
+        return None
+    for branch in [*(event.get("anyOf") or []), *(event.get("oneOf") or [])]:
+        found = event_data_schema(doc, branch)
+        if found is not None:
+            return found
+    props = event.get("properties")
+    data = resolve_ref(doc, props.get("data")) if isinstance(props, Mapping) else None
+    if not isinstance(data, Mapping):
+        return None
+    return data.get("contentSchema", data.get("x-contentSchema"))
+
+
+def with_content_keywords(node: Any) -> Any:
+    """A copy of an OpenAPI document (or any node of one) in which the contract's ``x-contentMediaType`` and
+    ``x-contentSchema`` are the JSON Schema keywords ``contentMediaType`` and ``contentSchema`` (what
+    OpenAPI 3.1 writes), so that a tool that reads those keywords (Schemathesis checks each Server-Sent
+    Event's ``data`` against them) sees them. Nothing else changes."""
+    if isinstance(node, list):
+        return [with_content_keywords(item) for item in node]
+    if not isinstance(node, Mapping):
+        return node
+    return {CONTENT_KEYWORDS.get(key, key): with_content_keywords(value) for key, value in node.items()}

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import json
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -91,11 +92,11 @@ def test_request_timeout_header_gives_request_timeout_error() -> None:
     app = mock_app(deterministic=True, queue_delay=5.0)
     with sync_client(app) as client:
         with pytest.raises(RequestTimeoutError) as caught:
-            client.subscribe(T2I, {"prompt": "x"}, request_timeout=1.0)
+            client.subscribe(T2I, {"prompt": "x"}, request_timeout=2.0)
         assert caught.value.error_type == "request_timeout" and caught.value.timeout_type == "user"
         assert caught.value.status_code == 504
         with pytest.raises(RequestTimeoutError):
-            client.run(T2I, {"prompt": "x"}, request_timeout=1.0)
+            client.run(T2I, {"prompt": "x"}, request_timeout=2.0)
 
 
 def test_client_side_read_timeout_is_retried_for_gets_only() -> None:
@@ -188,3 +189,63 @@ def test_a_long_stream_that_breaks_is_reopened_with_a_fresh_retry_budget() -> No
         statuses = list(client.stream_status(T2I, "r1"))
     assert [s.status for s in statuses] == ["IN_PROGRESS", "COMPLETED"]
     assert len(opened) == 2
+
+
+def _spied(app: Any) -> tuple[Any, list[httpx.Headers]]:
+    """``app`` wrapped so that the headers of every HTTP request it gets are recorded."""
+    seen: list[httpx.Headers] = []
+
+    async def spy(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope.get("type") == "http":
+            seen.append(httpx.Headers([(k.decode(), v.decode()) for k, v in scope["headers"]]))
+        await app(scope, receive, send)
+
+    return spy, seen
+
+
+def test_request_timeout_of_one_second_or_less_is_refused_before_sending() -> None:
+    """The contract's X-Fal-Request-Timeout is more than 1 second (fal-js headers.ts, fal_client
+    _headers.py refuse 1 or less): the client refuses it on submit and on run, and sends nothing."""
+    app, seen = _spied(mock_app(deterministic=True))
+    with sync_client(app) as client:
+        for seconds in (1, 1.0, 0.5, 0, -3):
+            with pytest.raises(ValueError, match="more than 1 seconds"):
+                client.submit(T2I, {"prompt": "x"}, request_timeout=seconds)
+            with pytest.raises(ValueError, match="more than 1 seconds"):
+                client.run(T2I, {"prompt": "x"}, request_timeout=seconds)
+    assert seen == []
+
+
+def test_run_sends_the_three_headers_the_run_operations_take() -> None:
+    """``run`` sends X-Fal-Request-Timeout, X-Fal-Runner-Hint and X-Fal-Object-Lifecycle-Preference
+    (fal_client ``run(hint=, start_timeout=)``, fal-js ``run({startTimeout, storageSettings})``), each only
+    when asked, and the mock takes them."""
+    app, seen = _spied(mock_app(deterministic=True))
+    with sync_client(app) as client:
+        out = client.run(
+            T2I, {"prompt": "x"}, request_timeout=30, runner_hint="gpu-a", object_lifecycle_seconds=3600
+        )
+        assert out.images
+        client.run(T2I, {"prompt": "x"})
+    asked, plain = seen[-2], seen[-1]
+    assert asked["x-fal-request-timeout"] == "30"
+    assert asked["x-fal-runner-hint"] == "gpu-a"
+    assert json.loads(asked["x-fal-object-lifecycle-preference"]) == {"expiration_duration_seconds": 3600}
+    assert not {"x-fal-request-timeout", "x-fal-runner-hint", "x-fal-object-lifecycle-preference"} & set(
+        plain
+    )
+
+
+@pytest.mark.asyncio
+async def test_async_run_sends_the_three_headers() -> None:
+    app, seen = _spied(mock_app(deterministic=True))
+    async with async_client(app) as client:
+        out = await client.run(
+            T2I, {"prompt": "x"}, request_timeout=30, runner_hint="gpu-a", object_lifecycle_seconds=60
+        )
+        assert out.images
+        with pytest.raises(ValueError, match="more than 1 seconds"):
+            await client.run(T2I, {"prompt": "x"}, request_timeout=1)
+    assert len(seen) == 1
+    assert seen[0]["x-fal-runner-hint"] == "gpu-a" and seen[0]["x-fal-request-timeout"] == "30"
+    assert json.loads(seen[0]["x-fal-object-lifecycle-preference"]) == {"expiration_duration_seconds": 60}

@@ -16,6 +16,7 @@ from openapi_schema_validator import OAS30Validator
 from PIL import Image
 
 from kontext_contract._layout import Layout
+from kontext_contract._openapi import event_data_schema
 from kontext_contract._openapi import resolve_ref as _deref
 from kontext_contract.contract import ContractModel, load_document
 from kontext_contract.mock import DEFAULT_KEYS, MockApp, MockConfig, create_app
@@ -103,12 +104,9 @@ class ContractChecker:
         if content_type == "application/json":
             self.validate(schema, response.json(), where)
         elif content_type == "text/event-stream":
-            # today's contract: `type: string` + x-fal-event-schema; the form proposed in
-            # docs/contract-tests.md (one event, data's contentSchema) is read as well
-            event_schema = (
-                schema.get("x-fal-event-schema")
-                or _deref(self.doc, schema)["properties"]["data"]["contentSchema"]
-            )
+            # the schema of one event; its `data` is JSON of the schema event_data_schema finds
+            event_schema = event_data_schema(self.doc, schema)
+            assert event_schema is not None, f"{where}: the event schema states no schema of its data"
             for line in response.text.splitlines():
                 if line.startswith("data:"):
                     self.validate(event_schema, json.loads(line[5:]), where + " (event)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -106,6 +107,7 @@ def test_queue_protocol(contract: dict[str, Any]) -> None:
     assert set(paths[REQUESTS]["get"]["responses"]) >= {"200", "400", "404", "422"}
     assert set(paths[f"{REQUESTS}/cancel"]["put"]["responses"]) >= {"202", "400", "404"}
     assert schema_of(contract, "CancelStatus")["properties"]["status"]["enum"] == [
+        "OK",
         "CANCELLATION_REQUESTED",
         "ALREADY_COMPLETED",
         "NOT_FOUND",
@@ -121,7 +123,8 @@ def test_queue_protocol(contract: dict[str, Any]) -> None:
         "DEBUG",
     ]
     assert schema_of(contract, "LogsFlag")["enum"] == ["1", "0", "true", "false"]
-    assert schema_of(contract, "HTTPValidationError")["properties"]["detail"]["type"] == "array"
+    detail = schema_of(contract, "HTTPValidationError")["properties"]["detail"]["anyOf"]
+    assert [d["type"] for d in detail] == ["array", "string"]
     assert schema_of(contract, "InfrastructureError")["required"] == ["detail", "error_type"]
     params = {p["name"] for p in contract["components"]["parameters"].values()}
     assert params >= {
@@ -224,3 +227,137 @@ def test_fal_document_is_the_contract_plus_provider_facts(layout: Layout, contra
     assert doc["info"]["x-provider"]["auth"]["scheme"] == "Key"
     doc["info"] = contract["info"]
     assert doc == contract
+
+
+# -- fal's own publications (overlays/080-fal-publications.overlay.yaml; docs/contract.md "Where fal's own
+# publications disagree") ------------------------------------------------------------------------------------
+
+
+def test_metrics_is_optional_on_completed(contract: dict[str, Any]) -> None:
+    """fal-js types/common.ts ``metrics?``; fal_client "legacy apps might not return metrics"."""
+    completed = schema_of(contract, "QueueStatusCompleted")
+    assert "metrics" in completed["properties"] and "metrics" not in completed["required"]
+    assert "logs" in completed["required"]
+
+
+def test_422_detail_may_be_a_text(contract: dict[str, Any]) -> None:
+    """fal-js response.ts: a string detail is one error at loc ["body"]."""
+    detail = schema_of(contract, "HTTPValidationError")["properties"]["detail"]["anyOf"]
+    assert detail[0]["items"]["$ref"].endswith("ValidationErrorItem") and detail[1] == {"type": "string"}
+
+
+def test_request_timeout_is_more_than_one_second(contract: dict[str, Any]) -> None:
+    """fal-js headers.ts and fal_client _headers.py refuse 1 or less."""
+    schema = contract["components"]["parameters"]["RequestTimeout"]["schema"]
+    assert schema == {"type": "number", "minimum": 1, "exclusiveMinimum": True}
+
+
+def test_run_takes_the_three_headers_fals_clients_send(contract: dict[str, Any]) -> None:
+    """fal_client run(hint=, start_timeout=); fal-js run({startTimeout, storageSettings})."""
+    runs = [item["post"] for item in contract["paths"].values() if "servers" in item]
+    assert len(runs) == 6
+    for run in runs:
+        names = {ref(contract, p)["name"] for p in run["parameters"]}
+        assert names == {"X-Fal-Request-Timeout", "X-Fal-Runner-Hint", "X-Fal-Object-Lifecycle-Preference"}
+
+
+def test_log_source_is_upper_case(contract: dict[str, Any]) -> None:
+    """fal-js types/common.ts: ``source: "USER"``."""
+    source = schema_of(contract, "LogEntry")["properties"]["source"]
+    assert '"USER"' in source["description"] and '"user"' not in source["description"]
+
+
+def test_get_request_status_has_a_description(contract: dict[str, Any]) -> None:
+    description = contract["paths"][f"{REQUESTS}/status"]["get"]["description"]
+    assert "202" in description and "200" in description and "COMPLETED" in description
+
+
+def test_status_stream_states_one_event_as_standard_tools_read_it(contract: dict[str, Any]) -> None:
+    """The text/event-stream schema is the schema of one event {data, event?, id?, retry?} (Schemathesis);
+    the JSON in ``data`` is any queue status (x-contentSchema, OpenAPI 3.1's contentSchema)."""
+    media = contract["paths"][f"{REQUESTS}/status/stream"]["get"]["responses"]["200"]["content"]
+    branches_of_body = media["text/event-stream"]["schema"]["anyOf"]
+    # per event (Schemathesis, OpenAPI 3.2 itemSchema), or the whole text (openapi-python-client)
+    assert branches_of_body[1] == {"type": "string"}
+    event = ref(contract, branches_of_body[0])
+    assert event["type"] == "object" and event["required"] == ["data"]
+    data = event["properties"]["data"]
+    assert data["type"] == "string" and data["x-contentMediaType"] == "application/json"
+    branches = {b["$ref"].rsplit("/", 1)[-1] for b in data["x-contentSchema"]["oneOf"]}
+    assert branches == {"QueueStatusInQueue", "QueueStatusInProgress", "QueueStatusCompleted"}
+    assert "x-fal-event-schema" not in json.dumps(contract)
+    assert "QueueStatus" not in contract["components"]["schemas"]
+
+
+def _disagreement(contract: dict[str, Any], entry_id: str) -> dict[str, Any]:
+    entries = {e["id"]: e for e in contract["x-fal-publications-disagree"]}
+    entry: dict[str, Any] = entries[entry_id]
+    assert entry["contract_sources"] and entry["otherwise_sources"] and entry["checks"]
+    return entry
+
+
+def test_queue_paths_follow_the_clients_and_docs_not_the_per_endpoint_openapi(
+    contract: dict[str, Any],
+) -> None:
+    entry = _disagreement(contract, "queue-paths")
+    assert "libs/client/src/types/image/types.gen.ts" in " ".join(entry["otherwise_sources"])
+    assert "libs/client/src/queue.ts" in " ".join(entry["contract_sources"])
+    requests = {p for p in contract["paths"] if "/requests/" in p}
+    assert requests == {REQUESTS, f"{REQUESTS}/status", f"{REQUESTS}/status/stream", f"{REQUESTS}/cancel"}
+
+
+def test_status_codes_follow_the_docs_not_the_per_endpoint_openapi(contract: dict[str, Any]) -> None:
+    entry = _disagreement(contract, "status-codes")
+    assert entry["otherwise"] == "200 in every state"
+    assert set(contract["paths"][f"{REQUESTS}/status"]["get"]["responses"]) >= {"200", "202"}
+
+
+def test_logs_are_a_list_not_an_object_map(contract: dict[str, Any]) -> None:
+    entry = _disagreement(contract, "logs-shape")
+    assert entry["otherwise"] == "an object map"
+    for name in ("QueueStatusInQueue", "QueueStatusInProgress", "QueueStatusCompleted"):
+        logs = schema_of(contract, name)["properties"]["logs"]
+        assert logs["type"] == "array" and logs["items"]["$ref"].endswith("LogEntry"), name
+
+
+def test_url_fields_and_queue_position_are_required(contract: dict[str, Any]) -> None:
+    entry = _disagreement(contract, "url-fields-required")
+    assert entry["otherwise"] == "optional"
+    for name in ("QueueStatusInQueue", "QueueStatusInProgress", "QueueStatusCompleted"):
+        assert {"response_url", "status_url", "cancel_url"} <= set(schema_of(contract, name)["required"]), (
+            name
+        )
+    assert "queue_position" in schema_of(contract, "QueueStatusInQueue")["required"]
+
+
+def test_cancel_follows_the_docs_and_clients_and_accepts_the_per_endpoint_200(
+    contract: dict[str, Any],
+) -> None:
+    """Docs: 202 CANCELLATION_REQUESTED / 400 ALREADY_COMPLETED / 404 NOT_FOUND, and OK; the clients: any 2xx
+    is done; the per-endpoint OpenAPI: 200 {success?: boolean}, which the contract's 200 accepts."""
+    entry = _disagreement(contract, "cancel")
+    assert "200 {success?: boolean}" in entry["otherwise"]
+    responses = contract["paths"][f"{REQUESTS}/cancel"]["put"]["responses"]
+    assert set(responses) >= {"200", "202", "400", "404"}
+    accepted = ref(contract, responses["200"]["content"]["application/json"]["schema"])
+    assert "required" not in accepted
+    assert accepted["properties"]["status"]["enum"] == ["OK"]
+    assert accepted["properties"]["success"]["type"] == "boolean"
+    for code in ("202", "400", "404"):
+        assert responses[code]["content"]["application/json"]["schema"]["$ref"].endswith("CancelStatus")
+
+
+def test_every_disagreement_is_recorded_by_its_own_overlay_action(
+    layout: Layout, contract: dict[str, Any]
+) -> None:
+    """Each point is an overlay action citing both sides' sources."""
+    overlay = load_yaml(layout.root / "overlays" / "080-fal-publications.overlay.yaml")
+    recorded = [
+        a
+        for a in overlay["actions"]
+        if "x-fal-publications-disagree" in json.dumps(a.get("update", {}))
+        or a["target"].endswith("disagree']")
+    ]
+    assert len(recorded) == len(contract["x-fal-publications-disagree"]) == 5
+    for action in recorded:
+        assert "Source:" in action["description"] and "types.gen.ts" in action["description"]

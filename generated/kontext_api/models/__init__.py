@@ -1,6 +1,8 @@
 """Contains all the data models used in inputs/outputs"""
 
 from .aspect_ratio import AspectRatio
+from .cancel_accepted import CancelAccepted
+from .cancel_accepted_status import CancelAcceptedStatus
 from .cancel_status import CancelStatus
 from .cancel_status_status import CancelStatusStatus
 from .error_detail import ErrorDetail
@@ -23,6 +25,7 @@ from .queue_metrics import QueueMetrics
 from .queue_priority import QueuePriority
 from .queue_status_completed import QueueStatusCompleted
 from .queue_status_completed_status import QueueStatusCompletedStatus
+from .queue_status_event import QueueStatusEvent
 from .queue_status_in_progress import QueueStatusInProgress
 from .queue_status_in_progress_status import QueueStatusInProgressStatus
 from .queue_status_in_queue import QueueStatusInQueue
@@ -36,6 +39,8 @@ from .webhook_payload_status import WebhookPayloadStatus
 
 __all__ = (
     "AspectRatio",
+    "CancelAccepted",
+    "CancelAcceptedStatus",
     "CancelStatus",
     "CancelStatusStatus",
     "ErrorDetail",
@@ -58,6 +63,7 @@ __all__ = (
     "QueuePriority",
     "QueueStatusCompleted",
     "QueueStatusCompletedStatus",
+    "QueueStatusEvent",
     "QueueStatusInProgress",
     "QueueStatusInProgressStatus",
     "QueueStatusInQueue",

@@ -13,10 +13,11 @@ T = TypeVar("T", bound="CancelStatus")
 
 @_attrs_define
 class CancelStatus:
-    """The answer to cancel.
+    """The answer to cancel: OK (removed from the queue), CANCELLATION_REQUESTED (a running request is asked to stop),
+    ALREADY_COMPLETED, NOT_FOUND.
 
-    Attributes:
-        status (CancelStatusStatus):
+        Attributes:
+            status (CancelStatusStatus):
     """
 
     status: CancelStatusStatus

@@ -1,11 +1,12 @@
 from typing import Literal
 
-CancelStatusStatus = Literal["ALREADY_COMPLETED", "CANCELLATION_REQUESTED", "NOT_FOUND"]
+CancelStatusStatus = Literal["ALREADY_COMPLETED", "CANCELLATION_REQUESTED", "NOT_FOUND", "OK"]
 
 CANCEL_STATUS_STATUS_VALUES: set[CancelStatusStatus] = {
     "ALREADY_COMPLETED",
     "CANCELLATION_REQUESTED",
     "NOT_FOUND",
+    "OK",
 }
 
 

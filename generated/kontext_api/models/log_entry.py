@@ -19,7 +19,7 @@ class LogEntry:
     Attributes:
         level (LogEntryLevel):
         message (str):
-        source (str): Where the line came from, e.g. "user".
+        source (str): Where the line came from; fal-js types it as "USER".
         timestamp (datetime.datetime):
     """
 

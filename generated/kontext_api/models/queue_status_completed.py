@@ -25,24 +25,24 @@ class QueueStatusCompleted:
         Attributes:
             cancel_url (str):
             logs (list[LogEntry] | None): null unless logs were asked for (logs=1 or logs=true).
-            metrics (QueueMetrics): Measurements of a completed request.
             request_id (str):
             response_url (str):
             status (QueueStatusCompletedStatus):
             status_url (str):
             error (None | str | Unset): What went wrong, for a failed or cancelled request.
             error_type (None | str | Unset): A machine-readable kind of error, e.g. request_timeout.
+            metrics (QueueMetrics | Unset): Measurements of a completed request.
     """
 
     cancel_url: str
     logs: list[LogEntry] | None
-    metrics: QueueMetrics
     request_id: str
     response_url: str
     status: QueueStatusCompletedStatus
     status_url: str
     error: None | str | Unset = UNSET
     error_type: None | str | Unset = UNSET
+    metrics: QueueMetrics | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -57,8 +57,6 @@ class QueueStatusCompleted:
 
         else:
             logs = self.logs
-
-        metrics = self.metrics.to_dict()
 
         request_id = self.request_id
 
@@ -80,13 +78,16 @@ class QueueStatusCompleted:
         else:
             error_type = self.error_type
 
+        metrics: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.metrics, Unset):
+            metrics = self.metrics.to_dict()
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "cancel_url": cancel_url,
                 "logs": logs,
-                "metrics": metrics,
                 "request_id": request_id,
                 "response_url": response_url,
                 "status": status,
@@ -97,6 +98,8 @@ class QueueStatusCompleted:
             field_dict["error"] = error
         if error_type is not UNSET:
             field_dict["error_type"] = error_type
+        if metrics is not UNSET:
+            field_dict["metrics"] = metrics
 
         return field_dict
 
@@ -128,8 +131,6 @@ class QueueStatusCompleted:
 
         logs = _parse_logs(d.pop("logs"))
 
-        metrics = QueueMetrics.from_dict(d.pop("metrics"))
-
         request_id = d.pop("request_id")
 
         response_url = d.pop("response_url")
@@ -156,16 +157,23 @@ class QueueStatusCompleted:
 
         error_type = _parse_error_type(d.pop("error_type", UNSET))
 
+        _metrics = d.pop("metrics", UNSET)
+        metrics: QueueMetrics | Unset
+        if isinstance(_metrics, Unset):
+            metrics = UNSET
+        else:
+            metrics = QueueMetrics.from_dict(_metrics)
+
         queue_status_completed = cls(
             cancel_url=cancel_url,
             logs=logs,
-            metrics=metrics,
             request_id=request_id,
             response_url=response_url,
             status=status,
             status_url=status_url,
             error=error,
             error_type=error_type,
+            metrics=metrics,
         )
 
         queue_status_completed.additional_properties = d

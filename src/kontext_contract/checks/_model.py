@@ -25,18 +25,26 @@ class Evidence:
     expected: str = ""
     got: str = ""
     reason: str = ""
+    #: for a FAIL where fal's own publications disagree: which one the provider may be following, and
+    #: which the contract follows (the contract's ``x-fal-publications-disagree``); else empty
+    note: str = ""
 
     def text(self) -> str:
-        """One line: ``sent ...; expected ...; got ...`` (or the reason of a skip)."""
+        """One line: ``sent ...; expected ...; got ...[; note: ...]`` (or the reason of a skip)."""
         if self.reason:
             return self.reason
         parts = [f"sent {self.sent}" if self.sent else "", f"expected {self.expected}", f"got {self.got}"]
+        if self.note:
+            parts.append(f"note: {self.note}")
         return "; ".join(p for p in parts if p)
 
     def as_dict(self) -> dict[str, str]:
         if self.reason:
             return {"reason": self.reason}
-        return {"sent": self.sent, "expected": self.expected, "got": self.got}
+        out = {"sent": self.sent, "expected": self.expected, "got": self.got}
+        if self.note:
+            out["note"] = self.note
+        return out
 
 
 @dataclass(frozen=True)

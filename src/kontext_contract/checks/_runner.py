@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -130,6 +131,28 @@ def _scenario_skip(state: RunState, ctx: Context, scenario: Scenario) -> tuple[O
     return None, budget.spent - before
 
 
+def disagreement_note(document: Mapping[str, Any], check_name: str) -> str:
+    """What a FAIL of ``check_name`` must say when fal's own publications disagree on its rule: each entry of
+    the contract's ``x-fal-publications-disagree`` (overlays/080-fal-publications.overlay.yaml) that names
+    the check, as "fal's publications disagree on <topic>: <other sources> state <other reading>, the
+    contract follows <its sources> (<its reading>); a provider doing the former fails here". The FAIL stays
+    a FAIL (the contract's choice); the note says which publication the provider may be following. Empty
+    when no entry names the check."""
+    notes: list[str] = []
+    entries = document.get("x-fal-publications-disagree")
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, Mapping) or check_name not in (entry.get("checks") or []):
+            continue
+        others = ", ".join(map(str, entry.get("otherwise_sources") or []))
+        ours = ", ".join(map(str, entry.get("contract_sources") or []))
+        notes.append(
+            f"fal's publications disagree on {entry.get('topic')}: {others} state {entry.get('otherwise')}, "
+            f"the contract follows {ours} ({entry.get('contract')}); a provider doing the former fails here "
+            f"(docs/contract.md, where fal's own publications disagree: {entry.get('id')})"
+        )
+    return " | ".join(notes)
+
+
 def _evaluate(state: RunState, check: Check, endpoint: str | None) -> Result:
     ctx = Context(state, endpoint)
     paid = 0
@@ -152,11 +175,13 @@ def _evaluate(state: RunState, check: Check, endpoint: str | None) -> Result:
                 "fail", Evidence(expected="an answer the check can read", got=f"{type(exc).__name__}: {exc}")
             )
     redact = state.session.redactor.text
+    note = disagreement_note(ctx.contract.document, check.name) if outcome.status == "fail" else ""
     evidence = Evidence(
         sent=redact(outcome.evidence.sent),
         expected=redact(outcome.evidence.expected),
         got=redact(outcome.evidence.got),
         reason=redact(outcome.evidence.reason),
+        note=note,
     )
     return Result(check.name, outcome.status, endpoint if check.scope == "endpoint" else None, evidence, paid)
 

@@ -551,25 +551,49 @@ class AsyncClient:
 
     @overload
     async def run(
-        self, endpoint_id: EditEndpointId, input: Any, *, request_timeout: float | None = ...
+        self,
+        endpoint_id: EditEndpointId,
+        input: Any,
+        *,
+        request_timeout: float | None = ...,
+        runner_hint: str | None = ...,
+        object_lifecycle_seconds: int | None = ...,
     ) -> KontextEditOutput: ...
     @overload
     async def run(
-        self, endpoint_id: OutputEndpointId, input: Any, *, request_timeout: float | None = ...
+        self,
+        endpoint_id: OutputEndpointId,
+        input: Any,
+        *,
+        request_timeout: float | None = ...,
+        runner_hint: str | None = ...,
+        object_lifecycle_seconds: int | None = ...,
     ) -> KontextOutput: ...
     @overload
     async def run(
-        self, endpoint_id: EndpointId, input: Any, *, request_timeout: float | None = ...
+        self,
+        endpoint_id: EndpointId,
+        input: Any,
+        *,
+        request_timeout: float | None = ...,
+        runner_hint: str | None = ...,
+        object_lifecycle_seconds: int | None = ...,
     ) -> Output: ...
-    async def run(self, endpoint_id: EndpointId, input: Any, *, request_timeout: float | None = None) -> Any:
+    async def run(
+        self,
+        endpoint_id: EndpointId,
+        input: Any,
+        *,
+        request_timeout: float | None = None,
+        runner_hint: str | None = None,
+        object_lifecycle_seconds: int | None = None,
+    ) -> Any:
         """Run synchronously (FACTS §3.5); see :meth:`Client.run`."""
         core = self._core
         info = core.info(str(endpoint_id))
         url = self.provider.run_url(info.run_path)
         body = core.body(info, input)
-        headers = {"Content-Type": "application/json"}
-        if request_timeout is not None:
-            headers.update(core.queue_extras({"request_timeout": request_timeout})[0])
+        headers = core.run_headers(request_timeout, runner_hint, object_lifecycle_seconds)
         what = f"run of {info.endpoint_id}"
         response = await self._send(
             "POST",

@@ -622,34 +622,65 @@ class Client:
 
     @overload
     def run(
-        self, endpoint_id: EditEndpointId, input: Any, *, request_timeout: float | None = ...
+        self,
+        endpoint_id: EditEndpointId,
+        input: Any,
+        *,
+        request_timeout: float | None = ...,
+        runner_hint: str | None = ...,
+        object_lifecycle_seconds: int | None = ...,
     ) -> KontextEditOutput: ...
     @overload
     def run(
-        self, endpoint_id: OutputEndpointId, input: Any, *, request_timeout: float | None = ...
+        self,
+        endpoint_id: OutputEndpointId,
+        input: Any,
+        *,
+        request_timeout: float | None = ...,
+        runner_hint: str | None = ...,
+        object_lifecycle_seconds: int | None = ...,
     ) -> KontextOutput: ...
     @overload
-    def run(self, endpoint_id: EndpointId, input: Any, *, request_timeout: float | None = ...) -> Output: ...
-    def run(self, endpoint_id: EndpointId, input: Any, *, request_timeout: float | None = None) -> Any:
+    def run(
+        self,
+        endpoint_id: EndpointId,
+        input: Any,
+        *,
+        request_timeout: float | None = ...,
+        runner_hint: str | None = ...,
+        object_lifecycle_seconds: int | None = ...,
+    ) -> Output: ...
+    def run(
+        self,
+        endpoint_id: EndpointId,
+        input: Any,
+        *,
+        request_timeout: float | None = None,
+        runner_hint: str | None = None,
+        object_lifecycle_seconds: int | None = None,
+    ) -> Any:
         """Run synchronously: ``POST {run_base_url}/{endpoint_id}`` answers with the output (FACTS §3.5).
 
         The connection stays open until the output is ready (``Timeouts.run`` seconds at most); if it
         breaks the output is lost, and the call is not retried (it may have run: :class:`AmbiguousSubmitError`).
 
         Args:
-            request_timeout: seconds the request may wait to start (``X-Fal-Request-Timeout``).
+            request_timeout: seconds the request may wait to start (``X-Fal-Request-Timeout``; more than
+                the contract's minimum, 1 second, as fal's clients require).
+            runner_hint: a routing hint (``X-Fal-Runner-Hint``; fal_client's ``run(hint=)``).
+            object_lifecycle_seconds: how long fal keeps the output files, seconds
+                (``X-Fal-Object-Lifecycle-Preference``; fal-js's ``run({storageSettings})``).
 
         Raises:
             ProviderIncompatibleError: the provider has no synchronous API (the documented relays).
             ValidationError: invalid input (locally, or 422 from the provider).
+            ValueError: ``request_timeout`` not above the contract's minimum.
         """
         core = self._core
         info = core.info(str(endpoint_id))
         url = self.provider.run_url(info.run_path)
         body = core.body(info, input)
-        headers = {"Content-Type": "application/json"}
-        if request_timeout is not None:
-            headers.update(core.queue_extras({"request_timeout": request_timeout})[0])
+        headers = core.run_headers(request_timeout, runner_hint, object_lifecycle_seconds)
         what = f"run of {info.endpoint_id}"
         response = self._send(
             "POST",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import json
 import logging
 import time
@@ -14,6 +15,7 @@ from typing import Any, Literal, TypedDict
 
 import httpx
 import kontext_api.models as _models
+import yaml
 from kontext_api.models import QueueStatusCompleted, QueueStatusInProgress, QueueStatusInQueue
 
 from .. import __version__
@@ -24,6 +26,7 @@ from ._errors import (
     APIStatusError,
     AuthenticationError,
     BadRequestError,
+    ConfigurationError,
     ContentPolicyViolationError,
     KontextError,
     NotCompletedError,
@@ -40,6 +43,7 @@ from ._errors import (
     detail_items,
     json_or_none,
     summarize_detail,
+    validation_items,
 )
 from ._providers import Provider
 from ._retry import Attempts, CallKind, RetryNotice, RetryPolicy
@@ -132,6 +136,30 @@ def stream_unsupported(response: httpx.Response) -> bool:
         return True
     kind = response.headers.get("content-type", "")
     return response.status_code == 200 and not kind.startswith("text/event-stream")
+
+
+@functools.cache
+def _request_timeout_minimum(contract: Path) -> float:
+    try:
+        document = yaml.safe_load(contract.read_text(encoding="utf-8"))
+        schema = document["components"]["parameters"]["RequestTimeout"]["schema"]
+        return float(schema["minimum"])
+    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+        raise ConfigurationError(
+            f"{contract}: components.parameters.RequestTimeout.schema.minimum: expected a number, found "
+            f"none ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def request_timeout_minimum(contract: Path | None = None) -> float:
+    """Seconds an ``X-Fal-Request-Timeout`` must exceed: the ``RequestTimeout`` minimum (exclusive) of the
+    contract at ``contract`` (default: the project's); 1 second, as fal-js ``headers.ts`` and fal_client
+    ``_headers.py`` require.
+
+    Raises:
+        ConfigurationError: the contract states no such minimum.
+    """
+    return _request_timeout_minimum((contract or catalog().path).resolve())
 
 
 class QueueOptions(TypedDict, total=False):
@@ -328,8 +356,7 @@ class Core:
             data = value.to_dict()
         return json.dumps(data, separators=(",", ":")).encode()
 
-    @staticmethod
-    def queue_extras(options: QueueOptions) -> tuple[dict[str, str], dict[str, str]]:
+    def queue_extras(self, options: QueueOptions) -> tuple[dict[str, str], dict[str, str]]:
         """``(headers, params)`` for the submit options (FACTS §3.1)."""
         headers: dict[str, str] = {"Content-Type": "application/json"}
         params: dict[str, str] = {}
@@ -340,8 +367,12 @@ class Core:
             params["fal_webhook"] = options["webhook_url"]
         if "request_timeout" in options:
             seconds = float(options["request_timeout"])
-            if not seconds > 0:
-                raise ValueError("request_timeout must be > 0 seconds")
+            floor = request_timeout_minimum(self.catalog.path)
+            if not seconds > floor:
+                raise ValueError(
+                    f"request_timeout must be more than {floor:g} seconds (the contract's X-Fal-Request-Timeout),"
+                    f" got {seconds:g}"
+                )
             headers["X-Fal-Request-Timeout"] = f"{seconds:g}"
         if "priority" in options:
             if options["priority"] not in ("normal", "low"):
@@ -355,6 +386,25 @@ class Core:
             lifecycle = {"expiration_duration_seconds": int(options["object_lifecycle_seconds"])}
             headers["X-Fal-Object-Lifecycle-Preference"] = json.dumps(lifecycle)
         return headers, params
+
+    def run_headers(
+        self, request_timeout: float | None, runner_hint: str | None, object_lifecycle_seconds: int | None
+    ) -> dict[str, str]:
+        """The headers of a synchronous run: the JSON content type and those of the three options the run
+        operations take (X-Fal-Request-Timeout, X-Fal-Runner-Hint, X-Fal-Object-Lifecycle-Preference;
+        fal_client ``run()``, fal-js ``run()``), each only when given.
+
+        Raises:
+            ValueError: ``request_timeout`` not above the contract's minimum.
+        """
+        options: QueueOptions = {}
+        if request_timeout is not None:
+            options["request_timeout"] = request_timeout
+        if runner_hint is not None:
+            options["runner_hint"] = runner_hint
+        if object_lifecycle_seconds is not None:
+            options["object_lifecycle_seconds"] = object_lifecycle_seconds
+        return self.queue_extras(options)[0]
 
     @staticmethod
     def logs_params(with_logs: bool) -> dict[str, str]:
@@ -481,7 +531,9 @@ class Core:
             ) from None
 
     def parse_cancel(self, response: httpx.Response, ref: RequestRef) -> str:
-        """``CANCELLATION_REQUESTED`` (202) or ``ALREADY_COMPLETED`` (400); FACTS §3.1.
+        """``CANCELLATION_REQUESTED`` (202), ``OK`` (200: removed from the queue; fal's per-endpoint
+        OpenAPI answers 200 ``{success}`` without a status) or ``ALREADY_COMPLETED`` (400); FACTS §3.1,
+        docs/contract.md "Where fal's own publications disagree" (cancel).
 
         Raises:
             NotFoundError: unknown request id; APIStatusError for other errors.
@@ -491,7 +543,7 @@ class Core:
         if response.status_code in (200, 202) or (
             response.status_code == 400 and state == "ALREADY_COMPLETED"
         ):
-            result = str(state or "CANCELLATION_REQUESTED")
+            result = str(state or ("OK" if response.status_code == 200 else "CANCELLATION_REQUESTED"))
             logger.info("cancel of request %s: %s", ref.request_id, result)
             return result
         raise self.error_for(response, f"cancel of request {ref.request_id}", ref.request_id)
@@ -531,8 +583,7 @@ class Core:
             cls = PayloadTooLargeError
         elif status == 422:
             cls = ValidationError
-            if not isinstance(detail, list):
-                detail = [{"loc": ["body"], "msg": str(detail or "invalid input"), "type": "value_error"}]
+            detail = validation_items(raw if raw is not None else detail)
             if any(item.get("type") == "content_policy_violation" for item in detail):
                 cls = ContentPolicyViolationError
         elif status == 429:

@@ -199,8 +199,9 @@ class ValidationError(APIStatusError):
     """The input is invalid: a 422 result (FACTS §3.2), or the client's own check against the contract's
     JSON Schema before anything was sent (then ``status_code`` is ``None``).
 
-    ``detail`` is always a list of ``{"loc": [...], "msg": str, "type": str}`` items; ``fields`` lists
-    the dotted field names they point at (without the leading ``body``).
+    ``detail`` is always a list of ``{"loc": [...], "msg": str, "type": str}`` items (a 422 whose
+    ``detail`` is one text gets one item at ``loc ["body"]``, ``type "value_error"``: :func:`validation_items`);
+    ``fields`` lists the dotted field names they point at (without the leading ``body``).
     """
 
     @property
@@ -306,6 +307,20 @@ def summarize_detail(detail: Detail, limit: int = 300) -> str:
         text = "; ".join(parts)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def validation_items(detail: Any) -> list[dict[str, Any]]:
+    """The ``detail`` of a 422 answer as validation items. The contract's HTTPValidationError allows
+    FastAPI's list or one text (custom 422 errors); a text becomes one item at ``loc ["body"]`` with
+    ``type "value_error"``, as fal-js reads it (libs/client/src/response.ts, ValidationError.fieldErrors).
+    Anything else (absent, another shape) becomes one such item with its text, or "invalid input"."""
+    items = detail_items(detail)
+    if items is not None:
+        return items
+    text = detail if isinstance(detail, str) and detail else None
+    if text is None and detail is not None:
+        text = str(detail)
+    return [{"loc": ["body"], "msg": text or "invalid input", "type": "value_error"}]
 
 
 def detail_items(detail: Any) -> list[dict[str, Any]] | None:

@@ -309,7 +309,7 @@ class QueueMachine:
         return out
 
     def _log(self, message: str, level: str, t: float) -> dict[str, Any]:
-        return {"message": message, "level": level, "source": "user", "timestamp": self.timestamp(t)}
+        return {"message": message, "level": level, "source": "USER", "timestamp": self.timestamp(t)}
 
     def status_body(self, req: Req, now: float, *, with_logs: bool) -> tuple[int, dict[str, Any]]:
         """(HTTP status, body) of the status route; the status code of each state is the contract's

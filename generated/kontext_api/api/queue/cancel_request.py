@@ -6,6 +6,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.cancel_accepted import CancelAccepted
 from ...models.cancel_status import CancelStatus
 from ...models.error_detail import ErrorDetail
 from ...models.infrastructure_error import InfrastructureError
@@ -28,7 +29,12 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> CancelStatus | ErrorDetail | InfrastructureError | None:
+) -> CancelAccepted | CancelStatus | ErrorDetail | InfrastructureError | None:
+    if response.status_code == 200:
+        response_200 = CancelAccepted.from_dict(response.json())
+
+        return response_200
+
     if response.status_code == 202:
         response_202 = CancelStatus.from_dict(response.json())
 
@@ -77,7 +83,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[CancelStatus | ErrorDetail | InfrastructureError]:
+) -> Response[CancelAccepted | CancelStatus | ErrorDetail | InfrastructureError]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -90,11 +96,13 @@ def sync_detailed(
     request_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[CancelStatus | ErrorDetail | InfrastructureError]:
+) -> Response[CancelAccepted | CancelStatus | ErrorDetail | InfrastructureError]:
     """Cancel a request
 
      A request not yet finished is asked to stop (it may still run if already late); it then ends
-    COMPLETED with an error.
+    COMPLETED with an error. fal answers 202 CANCELLATION_REQUESTED; a 200 (status OK, removed from the
+    queue; or `{success}` as fal's per-endpoint OpenAPI says) is a success too. 400 when the request had
+    already completed, 404 for an unknown id.
 
     Args:
         request_id (str):
@@ -104,7 +112,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CancelStatus | ErrorDetail | InfrastructureError]
+        Response[CancelAccepted | CancelStatus | ErrorDetail | InfrastructureError]
     """
 
     kwargs = _get_kwargs(
@@ -122,11 +130,13 @@ def sync(
     request_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> CancelStatus | ErrorDetail | InfrastructureError | None:
+) -> CancelAccepted | CancelStatus | ErrorDetail | InfrastructureError | None:
     """Cancel a request
 
      A request not yet finished is asked to stop (it may still run if already late); it then ends
-    COMPLETED with an error.
+    COMPLETED with an error. fal answers 202 CANCELLATION_REQUESTED; a 200 (status OK, removed from the
+    queue; or `{success}` as fal's per-endpoint OpenAPI says) is a success too. 400 when the request had
+    already completed, 404 for an unknown id.
 
     Args:
         request_id (str):
@@ -136,7 +146,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CancelStatus | ErrorDetail | InfrastructureError
+        CancelAccepted | CancelStatus | ErrorDetail | InfrastructureError
     """
 
     return sync_detailed(
@@ -149,11 +159,13 @@ async def asyncio_detailed(
     request_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[CancelStatus | ErrorDetail | InfrastructureError]:
+) -> Response[CancelAccepted | CancelStatus | ErrorDetail | InfrastructureError]:
     """Cancel a request
 
      A request not yet finished is asked to stop (it may still run if already late); it then ends
-    COMPLETED with an error.
+    COMPLETED with an error. fal answers 202 CANCELLATION_REQUESTED; a 200 (status OK, removed from the
+    queue; or `{success}` as fal's per-endpoint OpenAPI says) is a success too. 400 when the request had
+    already completed, 404 for an unknown id.
 
     Args:
         request_id (str):
@@ -163,7 +175,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CancelStatus | ErrorDetail | InfrastructureError]
+        Response[CancelAccepted | CancelStatus | ErrorDetail | InfrastructureError]
     """
 
     kwargs = _get_kwargs(
@@ -179,11 +191,13 @@ async def asyncio(
     request_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> CancelStatus | ErrorDetail | InfrastructureError | None:
+) -> CancelAccepted | CancelStatus | ErrorDetail | InfrastructureError | None:
     """Cancel a request
 
      A request not yet finished is asked to stop (it may still run if already late); it then ends
-    COMPLETED with an error.
+    COMPLETED with an error. fal answers 202 CANCELLATION_REQUESTED; a 200 (status OK, removed from the
+    queue; or `{success}` as fal's per-endpoint OpenAPI says) is a success too. 400 when the request had
+    already completed, 404 for an unknown id.
 
     Args:
         request_id (str):
@@ -193,7 +207,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CancelStatus | ErrorDetail | InfrastructureError
+        CancelAccepted | CancelStatus | ErrorDetail | InfrastructureError
     """
 
     return (

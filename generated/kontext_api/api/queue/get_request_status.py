@@ -126,6 +126,11 @@ def sync_detailed(
 ) -> Response[ErrorDetail | InfrastructureError | QueueStatusCompleted | QueueStatusInProgress | QueueStatusInQueue]:
     """Queue status of a request
 
+     The request's queue status: 202 while IN_QUEUE (with queue_position) or IN_PROGRESS, 200 once
+    COMPLETED, which a failed or cancelled request is too (with error and error_type). `logs` asks for
+    the log lines (fal-js sends 1/0, fal_client true/false). Poll it at the status_url the submit
+    returned, or read the status stream instead.
+
     Args:
         request_id (str):
         logs (LogsFlag | Unset): Whether to include log lines (fal-js sends 1/0, fal_client
@@ -159,6 +164,11 @@ def sync(
 ) -> ErrorDetail | InfrastructureError | QueueStatusCompleted | QueueStatusInProgress | QueueStatusInQueue | None:
     """Queue status of a request
 
+     The request's queue status: 202 while IN_QUEUE (with queue_position) or IN_PROGRESS, 200 once
+    COMPLETED, which a failed or cancelled request is too (with error and error_type). `logs` asks for
+    the log lines (fal-js sends 1/0, fal_client true/false). Poll it at the status_url the submit
+    returned, or read the status stream instead.
+
     Args:
         request_id (str):
         logs (LogsFlag | Unset): Whether to include log lines (fal-js sends 1/0, fal_client
@@ -186,6 +196,11 @@ async def asyncio_detailed(
     logs: LogsFlag | Unset = UNSET,
 ) -> Response[ErrorDetail | InfrastructureError | QueueStatusCompleted | QueueStatusInProgress | QueueStatusInQueue]:
     """Queue status of a request
+
+     The request's queue status: 202 while IN_QUEUE (with queue_position) or IN_PROGRESS, 200 once
+    COMPLETED, which a failed or cancelled request is too (with error and error_type). `logs` asks for
+    the log lines (fal-js sends 1/0, fal_client true/false). Poll it at the status_url the submit
+    returned, or read the status stream instead.
 
     Args:
         request_id (str):
@@ -217,6 +232,11 @@ async def asyncio(
     logs: LogsFlag | Unset = UNSET,
 ) -> ErrorDetail | InfrastructureError | QueueStatusCompleted | QueueStatusInProgress | QueueStatusInQueue | None:
     """Queue status of a request
+
+     The request's queue status: 202 while IN_QUEUE (with queue_position) or IN_PROGRESS, 200 once
+    COMPLETED, which a failed or cancelled request is too (with error and error_type). `logs` asks for
+    the log lines (fal-js sends 1/0, fal_client true/false). Poll it at the status_url the submit
+    returned, or read the status stream instead.
 
     Args:
         request_id (str):

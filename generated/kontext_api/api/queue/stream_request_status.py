@@ -1,5 +1,5 @@
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import httpx
@@ -9,6 +9,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.error_detail import ErrorDetail
 from ...models.infrastructure_error import InfrastructureError
 from ...models.logs_flag import LogsFlag
+from ...models.queue_status_event import QueueStatusEvent
 from ...types import UNSET, Response, Unset
 
 
@@ -41,9 +42,22 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorDetail | InfrastructureError | str | None:
+) -> ErrorDetail | InfrastructureError | QueueStatusEvent | str | None:
     if response.status_code == 200:
-        response_200 = response.text
+
+        def _parse_response_200(data: object) -> QueueStatusEvent | str:
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                response_200_type_0 = QueueStatusEvent.from_dict(data)
+
+                return response_200_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(QueueStatusEvent | str, data)
+
+        response_200 = _parse_response_200(response.text)
+
         return response_200
 
     if response.status_code == 401:
@@ -84,7 +98,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorDetail | InfrastructureError | str]:
+) -> Response[ErrorDetail | InfrastructureError | QueueStatusEvent | str]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -98,11 +112,12 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     logs: LogsFlag | Unset = UNSET,
-) -> Response[ErrorDetail | InfrastructureError | str]:
+) -> Response[ErrorDetail | InfrastructureError | QueueStatusEvent | str]:
     """Queue status of a request as Server-Sent Events
 
-     Each event's `data:` line is a QueueStatus as JSON (x-fal-event-schema); a `: ping` comment comes
-    about every 15 seconds; the stream closes after the COMPLETED event.
+     Server-Sent Events: each event's `data:` line is a QueueStatus as JSON (the response schema is the
+    schema of one event, as Schemathesis reads it; OpenAPI 3.2 calls it itemSchema); a `: ping` comment
+    comes about every 15 seconds; the stream closes after the COMPLETED event.
 
     Args:
         request_id (str):
@@ -114,7 +129,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorDetail | InfrastructureError | str]
+        Response[ErrorDetail | InfrastructureError | QueueStatusEvent | str]
     """
 
     kwargs = _get_kwargs(
@@ -134,11 +149,12 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     logs: LogsFlag | Unset = UNSET,
-) -> ErrorDetail | InfrastructureError | str | None:
+) -> ErrorDetail | InfrastructureError | QueueStatusEvent | str | None:
     """Queue status of a request as Server-Sent Events
 
-     Each event's `data:` line is a QueueStatus as JSON (x-fal-event-schema); a `: ping` comment comes
-    about every 15 seconds; the stream closes after the COMPLETED event.
+     Server-Sent Events: each event's `data:` line is a QueueStatus as JSON (the response schema is the
+    schema of one event, as Schemathesis reads it; OpenAPI 3.2 calls it itemSchema); a `: ping` comment
+    comes about every 15 seconds; the stream closes after the COMPLETED event.
 
     Args:
         request_id (str):
@@ -150,7 +166,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorDetail | InfrastructureError | str
+        ErrorDetail | InfrastructureError | QueueStatusEvent | str
     """
 
     return sync_detailed(
@@ -165,11 +181,12 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     logs: LogsFlag | Unset = UNSET,
-) -> Response[ErrorDetail | InfrastructureError | str]:
+) -> Response[ErrorDetail | InfrastructureError | QueueStatusEvent | str]:
     """Queue status of a request as Server-Sent Events
 
-     Each event's `data:` line is a QueueStatus as JSON (x-fal-event-schema); a `: ping` comment comes
-    about every 15 seconds; the stream closes after the COMPLETED event.
+     Server-Sent Events: each event's `data:` line is a QueueStatus as JSON (the response schema is the
+    schema of one event, as Schemathesis reads it; OpenAPI 3.2 calls it itemSchema); a `: ping` comment
+    comes about every 15 seconds; the stream closes after the COMPLETED event.
 
     Args:
         request_id (str):
@@ -181,7 +198,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorDetail | InfrastructureError | str]
+        Response[ErrorDetail | InfrastructureError | QueueStatusEvent | str]
     """
 
     kwargs = _get_kwargs(
@@ -199,11 +216,12 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     logs: LogsFlag | Unset = UNSET,
-) -> ErrorDetail | InfrastructureError | str | None:
+) -> ErrorDetail | InfrastructureError | QueueStatusEvent | str | None:
     """Queue status of a request as Server-Sent Events
 
-     Each event's `data:` line is a QueueStatus as JSON (x-fal-event-schema); a `: ping` comment comes
-    about every 15 seconds; the stream closes after the COMPLETED event.
+     Server-Sent Events: each event's `data:` line is a QueueStatus as JSON (the response schema is the
+    schema of one event, as Schemathesis reads it; OpenAPI 3.2 calls it itemSchema); a `: ping` comment
+    comes about every 15 seconds; the stream closes after the COMPLETED event.
 
     Args:
         request_id (str):
@@ -215,7 +233,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorDetail | InfrastructureError | str
+        ErrorDetail | InfrastructureError | QueueStatusEvent | str
     """
 
     return (

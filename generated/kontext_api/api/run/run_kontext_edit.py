@@ -17,10 +17,18 @@ def _get_kwargs(
     *,
     body: KontextEditInput,
     x_fal_request_timeout: float | Unset = UNSET,
+    x_fal_runner_hint: str | Unset = UNSET,
+    x_fal_object_lifecycle_preference: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(x_fal_request_timeout, Unset):
         headers["X-Fal-Request-Timeout"] = str(x_fal_request_timeout)
+
+    if not isinstance(x_fal_runner_hint, Unset):
+        headers["X-Fal-Runner-Hint"] = x_fal_runner_hint
+
+    if not isinstance(x_fal_object_lifecycle_preference, Unset):
+        headers["X-Fal-Object-Lifecycle-Preference"] = x_fal_object_lifecycle_preference
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -105,6 +113,8 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: KontextEditInput,
     x_fal_request_timeout: float | Unset = UNSET,
+    x_fal_runner_hint: str | Unset = UNSET,
+    x_fal_object_lifecycle_preference: str | Unset = UNSET,
 ) -> Response[ErrorDetail | HTTPValidationError | InfrastructureError | KontextEditOutput]:
     """Run an image edit (FLUX.1 Kontext [pro]) synchronously
 
@@ -113,6 +123,8 @@ def sync_detailed(
 
     Args:
         x_fal_request_timeout (float | Unset):
+        x_fal_runner_hint (str | Unset):
+        x_fal_object_lifecycle_preference (str | Unset):
         body (KontextEditInput): Input of the edit endpoints fal-ai/flux-pro/kontext and fal-
             ai/flux-pro/kontext/max.
 
@@ -127,6 +139,8 @@ def sync_detailed(
     kwargs = _get_kwargs(
         body=body,
         x_fal_request_timeout=x_fal_request_timeout,
+        x_fal_runner_hint=x_fal_runner_hint,
+        x_fal_object_lifecycle_preference=x_fal_object_lifecycle_preference,
     )
 
     response = client.get_httpx_client().request(
@@ -141,6 +155,8 @@ def sync(
     client: AuthenticatedClient | Client,
     body: KontextEditInput,
     x_fal_request_timeout: float | Unset = UNSET,
+    x_fal_runner_hint: str | Unset = UNSET,
+    x_fal_object_lifecycle_preference: str | Unset = UNSET,
 ) -> ErrorDetail | HTTPValidationError | InfrastructureError | KontextEditOutput | None:
     """Run an image edit (FLUX.1 Kontext [pro]) synchronously
 
@@ -149,6 +165,8 @@ def sync(
 
     Args:
         x_fal_request_timeout (float | Unset):
+        x_fal_runner_hint (str | Unset):
+        x_fal_object_lifecycle_preference (str | Unset):
         body (KontextEditInput): Input of the edit endpoints fal-ai/flux-pro/kontext and fal-
             ai/flux-pro/kontext/max.
 
@@ -164,6 +182,8 @@ def sync(
         client=client,
         body=body,
         x_fal_request_timeout=x_fal_request_timeout,
+        x_fal_runner_hint=x_fal_runner_hint,
+        x_fal_object_lifecycle_preference=x_fal_object_lifecycle_preference,
     ).parsed
 
 
@@ -172,6 +192,8 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: KontextEditInput,
     x_fal_request_timeout: float | Unset = UNSET,
+    x_fal_runner_hint: str | Unset = UNSET,
+    x_fal_object_lifecycle_preference: str | Unset = UNSET,
 ) -> Response[ErrorDetail | HTTPValidationError | InfrastructureError | KontextEditOutput]:
     """Run an image edit (FLUX.1 Kontext [pro]) synchronously
 
@@ -180,6 +202,8 @@ async def asyncio_detailed(
 
     Args:
         x_fal_request_timeout (float | Unset):
+        x_fal_runner_hint (str | Unset):
+        x_fal_object_lifecycle_preference (str | Unset):
         body (KontextEditInput): Input of the edit endpoints fal-ai/flux-pro/kontext and fal-
             ai/flux-pro/kontext/max.
 
@@ -194,6 +218,8 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         body=body,
         x_fal_request_timeout=x_fal_request_timeout,
+        x_fal_runner_hint=x_fal_runner_hint,
+        x_fal_object_lifecycle_preference=x_fal_object_lifecycle_preference,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -206,6 +232,8 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: KontextEditInput,
     x_fal_request_timeout: float | Unset = UNSET,
+    x_fal_runner_hint: str | Unset = UNSET,
+    x_fal_object_lifecycle_preference: str | Unset = UNSET,
 ) -> ErrorDetail | HTTPValidationError | InfrastructureError | KontextEditOutput | None:
     """Run an image edit (FLUX.1 Kontext [pro]) synchronously
 
@@ -214,6 +242,8 @@ async def asyncio(
 
     Args:
         x_fal_request_timeout (float | Unset):
+        x_fal_runner_hint (str | Unset):
+        x_fal_object_lifecycle_preference (str | Unset):
         body (KontextEditInput): Input of the edit endpoints fal-ai/flux-pro/kontext and fal-
             ai/flux-pro/kontext/max.
 
@@ -230,5 +260,7 @@ async def asyncio(
             client=client,
             body=body,
             x_fal_request_timeout=x_fal_request_timeout,
+            x_fal_runner_hint=x_fal_runner_hint,
+            x_fal_object_lifecycle_preference=x_fal_object_lifecycle_preference,
         )
     ).parsed
