@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed-stamp
 # The pinned tools (ruff, openapi-python-client) must be the ones found on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup lock spec client check-generated lint typecheck unit test demo bench acknowledge mock diff contract contract-live matrix clean
+.PHONY: help setup lock spec client check-generated lint typecheck unit propagation test demo bench acknowledge mock diff contract contract-live matrix clean
 
 LINT_PATHS = $(wildcard src tests contract_tests scripts bench)
 PORT ?= 8765
@@ -55,8 +55,11 @@ lint: setup ## ruff over hand-written code
 typecheck: setup ## mypy --strict over hand-written and generated code
 	$(BIN)/mypy --strict src generated/kontext_api $(wildcard contract_tests)
 
-unit: setup ## the pytest suite
-	$(BIN)/pytest -q
+unit: setup ## the pytest suite (without the propagation suite)
+	$(BIN)/pytest -q --ignore=tests/propagation
+
+propagation: setup ## each kind of contract change, as an overlay in a copy of the project, reaches every consumer
+	$(BIN)/pytest -q tests/propagation
 
 contract: setup ## the contract suite (contract_tests/) against the embedded mock; HYPOTHESIS_PROFILE=ci|deep|live
 	mkdir -p reports
@@ -70,7 +73,7 @@ contract-live: setup ## the contract suite against a live provider (PROVIDER=fal
 
 test: setup ## everything CI runs: contract up to date, generated/ current, lint, types, tests, contract suite
 	$(BIN)/kontext-contract spec check
-	$(MAKE) --no-print-directory check-generated lint typecheck unit contract
+	$(MAKE) --no-print-directory check-generated lint typecheck unit propagation contract
 
 demo: setup ## the main job: build the contract from the five documents, verify the client, print a summary
 	$(BIN)/kontext-contract demo

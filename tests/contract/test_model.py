@@ -155,3 +155,10 @@ async def test_the_client_and_the_mock_build_the_same_422_detail() -> None:
             await run.run(endpoint, body)
     assert json.dumps(local.value.detail, sort_keys=True) == json.dumps(remote.value.detail, sort_keys=True)
     assert {d["type"] for d in local.value.detail} == {"string_type", "less_than_equal", "enum"}
+
+
+def test_a_status_operation_missing_a_state_is_refused_at_load() -> None:
+    doc = _doc()
+    del doc["paths"]["/fal-ai/flux-pro/requests/{request_id}/status"]["get"]["responses"]["202"]
+    with pytest.raises(ContractError, match="no answer for IN_QUEUE, IN_PROGRESS"):
+        ContractModel.from_document(doc)

@@ -184,6 +184,7 @@ def _status_always_200(contract: dict[str, Any]) -> list[dict[str, Any]]:
         },
     }
     return [
+        {"target": f"{status}['200'].content['application/json'].schema", "remove": True},
         {"target": f"{status}['200'].content['application/json']", "update": {"schema": schema}},
         {"target": f"{status}['202']", "remove": True},
     ]

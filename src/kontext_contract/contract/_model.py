@@ -626,6 +626,12 @@ class ContractModel:
                 f"{self.source}: the status operation states the queue state(s) {', '.join(unknown)}; "
                 f"expected only {', '.join(QUEUE_STATES)} (a new state needs code: docs/pipeline.md)"
             )
+        missing = [s for s in QUEUE_STATES if s not in out]
+        if missing:
+            raise ContractError(
+                f"{self.source}: the status operation's 2xx responses state no answer for {', '.join(missing)}; "
+                f"expected a status schema for each of {', '.join(QUEUE_STATES)}"
+            )
         return {s: frozenset(c) for s, c in out.items()}
 
     def _queued_states(self) -> frozenset[str]:
