@@ -78,7 +78,7 @@ test: setup ## everything CI runs: contract up to date, generated/ current, lint
 demo: setup ## the main job: build the contract from the five documents, verify the client, print a summary
 	$(BIN)/kontext-contract demo
 
-diff: setup ## classify contract changes since BASE (a git ref, default HEAD) for a client; exit 1 on breaking ones
+diff: spec ## rebuild the contract, then classify its changes since BASE (a git ref, default HEAD); exit 1 on breaking ones
 	@old=$$(mktemp --suffix=.yaml); trap 'rm -f "$$old"' EXIT; \
 	git show "$(BASE):openapi/kontext.openapi.yaml" > "$$old" || { echo "error: no openapi/kontext.openapi.yaml at $(BASE)" >&2; exit 2; }; \
 	$(BIN)/kontext-contract diff "$$old" openapi/kontext.openapi.yaml

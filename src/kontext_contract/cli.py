@@ -1,7 +1,8 @@
 """The ``kontext-contract`` command line.
 
-Exit status: 0 success; 1 the check failed (drift, a stale output, a pipeline error in the inputs);
-2 usage error.
+Exit status: 0 success; 1 the check failed (drift, a stale output, generated/ not current); 2 bad input
+(a source, overlay or manifest that does not build: the message names the file and the place) or a usage
+error.
 """
 
 from __future__ import annotations
@@ -17,15 +18,24 @@ from .pipeline import SpecError, acknowledge, build
 
 
 def _layout(root: Path | None) -> Layout:
+    """The project a pipeline command works on (``--root``, ``$KONTEXT_CONTRACT_ROOT``, or found from the
+    current folder upward; never the clone the package was installed from), said on stderr.
+
+    Raises:
+        click.UsageError: no project there (exit 2), naming where it looked.
+    """
     try:
-        return Layout(root.resolve()) if root else Layout.discover()
+        layout = Layout.discover(root=root)
     except FileNotFoundError as exc:
         raise click.UsageError(str(exc)) from None
+    click.echo(f"project: {layout.root}", err=True)
+    return layout
 
 
 def _fail(exc: SpecError) -> None:
+    """Bad input to the pipeline (a source, an overlay, the manifest): the error names the file; exit 2."""
     click.echo(f"error: {exc.render()}", err=True)
-    sys.exit(1)
+    sys.exit(2)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -43,7 +53,8 @@ _root_option = click.option(
     "--root",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Project folder (default: found from the current one).",
+    help="Project folder (default: $KONTEXT_CONTRACT_ROOT, else the first folder at or above the current "
+    "one holding openapi/sources/manifest.yaml).",
 )
 
 
@@ -130,11 +141,18 @@ def demo(root: Path | None) -> None:
 def diff_command(old: Path, new: Path, fmt: str, output: Path | None) -> None:
     """Classify every change from the contract OLD to NEW for a client: breaking or not, with its JSONPath.
 
-    Exit status: 0 no breaking change, 1 breaking changes, 2 a document is missing or not valid OpenAPI.
+    A file that is a built output of a project (openapi/kontext.openapi.yaml, openapi/providers/*) must be
+    what that project's sources and overlays build now: a stale one (an overlay edited since `make spec`)
+    is refused, since the diff would miss the edit.
+
+    Exit status: 0 no breaking change, 1 breaking changes, 2 a document is missing, not valid OpenAPI, or
+    a stale built contract.
     """
     from .drift import ContractLoadError, diff_documents, load_contract
     from .drift._report import render_changes
 
+    for path in (old, new):
+        _refuse_stale(path)
     try:
         changes = diff_documents(load_contract(old), load_contract(new))
     except ContractLoadError as exc:
@@ -147,6 +165,37 @@ def diff_command(old: Path, new: Path, fmt: str, output: Path | None) -> None:
 
         write_atomic(output, text)
     sys.exit(1 if any(c.breaking for c in changes) else 0)
+
+
+def _refuse_stale(path: Path) -> None:
+    """Exit 2 when ``path`` is a built output of the project holding it and a fresh build differs."""
+    resolved = path.resolve()
+    owner = next(
+        (f for f in resolved.parents if (f / "openapi" / "sources" / "manifest.yaml").is_file()), None
+    )
+    if owner is None or not resolved.name.endswith(".openapi.yaml"):
+        return
+    layout = Layout(owner)
+    try:
+        result = build(layout)
+    except SpecError as exc:
+        click.echo(f"project: {layout.root}", err=True)
+        click.echo(
+            f"error: cannot tell whether {path} is current: the sources and overlays do not build:\n"
+            f"{exc.render()}",
+            err=True,
+        )
+        sys.exit(2)
+    if resolved not in {p.resolve() for p in result.outputs}:
+        return
+    click.echo(f"project: {layout.root}", err=True)
+    if resolved in {p.resolve() for p in result.stale_outputs()}:
+        click.echo(
+            f"error: the contract is stale: {path} is not what the sources and overlays of {layout.root} build "
+            "now (edited since the last `make spec`); run make spec, then diff again",
+            err=True,
+        )
+        sys.exit(2)
 
 
 @main.group()
@@ -172,7 +221,8 @@ def sources_check(from_dir: Path, apply: bool, report_json: Path | None, root: P
     """Which sources changed, and what the change would do: new disagreements, stale overlay actions, the
     contract diff. Nothing is modified without --apply.
 
-    Exit status: 0 nothing needs a person, 1 something does, 2 the folder is missing.
+    Exit status: 0 nothing needs a person, 1 something does, 2 the folder cannot be used (missing, empty,
+    none of the expected files, or a file named like a source that is not UTF-8 text).
     """
     from .drift._sources_check import check_sources
     from .pipeline import dump_json, write_atomic
@@ -180,8 +230,8 @@ def sources_check(from_dir: Path, apply: bool, report_json: Path | None, root: P
     layout = _layout(root)
     try:
         report = check_sources(layout, from_dir, apply=apply)
-    except FileNotFoundError as exc:
-        click.echo(f"error: {exc}", err=True)
+    except SpecError as exc:
+        click.echo(f"error: {exc.render()}", err=True)
         sys.exit(2)
     counts: dict[str, int] = {}
     for status in report.sources:

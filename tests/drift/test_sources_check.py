@@ -102,7 +102,7 @@ def test_apply_writes_sources_and_digests_then_the_build_asks_for_review(
     assert "default: 4.0" in (project.sources_dir / "004-relay-b-kontext.yaml").read_text(encoding="utf-8")
     build = CliRunner().invoke(main, ["spec", "build", "--root", str(project.root)])
     assert (
-        build.exit_code == 1 and "CHANGED default:request.guidance_scale.default" in build.output
+        build.exit_code == 2 and "CHANGED default:request.guidance_scale.default" in build.output
     )  # digest ok, review pending
 
 

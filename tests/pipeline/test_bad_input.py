@@ -1,4 +1,4 @@
-"""Bad input: a clear message naming the file and the place, exit status 1, and no output touched."""
+"""Bad input: a clear message naming the file and the place, exit status 2, and no output touched."""
 
 from __future__ import annotations
 
@@ -162,7 +162,7 @@ def test_bad_input_is_reported_and_nothing_is_written(project: Layout, case: str
     before = _outputs(project)
     breaker(project)
     result = CliRunner().invoke(main, ["spec", "build", "--root", str(project.root)])
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 2, result.output
     message = result.output
     for fragment in expected:
         assert fragment in message, f"{fragment!r} not in:\n{message}"

@@ -36,17 +36,18 @@ def test_wheel_ships_the_contract_and_provider_documents(layout: Layout, tmp_pat
     assert "kontext_contract/client/__init__.py" in names
 
 
-def test_root_falls_back_to_the_packaged_copy(
+def test_a_library_reads_the_packaged_copy_and_a_pipeline_command_finds_no_project_elsewhere(
     layout: Layout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     packaged = tmp_path / "site-packages" / "kontext_contract" / "_data"
-    (packaged / "openapi").mkdir(parents=True)
-    (packaged / "openapi" / "sources").mkdir()
+    (packaged / "openapi" / "sources").mkdir(parents=True)
     (packaged / "openapi" / "sources" / "manifest.yaml").write_text("merge: {}\n")
+    (packaged / "openapi" / "kontext.openapi.yaml").write_text("openapi: 3.0.3\n")
     monkeypatch.delenv("KONTEXT_CONTRACT_ROOT", raising=False)
     monkeypatch.setattr(_layout, "_PACKAGED", packaged)
-    monkeypatch.setattr(_layout, "__file__", str(packaged.parent / "_layout.py"))
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    assert _layout.find_root(elsewhere) == packaged
-    assert Layout.discover(elsewhere).contract == packaged / "openapi" / "kontext.openapi.yaml"
+    monkeypatch.chdir(elsewhere)
+    assert Layout.shipped().contract == packaged / "openapi" / "kontext.openapi.yaml"
+    with pytest.raises(FileNotFoundError, match="no project found here"):
+        _layout.find_root(elsewhere)

@@ -36,7 +36,7 @@ def _providers() -> list[str]:
     try:
         from .._layout import Layout
 
-        folder = Layout.discover().providers_dir
+        folder = Layout.shipped().providers_dir
     except FileNotFoundError:
         return []
     return sorted(p.name.removesuffix(".openapi.yaml") for p in folder.glob("*.openapi.yaml"))

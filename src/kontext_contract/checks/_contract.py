@@ -75,7 +75,7 @@ class ProviderContract:
             ContractProblem: no such provider document, or it lacks what the checks need.
         """
         try:
-            layout = layout or Layout.discover()
+            layout = layout or Layout.shipped()
         except FileNotFoundError as exc:
             raise ContractProblem(str(exc)) from None
         path = layout.provider_document(provider)

@@ -196,8 +196,8 @@ _cache: dict[tuple[Path, int, int], Catalog] = {}
 
 
 def catalog(contract: Path | None = None) -> Catalog:
-    """The contract's endpoints, read once per contract file version (default: the project's contract, found
-    by :meth:`Layout.discover`). Every endpoint id the contract has is usable, whether or not
+    """The contract's endpoints, read once per contract file version (default: the contract this package
+    ships with, :meth:`Layout.shipped`, whatever the current directory). Every endpoint id the contract has is usable, whether or not
     :class:`Endpoint` names it.
 
     Raises:
@@ -205,7 +205,7 @@ def catalog(contract: Path | None = None) -> Catalog:
     """
     if contract is None:
         try:
-            contract = Layout.discover().contract
+            contract = Layout.shipped().contract
         except FileNotFoundError as exc:
             raise ConfigurationError(f"cannot find the contract: {exc}") from None
     contract = contract.resolve()

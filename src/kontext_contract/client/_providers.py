@@ -238,7 +238,7 @@ class Provider:
             name: ``"fal"``, ``"relay-a"``, ``"chainhub"``, ``"relay-b"``.
             base_url: the queue base URL; default: the document's (relays whose document names no host
                 need it). With ``base_url`` the document's synchronous API is not used.
-            providers_dir: the folder of provider documents (default: the project's).
+            providers_dir: the folder of provider documents (default: the ones this package ships with).
 
         Raises:
             ConfigurationError: no such document, or no usable base URL.

@@ -462,7 +462,7 @@ class ContractModel:
                 what the model needs.
         """
         try:
-            layout = layout or Layout.discover()
+            layout = layout or Layout.shipped()
         except FileNotFoundError as exc:
             raise ContractError(str(exc)) from None
         key: tuple[str, str | None]

@@ -36,7 +36,10 @@ from ..pipeline import (
 )
 from ._diff import Change, diff_documents
 
-__all__ = ["SourceStatus", "SourcesReport", "check_sources"]
+__all__ = ["SourceStatus", "SourcesFolderError", "SourcesReport", "check_sources"]
+
+#: the largest file taken as a published page or a transcribed source (the five are 3-6 KB)
+MAX_SOURCE_BYTES = 4 * 1024 * 1024
 
 _FENCE = re.compile(r"^```yaml\n(.*?)^```", re.S | re.M)
 
@@ -93,6 +96,48 @@ class SourcesReport:
         }
 
 
+class SourcesFolderError(SpecError):
+    """The folder of newer copies cannot be used: missing, holding none of the expected files, or holding a
+    file named like a source that is not UTF-8 text (or is not a file, or is too large). The message names
+    the file and what was expected."""
+
+
+def _read(path: Path) -> bytes:
+    """The bytes of a file named like a source, checked: a regular file of at most
+    :data:`MAX_SOURCE_BYTES` bytes, UTF-8 text.
+
+    Raises:
+        SourcesFolderError: naming the file, what was expected and what was found.
+    """
+    if not path.is_file():
+        raise SourcesFolderError(
+            "named like a source but not a file",
+            file=path,
+            expected="a file (a published page or a transcribed source)",
+            found="a folder" if path.is_dir() else "something else",
+        )
+    size = path.stat().st_size
+    if size > MAX_SOURCE_BYTES:
+        raise SourcesFolderError(
+            "too large to be a published page or a transcribed source",
+            file=path,
+            expected=f"at most {MAX_SOURCE_BYTES} bytes of text",
+            found=f"{size} bytes",
+        )
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourcesFolderError(
+            "not UTF-8 text: a broken or binary download?",
+            file=path,
+            location=f"byte {exc.start}",
+            expected="the published page or the transcribed source as UTF-8 text",
+            found=f"{size} bytes, starting {raw[:16]!r}",
+        ) from None
+    return raw
+
+
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -102,8 +147,8 @@ def _candidate(layout: Layout, from_dir: Path, source: Any) -> tuple[SourceStatu
     rel = source.file.name
     transcribed = from_dir / rel
     published = from_dir / source.published_name
-    if published.is_file():
-        raw = published.read_bytes()
+    if published.exists():
+        raw = _read(published)
         digest = _sha(raw)
         if digest == source.published_sha256:
             return (
@@ -111,10 +156,10 @@ def _candidate(layout: Layout, from_dir: Path, source: Any) -> tuple[SourceStatu
                 None,
                 None,
             )
-        text = raw.decode("utf-8", errors="replace")
+        text = raw.decode("utf-8")
         block = _FENCE.search(text)
         if block is None:
-            if transcribed.is_file():
+            if transcribed.exists():
                 return (
                     SourceStatus(
                         source.id,
@@ -122,7 +167,7 @@ def _candidate(layout: Layout, from_dir: Path, source: Any) -> tuple[SourceStatu
                         "changed",
                         f"{source.published_name} changed; using the transcription {rel} given beside it",
                     ),
-                    transcribed.read_text(encoding="utf-8"),
+                    _read(transcribed).decode("utf-8"),
                     digest,
                 )
             return (
@@ -146,8 +191,8 @@ def _candidate(layout: Layout, from_dir: Path, source: Any) -> tuple[SourceStatu
         else:
             note = ""
         return SourceStatus(source.id, rel, "changed", f"{source.published_name} changed{note}"), kept, digest
-    if transcribed.is_file():
-        text = transcribed.read_text(encoding="utf-8")
+    if transcribed.exists():
+        text = _read(transcribed).decode("utf-8")
         if text == source.file.read_text(encoding="utf-8"):
             return SourceStatus(source.id, rel, "unchanged", f"{rel} is identical"), None, None
         return (
@@ -184,14 +229,35 @@ def check_sources(layout: Layout, from_dir: Path, *, apply: bool = False) -> Sou
     or transcribed sources named as in ``openapi/sources/``) with the manifest, rebuild, and report.
 
     Raises:
-        FileNotFoundError: ``from_dir`` is not a folder.
+        SourcesFolderError: ``from_dir`` is not a folder, holds none of the files the manifest names (an
+            empty or wrong folder: a broken download step must not read as "nothing changed"), or holds a
+            file named like a source that is not UTF-8 text, not a file, or too large.
+        SpecError: the project's own manifest does not load.
     """
     if not from_dir.is_dir():
-        raise FileNotFoundError(
-            f"{from_dir}: not a folder (expected downloaded copies of the published documents)"
+        raise SourcesFolderError(
+            "not a folder",
+            file=from_dir,
+            expected="a folder of downloaded copies of the published documents",
+            found="a file" if from_dir.exists() else "nothing",
         )
     report = SourcesReport()
     manifest = load_manifest(layout.manifest)
+    expected = sorted({n for s in manifest.sources for n in (s.published_name, s.file.name)})
+    if not any((from_dir / name).exists() for name in expected):
+        present = sorted(p.name for p in from_dir.iterdir())
+        raise SourcesFolderError(
+            "none of the expected files is in the folder (an empty or wrong folder, or a broken download)",
+            file=from_dir,
+            expected="at least one of: " + ", ".join(expected),
+            found=(
+                f"{len(present)} other file(s): "
+                + ", ".join(present[:8])
+                + (", ..." if len(present) > 8 else "")
+            )
+            if present
+            else "an empty folder",
+        )
     updates: dict[str, tuple[str, str | None]] = {}
     for source in manifest.sources:
         status, text, published_digest = _candidate(layout, from_dir, source)

@@ -535,7 +535,7 @@ def create_app(
 
     Raises:
         ContractError: the document lacks what the mock needs.
-        FileNotFoundError: no project root, so no provider document (pass ``document``).
+        FileNotFoundError: a broken install without its contract (see ``_layout.shipped_root``).
     """
     config = config or MockConfig()
     if document is None:
@@ -543,6 +543,6 @@ def create_app(
     else:
         if reference is None:
             with contextlib.suppress(FileNotFoundError, ContractError):
-                reference = load_document(Layout.discover().contract)
+                reference = load_document(Layout.shipped().contract)
         model = ContractModel.from_document(document, reference=reference)
     return MockApp(MockState(config, model, webhook_transport=webhook_transport))

@@ -15,7 +15,8 @@ from typing import Any
 from .._layout import Layout
 from ._errors import MergeError, SpecError, ValidationFailed
 from ._merge import Disagreement, MergeResult, merge_sources
-from ._overlay import AppliedAction, apply_overlay, load_overlay
+from ._errors import OverlayError
+from ._overlay import AppliedAction, Overlay, apply_overlay, load_overlay
 from ._report import render_markdown
 from ._sources import Manifest, load_manifest
 from ._validate import validate_openapi
@@ -131,6 +132,55 @@ def _gate(
     return sorted(set(acknowledged) - current)
 
 
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _blame(overlay: Overlay, before: dict[str, Any], output: Path, root: Path) -> None:
+    """``before`` is valid and ``overlay`` applied to it is not: re-apply it action by action and raise the
+    validation error of the state after the action from which on the document stayed invalid, naming the
+    overlay file, the action's index and its target.
+
+    Raises:
+        ValidationFailed: always (when ``overlay`` really breaks ``before``).
+    """
+    states: list[dict[str, Any]] = []
+    doc = before
+    for action in overlay.actions:
+        doc, _ = apply_overlay(doc, Overlay(overlay.path, {**overlay.document, "actions": [action]}))
+        states.append(doc)
+    culprit = 0
+    for index in range(len(states) - 2, -1, -1):
+        try:
+            validate_openapi(states[index], name=output, produced_by="")
+        except ValidationFailed:
+            continue
+        culprit = index + 1
+        break
+    target = overlay.actions[culprit]["target"]
+    validate_openapi(
+        states[culprit],
+        name=output,
+        produced_by=f"{_shown(overlay.path, root)} actions[{culprit}] (target {target!r})",
+    )
+
+
+def _blame_stages(
+    stages: list[tuple[Overlay, dict[str, Any], dict[str, Any]]], output: Path, root: Path
+) -> None:
+    """Raise the validation error of the first overlay file (and action) after which the document stopped
+    being valid; return when every stage is valid."""
+    for overlay, before, after in stages:
+        try:
+            validate_openapi(after, name=output, produced_by="")
+        except ValidationFailed:
+            _blame(overlay, before, output, root)
+            raise
+
+
 def _overlay_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.yaml") if p.is_file())
 
@@ -162,30 +212,39 @@ def build(layout: Layout, *, gate: bool = True) -> BuildResult:
         raise SpecError(
             "no overlays found", file=layout.overlays_dir, expected="overlays/*.yaml", found="none"
         )
-    stages: list[tuple[str, dict[str, Any]]] = []
+    stages: list[tuple[Overlay, dict[str, Any], dict[str, Any]]] = []  # (overlay, before, after)
     for path in overlay_files:
-        contract, actions = apply_overlay(contract, load_overlay(path))
+        overlay = load_overlay(path)
+        try:
+            after, actions = apply_overlay(contract, overlay)
+        except OverlayError:
+            # a target that matches nothing may only mean that an earlier overlay broke the document
+            _blame_stages(stages, layout.contract, layout.root)
+            raise
         applied.extend(actions)
-        stages.append((path.name, contract))
-    providers: dict[str, dict[str, Any]] = {}
-    provider_applied: dict[str, list[AppliedAction]] = {}
-    for path in _overlay_files(layout.provider_overlays_dir):
-        name = path.name.split(".")[0]
-        providers[name], provider_applied[name] = apply_overlay(contract, load_overlay(path))
+        stages.append((overlay, contract, after))
+        contract = after
     t2 = time.perf_counter()
     timings["overlays"] = t2 - t1
 
     try:
         validate_openapi(contract, name=layout.contract, produced_by="the overlays")
     except ValidationFailed:
-        # name the first overlay file after which the document stopped being valid
-        for overlay_name, stage in stages:
-            validate_openapi(stage, name=layout.contract, produced_by=f"overlays/{overlay_name}")
+        _blame_stages(stages, layout.contract, layout.root)
         raise
-    for name, doc in providers.items():
-        validate_openapi(
-            doc, name=layout.provider_document(name), produced_by=f"overlays/providers/{name}.overlay.yaml"
-        )
+    providers: dict[str, dict[str, Any]] = {}
+    provider_applied: dict[str, list[AppliedAction]] = {}
+    for path in _overlay_files(layout.provider_overlays_dir):
+        name = path.name.split(".")[0]
+        overlay = load_overlay(path)
+        providers[name], provider_applied[name] = apply_overlay(contract, overlay)
+        try:
+            validate_openapi(
+                providers[name], name=layout.provider_document(name), produced_by=_shown(path, layout.root)
+            )
+        except ValidationFailed:
+            _blame(overlay, contract, layout.provider_document(name), layout.root)
+            raise
     timings["validate"] = time.perf_counter() - t2
 
     result = BuildResult(

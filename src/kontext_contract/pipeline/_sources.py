@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import ManifestError, SourceError
+from ._validate import validate_openapi
 from ._yamlio import load_yaml
 
 __all__ = ["Endpoint", "Manifest", "Repair", "Source", "load_manifest", "sha256_file"]
@@ -79,7 +80,8 @@ class Source:
         """Check the file against its recorded SHA-256, then parse it.
 
         Raises:
-            SourceError: missing, changed since the manifest was written, or not parseable YAML.
+            SourceError: missing, changed since the manifest was written, not parseable YAML, or not valid
+                OpenAPI (a node of the wrong type, a ``$ref`` that points at nothing or loops).
         """
         if not self.file.is_file():
             raise SourceError(
@@ -104,8 +106,13 @@ class Source:
                 "not an OpenAPI document",
                 file=self.file,
                 expected="a mapping with 'openapi' and 'paths'",
-                found=type(doc).__name__ if not isinstance(doc, dict) else f"keys {sorted(doc)}",
+                found=type(doc).__name__
+                if not isinstance(doc, dict)
+                else f"keys {sorted(str(k) for k in doc)}",
             )
+        # the merge reads the operations' structure: a source must be valid OpenAPI (every published one is,
+        # after its recorded repair), with references that can be followed
+        validate_openapi(doc, name=self.file, produced_by=f"source {self.id}", error=SourceError)
         return doc
 
 
