@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from .._layout import Layout
-from ._errors import MergeError, SpecError, ValidationFailed
+from ._errors import MergeError, OverlayError, SpecError, ValidationFailed
 from ._merge import Disagreement, MergeResult, merge_sources
-from ._errors import OverlayError
 from ._overlay import AppliedAction, Overlay, apply_overlay, load_overlay
 from ._report import render_markdown
 from ._sources import Manifest, load_manifest
