@@ -184,6 +184,14 @@ class _Progress:
     help="Seconds a request may take to complete.",
 )
 @click.option(
+    "--request-timeout",
+    type=click.FloatRange(0.0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Seconds one HTTP request may wait for the provider (connect, each read); a request with its "
+    "retries never takes longer than --wait-timeout.",
+)
+@click.option(
     "--progress/--no-progress",
     default=None,
     help="Show a progress bar (default: when stdout is a terminal).",
@@ -202,6 +210,7 @@ def check_command(
     run_base_url: str | None,
     poll_interval: float,
     wait_timeout: float,
+    request_timeout: float,
     progress: bool | None,
 ) -> None:
     """Check one provider against the contract with a battery of named checks (docs/checks.md).
@@ -232,6 +241,7 @@ def check_command(
         max_paid_submits=max_paid_submits,
         poll_interval=poll_interval if base_url else min(poll_interval, 0.001),
         wait_timeout=wait_timeout,
+        request_timeout=request_timeout,
     )
     if (
         base_url is not None
@@ -239,9 +249,13 @@ def check_command(
         and run_base_url is None
     ):
         run_base_url = contract.run_base_url if contract.sync_api else None
+    # the real run needs a key for a live provider, and for the embedded mock when --key-env names one
+    key_needed = base_url is not None or key_env is not None
     if dry_run:
-        _dry_run(contract, base_url, run_base_url, key_env, scheme, options)
+        _dry_run(contract, base_url, run_base_url, key_env, scheme, options, key_needed=key_needed)
         return
+    if key_needed and _key_from_env(contract, key_env, required=False) is None:
+        _no_key(contract, key_env, base_url, options, report_json, report_md, junit)
     with ExitStack() as stack:
         if base_url is None:
             mock_key = _key_from_env(contract, key_env, required=True) if key_env else None
@@ -277,6 +291,42 @@ def _check_url(option: str, url: str) -> None:
         raise click.BadParameter(f"must not have a query or fragment, got {url!r}", param_hint=option)
 
 
+def _key_names(contract: ProviderContract, key_env: str | None) -> str:
+    """The variables a key is read from, as the messages show them (``$FAL_KEY or $FAL_KEY_ID + ...``)."""
+    if key_env:
+        return f"${key_env}"
+    names = [f"${contract.key_env}"] if contract.key_env else []
+    if contract.key_env_pair:
+        names.append(f"${contract.key_env_pair[0]} + ${contract.key_env_pair[1]}")
+    return " or ".join(names) or "a key variable"
+
+
+def _no_key(
+    contract: ProviderContract,
+    key_env: str | None,
+    base_url: str | None,
+    options: Options,
+    report_json: Path | None,
+    report_md: Path | None,
+    junit: Path | None,
+) -> None:
+    """No key for a run that needs one: write the reports asked for, marked incomplete with the reason
+    (docs/checks.md "Exit status"), then exit 2. Nothing is sent."""
+    message = f"no key: set {_key_names(contract, key_env)} (or name the variable with --key-env)"
+    if report_json or report_md or junit:
+        report = Report(
+            contract.name, base_url or "(embedded mock)", list(options.endpoints), options.max_paid_submits
+        )
+        report.error = message + "; nothing was sent"
+        try:
+            write_reports(report, str, json_path=report_json, md_path=report_md, junit_path=junit)
+            message += "; reports written, marked incomplete"
+        except OSError as exc:
+            message += f"; cannot write a report: {exc}"
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
 def _dry_run(
     contract: ProviderContract,
     base_url: str | None,
@@ -284,8 +334,14 @@ def _dry_run(
     key_env: str | None,
     scheme: str,
     options: Options,
+    *,
+    key_needed: bool,
 ) -> None:
-    key = _key_from_env(contract, key_env, required=False) or Secret("dry-run")
+    """Print the plan. When the real run would need a key and none is set, the plan still prints (nothing
+    is sent either way), the Authorization line says the key is missing, and the exit status is the real
+    run's: 2, so that a dry run used as a pre-flight in CI fails exactly when the run would."""
+    found = _key_from_env(contract, key_env, required=False)
+    key = found or Secret("dry-run")
     base = base_url or _DRY_RUN_BASE
     if base_url is None and contract.sync_api and run_base_url is None:
         run_base_url = base + "/run"
@@ -295,7 +351,13 @@ def _dry_run(
         raise click.UsageError(str(exc)) from None
     where = base_url or "the embedded mock (started on a free loopback port; shown as embedded-mock.invalid)"
     click.echo(f"dry run: nothing is sent. Provider {contract.name} ({contract.path}) at {where}")
-    click.echo(f"Authorization: {scheme} **** ; endpoints: {', '.join(options.endpoints)}")
+    if found is None and key_needed:
+        shown = f"{scheme} <missing: {_key_names(contract, key_env)} not set>"
+    elif found is None:
+        shown = f"{scheme} <the embedded mock's own test key>"
+    else:
+        shown = f"{scheme} ****"
+    click.echo(f"Authorization: {shown} ; endpoints: {', '.join(options.endpoints)}")
     for line in plan.lines:
         click.echo(line)
     click.echo(f"checks: {len(ALL_CHECKS)} ({', '.join(c.name for c in ALL_CHECKS)})")
@@ -303,6 +365,13 @@ def _dry_run(
         f"paid submits: at most {plan.max_paid_submits} (cap --max-paid-submits {options.max_paid_submits}; "
         f"all checks would need {plan.wanted_paid_submits})"
     )
+    if found is None and key_needed:
+        click.echo(
+            f"error: no key: set {_key_names(contract, key_env)} (or name the variable with --key-env); "
+            "the real run would stop here, before sending anything",
+            err=True,
+        )
+        sys.exit(2)
 
 
 def _run(
@@ -355,10 +424,11 @@ def _run(
             f"INCOMPLETE: {summary}"
             + ("; reports written, marked incomplete" if report_json or report_md or junit else "")
         )
-    elif report.compatible:
-        click.echo(f"COMPATIBLE: {summary}")
     else:
-        click.echo(f"NOT COMPATIBLE: {summary}")
+        # the verdict carries the checks that could not run: a SKIP never reads as a PASS
+        verdict = report.verdict()
+        head, _, rest = verdict.partition(";")
+        click.echo(f"{head.upper()}{';' + rest if rest else ''}: {summary}")
     return _exit_status(report)
 
 
@@ -372,22 +442,36 @@ def _redactor(key: Secret) -> Any:
 @click.option(
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("docs/compatibility.md"),
-    show_default=True,
-    help="Where to write the Markdown page.",
+    default=None,
+    help="Where to write the Markdown page (default: docs/compatibility.md in the project).",
 )
 @click.option(
     "--check", "check_only", is_flag=True, help="Do not write: exit 1 if --output differs from a fresh run."
 )
-def matrix_command(output: Path, check_only: bool) -> None:
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Project folder whose provider documents are checked (default: $KONTEXT_CONTRACT_ROOT, else the "
+    "first folder at or above the current one holding openapi/sources/manifest.yaml).",
+)
+def matrix_command(output: Path | None, check_only: bool, root: Path | None) -> None:
     """Run every check against the mock's emulation of each documented provider (fal, relay-a, chainhub,
     relay-b) and write the compatibility matrix (checks x providers) as Markdown.
 
     Exit status: 0 written (or current with --check); 1 --check found it stale; 2 a provider document lacks
     what the checks need.
     """
+    from .. import _layout
     from ..pipeline import write_atomic
 
+    try:
+        project = _layout.find_root(root=root)
+    except FileNotFoundError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"project: {project}", err=True)
+    output = output if output is not None else project / "docs" / "compatibility.md"
+    _layout.use_contract_from(project)  # the checks and the embedded mock read this project's documents
     try:
         rows = run_matrix(
             on_provider=lambda name: click.echo(f"checking the mock's {name} emulation", err=True)
@@ -395,6 +479,8 @@ def matrix_command(output: Path, check_only: bool) -> None:
     except ContractProblem as exc:
         click.echo(f"error: the contract: {exc}", err=True)
         sys.exit(2)
+    finally:
+        _layout.use_contract_from(None)
     text = render_matrix(rows)
     for row in rows:
         counts = row.report.counts()

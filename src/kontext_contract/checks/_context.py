@@ -30,7 +30,9 @@ class Options:
         max_paid_submits: the hard cap on paid submits (submits and synchronous runs that run the model).
         poll_interval: seconds between status polls at first (growing by half each time, to ten times that
             or 5 s, whichever is less).
-        wait_timeout: seconds a request may take to complete before the checks give up on it.
+        wait_timeout: seconds a request may take to complete before the checks give up on it; also the
+            most one HTTP call may take with its retries, and the most a status stream is read.
+        request_timeout: seconds one HTTP attempt may wait for the provider (connect, and each read).
         stream_grace: seconds the status stream may stay open after its terminal event.
         seed: the seed sent with the main input (the same-seed check repeats it).
     """
@@ -39,6 +41,7 @@ class Options:
     max_paid_submits: int = 5
     poll_interval: float = 0.5
     wait_timeout: float = 600.0
+    request_timeout: float = 60.0
     stream_grace: float = 5.0
     seed: int = 424242
 

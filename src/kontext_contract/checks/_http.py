@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -45,6 +46,8 @@ log = logging.getLogger("kontext_contract.checks")
 
 #: the largest image the checks download, bytes
 MAX_DOWNLOAD = 64 * 1024 * 1024
+#: the longest line of a status stream, bytes: a stream that sends more without a newline is cut off
+MAX_STREAM_LINE = 256 * 1024
 _RETRY_STATUSES = (429, 502, 503, 504)
 
 
@@ -187,6 +190,61 @@ class Download:
     error: str | None = None
 
 
+_EOL = re.compile(rb"\r\n|\r|\n")
+
+
+class _LineSplitter:
+    """Server-Sent Events lines (ended by CRLF, LF or CR) from byte chunks, with the partial line bounded:
+    past ``max_line`` bytes without an end of line, ``overflow`` is set and the buffer is dropped."""
+
+    def __init__(self, max_line: int) -> None:
+        self.max_line = max_line
+        self.buffer = bytearray()
+        self.overflow = False
+        self._scanned = 0
+
+    def feed(self, chunk: bytes) -> list[str]:
+        self.buffer += chunk
+        out: list[str] = []
+        start = 0
+        for match in _EOL.finditer(self.buffer, self._scanned):
+            if match.group() == b"\r" and match.end() == len(self.buffer):
+                break  # a CR ending the chunk: wait to see whether an LF follows
+            out.append(bytes(self.buffer[start : match.start()]).decode("utf-8", "replace"))
+            start = match.end()
+        del self.buffer[:start]
+        self._scanned = max(0, len(self.buffer) - 1)  # rescan only a trailing CR
+        if len(self.buffer) > self.max_line:
+            self.overflow = True
+            self.buffer.clear()
+            self._scanned = 0
+        return out
+
+    def close(self) -> list[str]:
+        """The last line, when the stream ended without an end of line."""
+        rest, self.buffer = bytes(self.buffer), bytearray()
+        return [rest.rstrip(b"\r").decode("utf-8", "replace")] if rest else []
+
+
+def _read_bounded(response: httpx.Response, limit: int, deadline: float) -> bytes:
+    """At most ``limit`` bytes of ``response``'s body, read until ``deadline``."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= limit or time.monotonic() > deadline:
+            break
+    return b"".join(chunks)[:limit]
+
+
+def _sleep(seconds: float, deadline: float | None) -> None:
+    """Sleep ``seconds``, but not past ``deadline``."""
+    if deadline is not None:
+        seconds = min(seconds, max(0.0, deadline - time.monotonic()))
+    time.sleep(seconds)
+
+
 def _origin(url: str) -> tuple[str, str, int]:
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -207,7 +265,9 @@ class Session:
         scheme: the Authorization scheme to send (``Key`` or ``Bearer``).
         key: the credential.
         budget: the paid-submit cap.
-        timeout: seconds for one request (connect, read, write).
+        timeout: seconds one attempt may wait (connect, each read, write): ``--request-timeout``.
+        total_timeout: seconds one call may take with its retries (``--wait-timeout``); None: no bound
+            beyond ``timeout`` per attempt.
         transport: an httpx transport (tests inject one; default: the network).
         retry_delay: seconds before the first retry of a status/result/cancel/download call answered with
             429/502/503/504 or without an answer (doubled each time, two retries; submits never retry).
@@ -227,6 +287,7 @@ class Session:
         timeout: float = 60.0,
         transport: httpx.BaseTransport | None = None,
         retry_delay: float = 0.5,
+        total_timeout: float | None = None,
     ) -> None:
         try:
             self.provider = Provider("checked", base_url, run_base_url, scheme, key, "rebase")
@@ -244,6 +305,7 @@ class Session:
         self.exchanges: list[Exchange] = []
         self.open_requests: dict[str, str] = {}
         self._timeout = timeout
+        self._total = total_timeout
         loopback = _is_loopback(self.base_url)
         self._http = httpx.Client(
             transport=transport,
@@ -258,6 +320,23 @@ class Session:
     def close(self) -> None:
         self._http.close()
         self._log_filter.remove()
+
+    def _deadline(self) -> float | None:
+        return None if self._total is None else time.monotonic() + self._total
+
+    def _attempt_timeout(self, deadline: float | None) -> float | None:
+        """Seconds the next attempt may take: ``timeout``, cut to what is left before ``deadline``; None
+        when nothing is left."""
+        if deadline is None:
+            return self._timeout
+        left = deadline - time.monotonic()
+        return min(self._timeout, left) if left > 0.05 else None
+
+    def _no_answer(self, what: str, reason: str, attempts: int) -> str:
+        bound = f"--request-timeout {self._timeout:g} s per attempt" + (
+            f", --wait-timeout {self._total:g} s in all" if self._total is not None else ""
+        )
+        return self.redactor.text(f"{what}: no answer after {attempts} attempt(s) ({bound}): {reason}")
 
     # -- URLs ----------------------------------------------------------------------------------------
 
@@ -306,11 +385,11 @@ class Session:
             headers["authorization"] = f"{scheme} {self._key.reveal()}"
         return headers
 
-    def _fill(self, exchange: Exchange, response: httpx.Response) -> None:
+    def _fill(self, exchange: Exchange, response: httpx.Response, content: bytes | None = None) -> None:
         exchange.status = response.status_code
         exchange.headers = {k.lower(): self.redactor.text(v) for k, v in response.headers.items()}
         exchange.content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        content = response.content
+        content = response.content if content is None else content
         try:
             exchange.body = self.redactor.deep(json.loads(content)) if content else None
             exchange.is_json = bool(content)
@@ -367,27 +446,37 @@ class Session:
             self.budget.take()
         attempts = 1 if paid else 3
         delay = self.retry_delay
+        deadline = self._deadline()
+        last = "out of time"
         for attempt in range(attempts):
+            timeout = self._attempt_timeout(deadline)
+            if timeout is None:  # --wait-timeout spent on earlier attempts
+                self.exchanges.append(exchange)
+                raise ProviderUnreachable(self._no_answer(f"{method} {exchange.shown}", last, attempt))
             try:
                 response = self._http.request(
                     method,
                     full,
                     headers=self._headers(full, use_scheme),
                     json=body if body is not None else None,
+                    timeout=timeout,
                 )
             except httpx.HTTPError as exc:
+                last = f"{type(exc).__name__}: {exc}"
                 if attempt + 1 < attempts:
-                    time.sleep(delay)
+                    _sleep(delay, deadline)
                     delay *= 2
                     continue
                 self.exchanges.append(exchange)
                 raise ProviderUnreachable(
-                    self.redactor.text(f"{method} {exchange.shown}: {type(exc).__name__}: {exc}")
+                    self._no_answer(f"{method} {exchange.shown}", last, attempt + 1)
                 ) from None
             if response.status_code in _RETRY_STATUSES and attempt + 1 < attempts:
-                time.sleep(min(delay, 5.0))
-                delay *= 2
-                continue
+                last = f"answered {response.status_code}"
+                _sleep(min(delay, 5.0), deadline)
+                if self._attempt_timeout(deadline) is not None:
+                    delay *= 2
+                    continue
             self._fill(exchange, response)
             break
         if paid and exchange.status is not None and 400 <= exchange.status < 500:
@@ -431,29 +520,36 @@ class Session:
         headers["accept"] = "text/event-stream"
         started = time.monotonic()
         terminal_at: float | None = None
-        timeout = httpx.Timeout(self._timeout, read=min(max(grace, 1.0) + 15.0, max(limit, 1.0)))
+        # each read waits at most this long; the deadline below is checked on every chunk, not every line,
+        # so a stream that trickles bytes without a newline still ends at ``limit``
+        read = min(max(grace, 1.0) + 15.0, max(limit, 0.1), self._timeout)
+        timeout = httpx.Timeout(min(self._timeout, max(limit, 0.1)), read=read)
         try:
             with self._http.stream("GET", full, headers=headers, timeout=timeout) as response:
                 exchange.status = response.status_code
                 exchange.headers = {k.lower(): self.redactor.text(v) for k, v in response.headers.items()}
                 exchange.content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
                 if response.status_code != 200 or exchange.content_type != "text/event-stream":
-                    response.read()
-                    self._fill(exchange, response)
+                    self._fill(exchange, response, _read_bounded(response, MAX_DOWNLOAD, started + limit))
                     self.exchanges.append(exchange)
                     return trace
                 decoder = SSEDecoder()
-                lines: Iterator[str] = response.iter_lines()
+                lines = _LineSplitter(MAX_STREAM_LINE)
                 closed = True
-                for line in lines:
+                for chunk in response.iter_bytes():
                     now = time.monotonic()
-                    if line.startswith(":"):
-                        trace.comments += 1
-                    data = decoder.feed(line)
-                    if data is not None:
-                        self._event(trace, data, is_terminal)
-                        if trace.saw_terminal and terminal_at is None:
-                            terminal_at = now
+                    for line in lines.feed(chunk):
+                        if line.startswith(":"):
+                            trace.comments += 1
+                        data = decoder.feed(line)
+                        if data is not None:
+                            self._event(trace, data, is_terminal)
+                            if trace.saw_terminal and terminal_at is None:
+                                terminal_at = now
+                    if lines.overflow:
+                        closed = False
+                        trace.error = f"a line longer than {MAX_STREAM_LINE} bytes without a newline"
+                        break
                     if terminal_at is not None and now - terminal_at > grace:
                         closed = False
                         trace.error = f"still open {grace:g} s after the terminal event"
@@ -463,12 +559,16 @@ class Session:
                         trace.error = f"still open after {limit:g} s"
                         break
                 if closed:
+                    for line in lines.close():
+                        data = decoder.feed(line)
+                        if data is not None:
+                            self._event(trace, data, is_terminal)
                     rest = decoder.flush()
                     if rest is not None:
                         self._event(trace, rest, is_terminal)
                     trace.closed_after_terminal = trace.saw_terminal
-        except httpx.ReadTimeout:
-            trace.error = "no data and no end of stream before the read timeout"
+        except httpx.TimeoutException:
+            trace.error = f"no data and no end of stream for {read:g} s (read timeout)"
         except httpx.HTTPError as exc:
             if exchange.status is None:
                 self.exchanges.append(exchange)
@@ -509,13 +609,19 @@ class Session:
         shown = self.show(url)
         headers = self._headers(url, self.scheme)
         delay = self.retry_delay
+        deadline = self._deadline()
+        last = "out of time"
         for attempt in range(3):
+            timeout = self._attempt_timeout(deadline)
+            if timeout is None:
+                raise ProviderUnreachable(self._no_answer(f"GET {shown}", last, attempt))
             try:
                 chunks: list[bytes] = []
                 size = 0
-                with self._http.stream("GET", url, headers=headers) as response:
+                with self._http.stream("GET", url, headers=headers, timeout=timeout) as response:
                     if response.status_code in _RETRY_STATUSES and attempt < 2:
-                        time.sleep(min(delay, 5.0))
+                        last = f"answered {response.status_code}"
+                        _sleep(min(delay, 5.0), deadline)
                         delay *= 2
                         continue
                     declared = response.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -525,16 +631,22 @@ class Session:
                         size += len(chunk)
                         if size > MAX_DOWNLOAD:
                             return Download(shown, b"", declared, f"larger than {MAX_DOWNLOAD} bytes")
+                        if deadline is not None and time.monotonic() > deadline:
+                            return Download(
+                                shown,
+                                b"",
+                                declared,
+                                f"not downloaded within --wait-timeout {self._total:g} s",
+                            )
                         chunks.append(chunk)
                 return Download(shown, b"".join(chunks), declared)
             except httpx.HTTPError as exc:
+                last = f"{type(exc).__name__}: {exc}"
                 if attempt < 2:
-                    time.sleep(delay)
+                    _sleep(delay, deadline)
                     delay *= 2
                     continue
-                raise ProviderUnreachable(
-                    self.redactor.text(f"GET {shown}: {type(exc).__name__}: {exc}")
-                ) from None
+                raise ProviderUnreachable(self._no_answer(f"GET {shown}", last, attempt + 1)) from None
         return Download(shown, b"", "", "no answer after retries")
 
     def cancel_open(self) -> int:

@@ -143,6 +143,26 @@ class Report:
         """True for a complete run in which no check failed (skips do not count against it)."""
         return self.complete and not self.failures
 
+    @property
+    def skips(self) -> list[Result]:
+        return [r for r in self.results if r.status == "skip"]
+
+    def verdict(self) -> str:
+        """One line: ``compatible``, ``NOT compatible (2 failed)`` or ``INCOMPLETE (why)``; followed by the
+        checks that could not run, when any did not (``compatible; 4 checks could not run: a, b, ...``), so
+        that a verdict never reads as if a skipped check had passed."""
+        if not self.complete:
+            text = f"INCOMPLETE ({self.error or 'stopped'})"
+        elif self.compatible:
+            text = "compatible"
+        else:
+            text = f"NOT compatible ({len(self.failures)} failed)"
+        skips = self.skips
+        if skips:
+            names = ", ".join(dict.fromkeys(r.name for r in skips))
+            text += f"; {len(skips)} check{'s' if len(skips) != 1 else ''} could not run: {names}"
+        return text
+
     def counts(self) -> dict[str, int]:
         out = {"pass": 0, "fail": 0, "skip": 0}
         for r in self.results:
@@ -162,6 +182,7 @@ class Report:
             "interrupted": self.interrupted,
             "error": self.error,
             "counts": self.counts(),
+            "verdict": self.verdict(),
             "checks": [r.as_dict() for r in self.results],
             "paid_submits": self.paid_submits,
             "max_paid_submits": self.max_paid_submits,

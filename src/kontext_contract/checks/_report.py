@@ -29,10 +29,7 @@ def _cell(text: str) -> str:
 def render_markdown(report: Report) -> str:
     """A Markdown page: the verdict, then one table row per check (status, name, endpoint, evidence)."""
     counts = report.counts()
-    if report.complete:
-        verdict = "compatible" if report.compatible else f"NOT compatible ({counts['fail']} failed)"
-    else:
-        verdict = f"INCOMPLETE ({report.error or 'stopped'})"
+    verdict = report.verdict()
     lines = [
         f"# Provider checks: {report.provider}",
         "",

@@ -8,8 +8,9 @@ for each endpoint. Before a check runs:
    over the cap: then it is SKIP with that reason, and no request of the scenario is sent.
 
 A run stops early, with the report marked incomplete, when the provider cannot be reached, answers the
-first request with something that is not the contract's JSON, rejects the key with every scheme
-(``Report.error``, exit status 2), or on Ctrl-C (the report says ``interrupted``; requests already
+first request with something that is not the contract's JSON, rejects the key with every scheme, or
+fails everything (an outage: every request, a submit among them, answered 5xx or not at all; checked before
+each paid scenario and at the end) (``Report.error``, exit status 2), or on Ctrl-C (the report says ``interrupted``; requests already
 submitted and not finished are cancelled, best effort).
 """
 
@@ -108,6 +109,8 @@ def _scenario_skip(state: RunState, ctx: Context, scenario: Scenario) -> tuple[O
         state.data[key] = _NotRun(reason)
         return skipped(reason), 0
     budget = state.session.budget
+    if scenario.paid:
+        _stop_on_outage(state.session)  # before spending: a provider failing everything is not checked
     if budget.spent + scenario.paid > budget.cap:
         reason = (
             f"needs {scenario.paid} paid submit(s) (scenario {scenario.name}) over the cap "
@@ -153,6 +156,29 @@ def disagreement_note(document: Mapping[str, Any], check_name: str) -> str:
     return " | ".join(notes)
 
 
+def outage(session: Session) -> str | None:
+    """Why the provider is down rather than incompatible: every request so far, a submit among them, was
+    answered with a server error (5xx) or not at all. None when any request got another answer (then a
+    server error is a finding of the check that asked, e.g. the auth probe's ``auth_scheme_accepted``)."""
+    exchanges = session.exchanges
+    if not exchanges or any(e.status is not None and e.status < 500 for e in exchanges):
+        return None
+    if not any(e.method == "POST" for e in exchanges):
+        return None  # only probes of unknown ids so far: a relay may answer those 500 and still work
+    first = exchanges[0]
+    return (
+        f"outage: the provider answered every one of the {len(exchanges)} requests sent with a server error "
+        f"or not at all (the first: {first.request_line()} -> {first.answer(100)}); nothing could be "
+        "checked, try again later"
+    )
+
+
+def _stop_on_outage(session: Session) -> None:
+    reason = outage(session)
+    if reason is not None:
+        raise Abort(reason)
+
+
 def _evaluate(state: RunState, check: Check, endpoint: str | None) -> Result:
     ctx = Context(state, endpoint)
     paid = 0
@@ -195,6 +221,8 @@ def _session(target: Target, options: Options, transport: httpx.BaseTransport | 
         budget=Budget(options.max_paid_submits),
         transport=transport,
         retry_delay=min(0.5, max(options.poll_interval, 0.01)),
+        timeout=options.request_timeout,
+        total_timeout=options.wait_timeout,
     )
 
 
@@ -242,6 +270,7 @@ def run_checks(
             report.results.append(result)
             if on_result is not None:
                 on_result(report, result)
+        _stop_on_outage(session)  # e.g. with --max-paid-submits 0, no paid scenario asked before
         report.complete = True
     except KeyboardInterrupt:
         report.interrupted = True

@@ -12,7 +12,9 @@
 | ``run`` | 1 | the synchronous API with the main input |
 
 The first request of a run is the ``auth`` probe; it stops the run (:class:`Abort`, exit status 2) when the
-base URL answers something that is not the contract's JSON, or rejects the key with either scheme.
+base URL answers something that is not the contract's JSON, or rejects the key with either scheme. A server
+error (5xx) on it is a finding of ``auth_scheme_accepted``, not a reason to stop: the runner stops a run as
+an outage only when every request so far, a submit among them, failed with a server error or no answer.
 """
 
 from __future__ import annotations
@@ -365,9 +367,12 @@ def _auth(ctx: Context) -> AuthProbe:
     url = session.url(contract.request_path("status", UNKNOWN_ID))
     first = session.send("GET", url, label=f"auth probe ({expected})", operation="status", scheme=expected)
     if first.status is not None and first.status >= 500:
-        raise Abort(
-            f"{session.base_url} answered the first request with {first.answer(160)}; try again later"
+        # a server error on this probe is a finding (auth_scheme_accepted FAILs on it), not an outage: the
+        # run goes on with the expected scheme; the runner stops it only when every request fails alike
+        second = session.send(
+            "GET", url, label=f"auth probe ({other})", operation="getRequestStatus", scheme=other
         )
+        return AuthProbe(expected, other, first, second, expected)
     if not first.is_json:
         raise Abort(
             f"{session.base_url} answered GET {first.shown} with {first.answer(160)}, where the contract expects "
