@@ -428,7 +428,7 @@ def _run(
         # the verdict carries the checks that could not run: a SKIP never reads as a PASS
         verdict = report.verdict()
         head, _, rest = verdict.partition(";")
-        click.echo(f"{head.upper()}{';' + rest if rest else ''}: {summary}")
+        click.echo(f"{head.upper()};{rest}. {summary}" if rest else f"{head.upper()}: {summary}")
     return _exit_status(report)
 
 
