@@ -369,9 +369,7 @@ def _auth(ctx: Context) -> AuthProbe:
     if first.status is not None and first.status >= 500:
         # a server error on this probe is a finding (auth_scheme_accepted FAILs on it), not an outage: the
         # run goes on with the expected scheme; the runner stops it only when every request fails alike
-        second = session.send(
-            "GET", url, label=f"auth probe ({other})", operation="getRequestStatus", scheme=other
-        )
+        second = session.send("GET", url, label=f"auth probe ({other})", operation="status", scheme=other)
         return AuthProbe(expected, other, first, second, expected)
     if not first.is_json:
         raise Abort(
