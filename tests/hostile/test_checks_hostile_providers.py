@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
@@ -33,6 +31,8 @@ from kontext_contract.checks._matrix import embedded_mock_config
 from kontext_contract.checks._scenarios import UNKNOWN_ID
 from kontext_contract.cli import main
 from kontext_contract.mock import MockConfig, MockServer
+
+from .conftest import silent_server
 
 CANARY = "canary-id-31337:canary-secret-31337"
 Scope = MutableMapping[str, Any]
@@ -232,36 +232,6 @@ def test_check_wait_timeout_ends_a_trickling_stream() -> None:
 # -- a provider that never answers -------------------------------------------------------------------------
 
 
-@contextmanager
-def _silent_server() -> Iterator[str]:
-    """Accepts connections and never answers (nor closes them) until the block ends."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    listener.settimeout(0.2)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                continue
-            held.append(conn)
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join(5)
-        for conn in held:
-            conn.close()
-        listener.close()
-
-
 @pytest.mark.parametrize(
     ("options", "bound"),
     [
@@ -271,7 +241,7 @@ def _silent_server() -> Iterator[str]:
 )
 def test_a_silent_provider_ends_within_the_timeouts(tmp_path: Path, options: list[str], bound: float) -> None:
     report_path = tmp_path / "r.json"
-    with _silent_server() as url:
+    with silent_server() as url:
         started = time.monotonic()
         code, out, err = _invoke(
             ["--base-url", url, "--key-env", "CANARY_KEY", "--report-json", str(report_path), *options],
