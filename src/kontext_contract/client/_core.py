@@ -640,6 +640,13 @@ class Core:
             )
         return error
 
+    @staticmethod
+    def wait_timeout(ref: RequestRef) -> WaitTimeoutError:
+        """The error of a wait whose deadline passed before the request completed."""
+        return WaitTimeoutError(
+            f"request {ref.request_id} did not complete in time", request_id=ref.request_id
+        )
+
     def redact_error(self, error: KontextError) -> KontextError:
         """``error`` with its message redacted (for errors built from transport exception texts)."""
         error.message = self.redactor.text(error.message)
