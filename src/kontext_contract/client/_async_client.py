@@ -195,7 +195,7 @@ class AsyncClient:
         self._owns_http = http_client is None
         limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
         self._http = http_client or httpx.AsyncClient(
-            transport=transport, timeout=self._core.timeouts.queue(), limits=limits, follow_redirects=False
+            transport=transport, timeout=self._core.queue_timeout, limits=limits, follow_redirects=False
         )
         self._slots = AsyncIO.slots(limits.max_connections if http_client is None else None)
         self._stream_supported = self.provider.status_stream
@@ -247,17 +247,13 @@ class AsyncClient:
         all_headers = core.headers_for(url)
         if headers:
             all_headers.update(headers)
+        target = core.target(url, params)
         while True:
-            request_timeout = core.capped(timeout or core.timeouts.queue(), what)
+            request_timeout = core.capped(timeout or core.queue_timeout, what)
             try:
                 async with self._slots:
                     response = await self._http.request(
-                        method,
-                        url,
-                        content=content,
-                        params=params,
-                        headers=all_headers,
-                        timeout=request_timeout,
+                        method, target, content=content, headers=all_headers, timeout=request_timeout
                     )
             except httpx.HTTPError as exc:
                 core.check_limit(kind, what, exc)
