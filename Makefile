@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed-stamp
 # The pinned tools (ruff, openapi-python-client) must be the ones found on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup lock spec client check-generated lint typecheck unit propagation test demo bench acknowledge mock diff contract contract-live matrix clean
+.PHONY: help setup lock spec client check-generated unasync check-unasync lint typecheck unit propagation test demo bench acknowledge mock diff contract contract-live matrix clean
 
 LINT_PATHS = $(wildcard src tests contract_tests scripts bench)
 PORT ?= 8765
@@ -48,7 +48,13 @@ check-generated: setup ## fail if generated/ differs from a fresh regeneration
 acknowledge: setup ## accept the current merge disagreements into openapi/merge-acknowledged.yaml (review the diff!)
 	$(BIN)/kontext-contract spec acknowledge
 
-lint: setup ## ruff over hand-written code
+unasync: setup ## write the sync client (client/_client.py) from the async one (client/_async_client.py)
+	$(PY) scripts/unasync_client.py
+
+check-unasync: setup ## fail if client/_client.py is not what `make unasync` writes
+	$(PY) scripts/unasync_client.py --check
+
+lint: setup check-unasync ## ruff over hand-written code (and the sync client current)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
 

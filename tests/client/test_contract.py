@@ -12,17 +12,17 @@ import pytest
 
 from kontext_contract._layout import Layout
 from kontext_contract.client import (
-    Client,
     ConfigurationError,
     Endpoint,
     KontextEditInput,
     KontextMultiInput,
-    Provider,
     ValidationError,
     catalog,
 )
 from kontext_contract.client._endpoints import EDIT_OUTPUT_ENDPOINTS, EditEndpointId, OutputEndpointId
 from kontext_contract.contract import ContractModel
+
+from .conftest import Clients, do
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,7 +57,8 @@ def test_static_output_types_agree_with_the_contract() -> None:
             )
 
 
-def test_a_contract_with_an_endpoint_the_enum_lacks_still_works(tmp_path: Path) -> None:
+@pytest.mark.asyncio
+async def test_a_contract_with_an_endpoint_the_enum_lacks_still_works(tmp_path: Path) -> None:
     """A renamed id in the contract: the client starts, serves the new id as a string, reports the lag,
     and refuses only the id the contract no longer has (naming the ones it has)."""
     contract = tmp_path / "kontext.openapi.yaml"
@@ -75,20 +76,14 @@ def test_a_contract_with_an_endpoint_the_enum_lacks_still_works(tmp_path: Path) 
     }
     with pytest.raises(ConfigurationError, match="kontext/ultra"):
         found.get(Endpoint.KONTEXT_MAX_MULTI)
-    client = Client(
-        Provider.fal(key="id:secret"), contract=contract, transport=httpx.MockTransport(no_network)
-    )
-    with pytest.raises(ValidationError, match="image_urls"):
-        client.submit("fal-ai/flux-pro/kontext/ultra", {"prompt": "x"})
+    for kind in ("sync", "async"):
+        async with Clients(kind).over(no_network, contract=contract) as client:
+            with pytest.raises(ValidationError, match="image_urls"):
+                await do(client.submit("fal-ai/flux-pro/kontext/ultra", {"prompt": "x"}))
 
 
 def no_network(request: httpx.Request) -> httpx.Response:
     raise AssertionError(f"nothing may be sent for an invalid input, got {request.method} {request.url}")
-
-
-@pytest.fixture
-def offline() -> Client:
-    return Client(Provider.fal(key="id:secret"), transport=httpx.MockTransport(no_network))
 
 
 @pytest.mark.parametrize(
@@ -110,11 +105,13 @@ def offline() -> Client:
         (Endpoint.KONTEXT_TEXT_TO_IMAGE, {"promt": "x"}, "prompt", "missing"),
     ],
 )
-def test_invalid_inputs_are_refused_before_sending_naming_the_field(
-    offline: Client, endpoint: Endpoint, value: dict[str, Any], field: str, kind: str
+@pytest.mark.asyncio
+async def test_invalid_inputs_are_refused_before_sending_naming_the_field(
+    clients: Clients, endpoint: Endpoint, value: dict[str, Any], field: str, kind: str
 ) -> None:
-    with offline, pytest.raises(ValidationError) as caught:
-        offline.submit(endpoint, value)
+    async with clients.over(no_network) as offline:
+        with pytest.raises(ValidationError) as caught:
+            await do(offline.submit(endpoint, value))
     error = caught.value
     assert error.status_code is None
     assert field in error.fields
@@ -122,50 +119,64 @@ def test_invalid_inputs_are_refused_before_sending_naming_the_field(
     assert field.split(".")[0] in str(error)
 
 
-def test_an_unknown_field_is_named_with_a_suggestion(offline: Client) -> None:
-    with offline, pytest.raises(ValidationError, match="did you mean 'prompt'") as caught:
-        offline.run(Endpoint.KONTEXT_TEXT_TO_IMAGE, {"prompt": "x", "promt": "y"})
+@pytest.mark.asyncio
+async def test_an_unknown_field_is_named_with_a_suggestion(clients: Clients) -> None:
+    async with clients.over(no_network) as offline:
+        with pytest.raises(ValidationError, match="did you mean 'prompt'") as caught:
+            await do(offline.run(Endpoint.KONTEXT_TEXT_TO_IMAGE, {"prompt": "x", "promt": "y"}))
     assert caught.value.fields == ["promt"]
 
 
-def test_extra_fields_can_be_allowed() -> None:
+@pytest.mark.asyncio
+async def test_extra_fields_can_be_allowed(clients: Clients) -> None:
     seen: list[bytes] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request.content)
         return httpx.Response(401, json={"detail": "No user found for Key ID and Secret"})
 
-    client = Client(
-        Provider.fal(key="id:secret"), transport=httpx.MockTransport(handler), allow_extra_fields=True
-    )
-    with client, pytest.raises(Exception, match="401"):
-        client.submit(Endpoint.KONTEXT_TEXT_TO_IMAGE, {"prompt": "x", "relay_option": 1})
+    async with clients.over(handler, allow_extra_fields=True) as client:
+        with pytest.raises(Exception, match="401"):
+            await do(client.submit(Endpoint.KONTEXT_TEXT_TO_IMAGE, {"prompt": "x", "relay_option": 1}))
     assert b'"relay_option":1' in seen[0]
 
 
-def test_the_wrong_model_for_an_endpoint_is_refused(offline: Client) -> None:
-    with offline, pytest.raises(ValidationError, match="takes KontextEditInput, not KontextMultiInput"):
-        offline.submit(Endpoint.KONTEXT, KontextMultiInput(image_urls=["u"], prompt="x"))
+@pytest.mark.asyncio
+async def test_the_wrong_model_for_an_endpoint_is_refused(clients: Clients) -> None:
+    async with clients.over(no_network) as offline:
+        with pytest.raises(ValidationError, match="takes KontextEditInput, not KontextMultiInput"):
+            await do(offline.submit(Endpoint.KONTEXT, KontextMultiInput(image_urls=["u"], prompt="x")))
 
 
-def test_a_model_holding_a_wrong_value_is_still_checked(offline: Client) -> None:
+@pytest.mark.asyncio
+async def test_a_model_holding_a_wrong_value_is_still_checked(clients: Clients) -> None:
     model = KontextEditInput(image_url="u", prompt="x", num_images=12)
-    with offline, pytest.raises(ValidationError, match="num_images"):
-        offline.submit(Endpoint.KONTEXT, model)
+    async with clients.over(no_network) as offline:
+        with pytest.raises(ValidationError, match="num_images"):
+            await do(offline.submit(Endpoint.KONTEXT, model))
 
 
-def test_a_long_data_uri_is_not_copied_into_the_error(offline: Client) -> None:
-    with offline, pytest.raises(ValidationError) as caught:
-        offline.submit(Endpoint.KONTEXT, {"prompt": 5, "image_url": "data:image/png;base64," + "A" * 10000})
+@pytest.mark.asyncio
+async def test_a_long_data_uri_is_not_copied_into_the_error(clients: Clients) -> None:
+    async with clients.over(no_network) as offline:
+        with pytest.raises(ValidationError) as caught:
+            await do(
+                offline.submit(
+                    Endpoint.KONTEXT, {"prompt": 5, "image_url": "data:image/png;base64," + "A" * 10000}
+                )
+            )
     assert len(repr(caught.value.detail)) < 2000
 
 
-def test_unknown_endpoint_ids_list_the_known_ones(offline: Client) -> None:
-    with offline, pytest.raises(ConfigurationError, match="fal-ai/flux-pro/kontext/max/multi"):
-        offline.submit("fal-ai/flux-pro/kontext/ultra", {"prompt": "x"})
+@pytest.mark.asyncio
+async def test_unknown_endpoint_ids_list_the_known_ones(clients: Clients) -> None:
+    async with clients.over(no_network) as offline:
+        with pytest.raises(ConfigurationError, match="fal-ai/flux-pro/kontext/max/multi"):
+            await do(offline.submit("fal-ai/flux-pro/kontext/ultra", {"prompt": "x"}))
 
 
-def test_validation_can_be_turned_off() -> None:
+@pytest.mark.asyncio
+async def test_validation_can_be_turned_off(clients: Clients) -> None:
     seen: list[bytes] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -174,8 +185,8 @@ def test_validation_can_be_turned_off() -> None:
             422, json={"detail": [{"loc": ["body", "image_url"], "msg": "Field required", "type": "missing"}]}
         )
 
-    client = Client(Provider.fal(key="id:secret"), transport=httpx.MockTransport(handler), validate=False)
-    with client, pytest.raises(ValidationError) as caught:
-        client.run(Endpoint.KONTEXT, {"prompt": "x"})
+    async with clients.over(handler, validate=False) as client:
+        with pytest.raises(ValidationError) as caught:
+            await do(client.run(Endpoint.KONTEXT, {"prompt": "x"}))
     assert caught.value.status_code == 422 and caught.value.fields == ["image_url"]
     assert seen == [b'{"prompt":"x"}']

@@ -12,9 +12,7 @@ from click.testing import CliRunner
 
 from kontext_contract.client import (
     APIStatusError,
-    AsyncClient,
     AuthenticationError,
-    Client,
     ContentPolicyViolationError,
     Endpoint,
     KontextError,
@@ -32,18 +30,9 @@ from kontext_contract.client import (
 )
 from kontext_contract.mock import FaultConfig
 
-from .conftest import BASE, FAST_RETRY, INPUTS, async_client, mock_app, sync_client
+from .conftest import BASE, FAST_RETRY, INPUTS, Clients, collect, do, mock_app
 
 T2I = Endpoint.KONTEXT_TEXT_TO_IMAGE
-
-
-def answer(status: int, body: object, headers: dict[str, str] | None = None) -> Client:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(status, json=body, headers=headers or {})
-
-    return Client(
-        Provider.fal(key="id:secret"), transport=httpx.MockTransport(handler), retry=RetryPolicy.none()
-    )
 
 
 @pytest.mark.parametrize(
@@ -67,29 +56,21 @@ def answer(status: int, body: object, headers: dict[str, str] | None = None) -> 
         (500, {"detail": "boom"}, APIStatusError),
     ],
 )
-def test_status_codes_map_to_the_hierarchy(
-    status: int, body: dict[str, object], cls: type[APIStatusError]
+@pytest.mark.asyncio
+async def test_status_codes_map_to_the_hierarchy(
+    clients: Clients, status: int, body: dict[str, object], cls: type[APIStatusError]
 ) -> None:
-    with answer(status, body, {"x-fal-request-id": "req-9"}) as client, pytest.raises(cls) as caught:
-        client.result(T2I, "req-9")
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, json=body, headers={"x-fal-request-id": "req-9"})
+
+    async with clients.over(handler, retry=RetryPolicy.none()) as client:
+        with pytest.raises(cls) as caught:
+            await do(client.result(T2I, "req-9"))
     error = caught.value
     assert isinstance(error, KontextError) and type(error) is cls
     assert error.status_code == status and error.request_id == "req-9"
     assert error.detail == body["detail"]
     assert f"HTTP {status}" in str(error) and "req-9" in str(error)
-
-
-def test_a_completed_with_error_request_raises_request_failed() -> None:
-    app = mock_app(deterministic=True, queue_delay=5.0)
-    with sync_client(app) as client:
-        handle = client.submit(T2I, {"prompt": "x"})
-        assert handle.cancel() == "CANCELLATION_REQUESTED"
-        from kontext_contract.client import RequestFailedError
-
-        with pytest.raises(RequestFailedError) as caught:
-            handle.get()
-        assert caught.value.request_id == handle.request_id
-        assert "cancelled" in str(caught.value)
 
 
 def test_missing_credentials_name_the_variables(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -157,17 +138,16 @@ def echo_key(request: httpx.Request) -> httpx.Response:
     )
 
 
-def test_canary_key_never_leaks(
-    canary: str, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+@pytest.mark.asyncio
+async def test_canary_key_never_leaks(
+    clients: Clients, canary: str, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     caplog.set_level(logging.DEBUG)
     key = f"{canary}-id:{canary}-secret"
     texts: list[str] = []
     provider = Provider.fal(key=key)
     texts += [repr(provider), str(provider), repr(provider.key), str(provider.key)]
-    with Client(
-        provider, transport=httpx.MockTransport(echo_key), retry=RetryPolicy(max_attempts=2, base_delay=0)
-    ) as client:
+    async with clients.over(echo_key, provider, retry=RetryPolicy(max_attempts=2, base_delay=0)) as client:
         texts.append(repr(client))
         for call in (
             lambda: client.submit(T2I, {"prompt": "x"}),
@@ -175,9 +155,12 @@ def test_canary_key_never_leaks(
             lambda: client.result(T2I, "r"),
             lambda: client.run(T2I, {"prompt": "x"}),
             lambda: client.submit(T2I, {"prompt": key}),  # even a prompt that contains the key
+            lambda: client.subscribe(T2I, {"prompt": "x"}),
+            lambda: client.cancel(T2I, "r"),
+            lambda: client.download_image("https://queue.fal.run/files/x.png"),
         ):
             with pytest.raises(KontextError) as caught:
-                call()
+                await do(call())
             error = caught.value
             texts += [str(error), repr(error), repr(error.detail), repr(error.__dict__)]
             if isinstance(error, RetriesExhausted):
@@ -192,24 +175,25 @@ def test_canary_key_never_leaks(
 
 
 @pytest.mark.asyncio
-async def test_canary_key_never_leaks_async_against_the_mock(
-    canary: str, caplog: pytest.LogCaptureFixture
+async def test_canary_key_never_leaks_against_the_mock(
+    clients: Clients, canary: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     app = mock_app(
         "relay-a", key=canary, faults=FaultConfig(rate_503=0.3, rate_429=0.1, retry_after=0, seed=1)
     )
     texts: list[str] = []
-    async with async_client(app, provider=Provider.mock(BASE, profile="relay-a", key=canary)) as client:
+    async with clients.on_mock(app, provider=Provider.mock(BASE, profile="relay-a", key=canary)) as client:
         texts.append(repr(client))
         for endpoint in Endpoint:
-            handle = await client.submit(endpoint, INPUTS[endpoint])
-            texts += [repr(handle), repr(await handle.status(with_logs=True))]
-            texts.append(repr(await handle.get()))
+            handle = await do(client.submit(endpoint, INPUTS[endpoint]))
+            texts += [repr(handle), repr(await do(handle.status(with_logs=True)))]
+            texts.append(repr(await do(handle.get())))
+            texts += [repr(s) for s in await collect(handle.stream_status(with_logs=True))]
     wrong = Provider.mock(BASE, profile="relay-a", key=canary + "-wrong")
-    async with AsyncClient(wrong, transport=httpx.ASGITransport(app=app), retry=FAST_RETRY) as client:
+    async with clients.make(wrong, transport=httpx.ASGITransport(app=app), retry=FAST_RETRY) as client:
         with pytest.raises(AuthenticationError) as caught:
-            await client.subscribe(T2I, {"prompt": "x"})
+            await do(client.subscribe(T2I, {"prompt": "x"}))
         texts += [str(caught.value), repr(caught.value), repr(caught.value.__dict__)]
     texts += [record.getMessage() for record in caplog.records]
     for text in texts:

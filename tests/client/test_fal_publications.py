@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
 
 from kontext_contract.client import (
-    Client,
     Endpoint,
     Provider,
     QueueStatusCompleted,
@@ -19,17 +19,18 @@ from kontext_contract.client import (
     ValidationError,
 )
 
+from .conftest import Clients, do
+
 T2I = Endpoint.KONTEXT_TEXT_TO_IMAGE
 URL = "https://queue.fal.run/fal-ai/flux-pro/requests/r1"
 
 
-def _client(handler: Callable[[httpx.Request], httpx.Response]) -> Client:
-    return Client(
-        Provider.fal(key="id:secret"), transport=httpx.MockTransport(handler), retry=RetryPolicy.none()
-    )
+def _client(clients: Clients, handler: Callable[[httpx.Request], httpx.Response]) -> Any:
+    return clients.over(handler, Provider.fal(key="id:secret"), retry=RetryPolicy.none())
 
 
-def test_completed_without_metrics_is_accepted() -> None:
+@pytest.mark.asyncio
+async def test_completed_without_metrics_is_accepted(clients: Clients) -> None:
     """fal-js types/common.ts ``metrics?``; fal_client: "legacy apps might not return metrics"."""
     body = {
         "status": "COMPLETED",
@@ -39,8 +40,8 @@ def test_completed_without_metrics_is_accepted() -> None:
         "cancel_url": URL + "/cancel",
         "logs": None,
     }
-    with _client(lambda request: httpx.Response(200, json=body)) as client:
-        status = client.status(T2I, "r1")
+    async with _client(clients, lambda request: httpx.Response(200, json=body)) as client:
+        status = await do(client.status(T2I, "r1"))
     assert isinstance(status, QueueStatusCompleted)
     assert status.request_id == "r1"
 
@@ -59,11 +60,15 @@ def test_completed_without_metrics_is_accepted() -> None:
         ("", [{"loc": ["body"], "msg": "invalid input", "type": "value_error"}]),
     ],
 )
-def test_422_detail_text_or_list_is_parsed_into_the_error(detail: object, items: list[object]) -> None:
+@pytest.mark.asyncio
+async def test_422_detail_text_or_list_is_parsed_into_the_error(
+    clients: Clients, detail: object, items: list[object]
+) -> None:
     """fal-js response.ts: a text ``detail`` is one field error at loc ["body"], type "value_error"."""
     answer = httpx.Response(422, json={"detail": detail})
-    with _client(lambda request: answer) as client, pytest.raises(ValidationError) as caught:
-        client.run(T2I, {"prompt": "x"})
+    async with _client(clients, lambda request: answer) as client:
+        with pytest.raises(ValidationError) as caught:
+            await do(client.run(T2I, {"prompt": "x"}))
     assert caught.value.status_code == 422
     assert caught.value.detail == items
     text = detail if isinstance(detail, str) and detail else None
@@ -81,8 +86,13 @@ def test_422_detail_text_or_list_is_parsed_into_the_error(detail: object, items:
         (400, {"status": "ALREADY_COMPLETED"}, "ALREADY_COMPLETED"),
     ],
 )
-def test_cancel_answers_of_each_publication(code: int, body: dict[str, object], expected: str) -> None:
+@pytest.mark.asyncio
+async def test_cancel_answers_of_each_publication(
+    clients: Clients, code: int, body: dict[str, object], expected: str
+) -> None:
     """The contract's cancel: 202 CANCELLATION_REQUESTED (fal docs Queue), 200 OK (the cancel reference
     page) or 200 {success} (the per-endpoint OpenAPI), 400 ALREADY_COMPLETED."""
-    with _client(lambda request: httpx.Response(code, content=json.dumps(body).encode())) as client:
-        assert client.cancel(T2I, "r1") == expected
+    async with _client(
+        clients, lambda request: httpx.Response(code, content=json.dumps(body).encode())
+    ) as client:
+        assert await do(client.cancel(T2I, "r1")) == expected

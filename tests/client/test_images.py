@@ -10,7 +10,6 @@ import pytest
 from PIL import Image
 
 from kontext_contract.client import (
-    Client,
     Endpoint,
     GeneratedImage,
     ImageContentError,
@@ -22,7 +21,7 @@ from kontext_contract.client import (
     to_data_uri,
 )
 
-from .conftest import async_client, mock_app, sync_client
+from .conftest import Clients, do, mock_app
 
 
 def png_bytes() -> bytes:
@@ -58,42 +57,50 @@ def test_mismatches_and_garbage_are_refused(tmp_path: Path) -> None:
     assert check_image_bytes(png_bytes(), "image/png; charset=binary") == "image/png"
 
 
-def test_a_data_uri_input_goes_through_the_mock(tmp_path: Path) -> None:
+@pytest.mark.asyncio
+async def test_a_data_uri_input_goes_through_the_mock(clients: Clients, tmp_path: Path) -> None:
     app = mock_app()
-    with sync_client(app) as client:
-        out = client.subscribe(Endpoint.KONTEXT, {"prompt": "edit", "image_url": to_data_uri(png_bytes())})
+    async with clients.on_mock(app) as client:
+        out = await do(
+            client.subscribe(Endpoint.KONTEXT, {"prompt": "edit", "image_url": to_data_uri(png_bytes())})
+        )
         image = out.images[0]
         assert isinstance(image, ImageFile)
-        data = client.download_image(image)
+        data = await do(client.download_image(image))
         assert image_content_type(data) == image.content_type
-        saved = client.save_image(image, tmp_path / "edit")
+        saved = await do(client.save_image(image, tmp_path / "edit"))
         assert saved.suffix == ".jpg" and saved.read_bytes() == data
-        named = client.save_image(image, tmp_path / "named.jpeg")
+        named = await do(client.save_image(image, tmp_path / "named.jpeg"))
         assert named.name == "named.jpeg"
 
 
 @pytest.mark.asyncio
-async def test_async_download_checks_the_declared_type(tmp_path: Path) -> None:
+async def test_download_checks_the_declared_type(clients: Clients, tmp_path: Path) -> None:
     app = mock_app()
-    async with async_client(app) as client:
-        out = await client.subscribe(Endpoint.KONTEXT_MULTI, {"prompt": "x", "image_urls": ["https://e.x/a"]})
+    async with clients.on_mock(app) as client:
+        out = await do(
+            client.subscribe(Endpoint.KONTEXT_MULTI, {"prompt": "x", "image_urls": ["https://e.x/a"]})
+        )
         image = out.images[0]
         assert isinstance(image, GeneratedImage)
-        assert image_content_type(await client.download_image(image)) == "image/jpeg"
+        assert image_content_type(await do(client.download_image(image))) == "image/jpeg"
         lying = GeneratedImage(url=image.url, width=1, height=1, content_type="image/png")
         with pytest.raises(ImageContentError):
-            await client.download_image(lying)
-        assert len(await client.download_image(lying, check=False)) > 0
-        path = await client.save_image({"url": to_data_uri(png_bytes())}, tmp_path / "x")
+            await do(client.download_image(lying))
+        assert len(await do(client.download_image(lying, check=False))) > 0
+        path = await do(client.save_image({"url": to_data_uri(png_bytes())}, tmp_path / "x"))
         assert path.suffix == ".png"
+        with pytest.raises(ImageContentError):  # a data: URI is checked too
+            await do(client.download_image("data:image/jpeg;base64,aGVsbG8="))
 
 
-def test_a_failed_download_is_an_api_error() -> None:
+@pytest.mark.asyncio
+async def test_a_failed_download_is_an_api_error(clients: Clients) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(404, json={"detail": "gone"})
 
     from kontext_contract.client import NotFoundError
 
-    client = Client(Provider.fal(key="i:s"), transport=httpx.MockTransport(handler))
-    with client, pytest.raises(NotFoundError, match="download"):
-        client.download_image("https://v3.fal.media/files/x.jpg")
+    async with clients.over(handler, Provider.fal(key="i:s")) as client:
+        with pytest.raises(NotFoundError, match="download"):
+            await do(client.download_image("https://v3.fal.media/files/x.jpg"))

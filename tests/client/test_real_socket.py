@@ -18,7 +18,6 @@ from PIL import Image
 
 from kontext_contract.client import (
     AmbiguousSubmitError,
-    AsyncClient,
     Client,
     Endpoint,
     Provider,
@@ -31,6 +30,8 @@ from kontext_contract.client import (
 )
 from kontext_contract.mock import FaultConfig, MockConfig, MockServer
 
+from .conftest import Clients, collect, do
+
 T2I = Endpoint.KONTEXT_TEXT_TO_IMAGE
 
 
@@ -40,18 +41,21 @@ def server() -> Iterator[MockServer]:
         yield running
 
 
-def test_stream_delivers_each_status_as_it_happens(server: MockServer) -> None:
+@pytest.mark.asyncio
+async def test_stream_delivers_each_status_as_it_happens(clients: Clients, server: MockServer) -> None:
     seen: list[tuple[str, float]] = []
     started = time.monotonic()
-    with Client(Provider.mock(server.base_url)) as client:
-        out = client.subscribe(
-            T2I,
-            {"prompt": "x"},
-            with_logs=True,
-            on_queue_update=lambda s: seen.append((s.status, time.monotonic())),
+    async with clients.make(Provider.mock(server.base_url)) as client:
+        out = await do(
+            client.subscribe(
+                T2I,
+                {"prompt": "x"},
+                with_logs=True,
+                on_queue_update=lambda s: seen.append((s.status, time.monotonic())),
+            )
         )
         assert out.prompt == "x"
-        data = client.download_image(out.images[0])
+        data = await do(client.download_image(out.images[0]))
         assert Image.open(io.BytesIO(data)).format == "JPEG"
     kinds = [kind for kind, _ in seen]
     assert kinds[0] == "IN_QUEUE" and kinds[-1] == "COMPLETED" and "IN_PROGRESS" in kinds
@@ -61,48 +65,57 @@ def test_stream_delivers_each_status_as_it_happens(server: MockServer) -> None:
 
 
 @pytest.mark.asyncio
-async def test_async_over_the_socket(server: MockServer) -> None:
-    async with AsyncClient(Provider.mock(server.base_url)) as client:
-        handle = await client.submit(
-            Endpoint.KONTEXT_MULTI, {"prompt": "x", "image_urls": ["https://e.x/a.png"]}
+async def test_every_call_over_the_socket(clients: Clients, server: MockServer) -> None:
+    async with clients.make(Provider.mock(server.base_url)) as client:
+        handle = await do(
+            client.submit(Endpoint.KONTEXT_MULTI, {"prompt": "x", "image_urls": ["https://e.x/a.png"]})
         )
-        statuses = [s async for s in handle.iter_events(with_logs=True)]
+        statuses = await collect(handle.iter_events(with_logs=True))
         assert isinstance(statuses[0], QueueStatusInQueue | QueueStatusInProgress)
         assert isinstance(statuses[-1], QueueStatusCompleted)
-        outs = await asyncio.gather(*(client.subscribe(T2I, {"prompt": f"p{i}"}) for i in range(20)))
-        assert [o.prompt for o in outs] == [f"p{i}" for i in range(20)]
-        ran = await client.run(T2I, {"prompt": "sync"})
+        prompts = [f"p{i}" for i in range(20 if clients.is_async else 3)]
+        if clients.is_async:  # concurrently
+            outs = await asyncio.gather(*(client.subscribe(T2I, {"prompt": p}) for p in prompts))
+        else:
+            outs = [client.subscribe(T2I, {"prompt": p}) for p in prompts]
+        assert [o.prompt for o in outs] == prompts
+        ran = await do(client.run(T2I, {"prompt": "sync"}))
         assert ran.prompt == "sync"
 
 
-def test_a_drop_after_sending_a_submit_is_not_retried() -> None:
+@pytest.mark.asyncio
+async def test_a_drop_after_sending_a_submit_is_not_retried(clients: Clients) -> None:
     config = MockConfig(faults=FaultConfig(rate_drop=1.0))
-    with MockServer(config) as dropping, Client(Provider.mock(dropping.base_url)) as client:
-        with pytest.raises(AmbiguousSubmitError):
-            client.submit(T2I, {"prompt": "x"})
+    with MockServer(config) as dropping:
+        async with clients.make(Provider.mock(dropping.base_url)) as client:
+            with pytest.raises(AmbiguousSubmitError):
+                await do(client.submit(T2I, {"prompt": "x"}))
         assert dropping.state.stats()["submits_total"] == 0
         assert dropping.state.stats()["faults"]["drop"] == 1  # one attempt, no retry
 
 
-def test_connection_refused_is_retried_then_reported() -> None:
+@pytest.mark.asyncio
+async def test_connection_refused_is_retried_then_reported(clients: Clients) -> None:
     policy = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.01)
-    with Client(Provider.mock("http://127.0.0.1:9"), retry=policy) as client:
+    async with clients.make(Provider.mock("http://127.0.0.1:9"), retry=policy) as client:
         started = time.monotonic()
         with pytest.raises(Exception, match="3 attempts") as caught:
-            client.submit(T2I, {"prompt": "x"})
+            await do(client.submit(T2I, {"prompt": "x"}))
         assert time.monotonic() - started < 5
         assert "ConnectError" in str(caught.value)
 
 
-def test_a_silent_stream_times_out_on_the_client() -> None:
+@pytest.mark.asyncio
+async def test_a_silent_stream_times_out_on_the_client(clients: Clients) -> None:
     config = MockConfig(queue_delay=30.0, sse_ping_interval=60.0)
     timeouts = Timeouts(stream=0.2)
-    with MockServer(config) as quiet, Client(Provider.mock(quiet.base_url), timeouts=timeouts) as client:
-        started = time.monotonic()
-        with pytest.raises(WaitTimeoutError) as caught:
-            client.subscribe(T2I, {"prompt": "x"}, timeout=1.0)
-        assert 0.9 <= time.monotonic() - started < 5
-        assert caught.value.cancelled
+    with MockServer(config) as quiet:
+        async with clients.make(Provider.mock(quiet.base_url), timeouts=timeouts) as client:
+            started = time.monotonic()
+            with pytest.raises(WaitTimeoutError) as caught:
+                await do(client.subscribe(T2I, {"prompt": "x"}, timeout=1.0))
+            assert 0.9 <= time.monotonic() - started < 5
+            assert caught.value.cancelled
 
 
 def test_generate_command_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -145,11 +158,13 @@ def test_generate_command_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyP
         assert bad.exit_code == 2
 
 
-def test_sync_mode_outputs_are_data_uris(tmp_path: Path) -> None:
-    with MockServer(MockConfig()) as plain, Client(Provider.mock(plain.base_url)) as client:
-        out = client.subscribe(T2I, {"prompt": "x", "sync_mode": True, "output_format": "png"})
-        url = out.images[0].url
-        assert url.startswith("data:image/png;base64,")
-        path = client.save_image(out.images[0], tmp_path / "inline")
-        assert path.suffix == ".png" and path.read_bytes() == base64.b64decode(url.split(",", 1)[1])
+@pytest.mark.asyncio
+async def test_sync_mode_outputs_are_data_uris(clients: Clients, tmp_path: Path) -> None:
+    with MockServer(MockConfig()) as plain:
+        async with clients.make(Provider.mock(plain.base_url)) as client:
+            out = await do(client.subscribe(T2I, {"prompt": "x", "sync_mode": True, "output_format": "png"}))
+            url = out.images[0].url
+            assert url.startswith("data:image/png;base64,")
+            path = await do(client.save_image(out.images[0], tmp_path / "inline"))
+            assert path.suffix == ".png" and path.read_bytes() == base64.b64decode(url.split(",", 1)[1])
     assert httpx.URL(plain.base_url).host == "127.0.0.1"

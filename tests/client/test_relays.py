@@ -7,35 +7,34 @@ import httpx
 import pytest
 
 from kontext_contract.client import (
-    AsyncClient,
     Endpoint,
     Provider,
     ProviderIncompatibleError,
     QueueStatusCompleted,
 )
 
-from .conftest import BASE, FAST_RETRY, INPUTS, Recorder, asgi, mock_app, stats, sync_client
+from .conftest import BASE, FAST_RETRY, INPUTS, Clients, Recorder, asgi, do, mock_app, stats
 
 RELAYS = ["relay-a", "chainhub", "relay-b"]
 
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("profile", RELAYS)
-async def test_relay_urls_are_rebased_and_the_key_stays_home(profile: str) -> None:
+async def test_relay_urls_are_rebased_and_the_key_stays_home(clients: Clients, profile: str) -> None:
     app = mock_app(profile)
     recorder = Recorder(asgi(app))
     provider = Provider.mock(BASE, profile=profile)
-    async with AsyncClient(provider, transport=recorder, retry=FAST_RETRY) as client:
+    async with clients.make(provider, transport=recorder, retry=FAST_RETRY) as client:
         for endpoint in Endpoint:
-            handle = await client.submit(endpoint, INPUTS[endpoint])
+            handle = await do(client.submit(endpoint, INPUTS[endpoint]))
             # the relay answered with https://queue.fal.run/... (its documents say so); we ask the relay
             assert handle.status_url.startswith(BASE + "/")
-            status = await handle.status()
+            status = await do(handle.status())
             assert status.status_url == handle.status_url
-            out = await client.subscribe(endpoint, INPUTS[endpoint])
+            out = await do(client.subscribe(endpoint, INPUTS[endpoint]))
             assert out.prompt == INPUTS[endpoint]["prompt"]
-            assert isinstance((await handle.status()), QueueStatusCompleted)
-            await handle.get()
+            assert isinstance((await do(handle.status())), QueueStatusCompleted)
+            await do(handle.get())
     hosts = {httpx.URL(s.url).host for s in recorder.sent}
     assert hosts == {"mock.test"}, hosts
     assert all(s.authorization == "Bearer mock-relay-key" for s in recorder.sent)
@@ -51,46 +50,52 @@ async def test_relay_with_a_path_prefix_keeps_it() -> None:
     assert not rebased and same == "https://relay.example/api/v1/fal-ai/flux-1/requests/abc"
 
 
+@pytest.mark.asyncio
 @pytest.mark.parametrize("profile", RELAYS)
-def test_relay_raise_policy_refuses_foreign_urls_before_any_request_there(profile: str) -> None:
+async def test_relay_raise_policy_refuses_foreign_urls_before_any_request_there(
+    clients: Clients, profile: str
+) -> None:
     app = mock_app(profile)
+    recorder = Recorder(asgi(app))
     provider = Provider.mock(BASE, profile=profile, on_foreign_url="raise")
-    with sync_client(app, provider=provider) as client:
+    async with clients.make(provider, transport=recorder, retry=FAST_RETRY) as client:
         with pytest.raises(ProviderIncompatibleError) as caught:
-            client.submit(Endpoint.KONTEXT, INPUTS[Endpoint.KONTEXT])
+            await do(client.submit(Endpoint.KONTEXT, INPUTS[Endpoint.KONTEXT]))
         assert "queue.fal.run" in str(caught.value) and "rebase" in str(caught.value)
+    assert [httpx.URL(s.url).host for s in recorder.sent] == ["mock.test"]  # the submit only
 
 
-def test_relays_have_no_synchronous_api() -> None:
+@pytest.mark.asyncio
+async def test_relays_have_no_synchronous_api(clients: Clients) -> None:
     app = mock_app("relay-a")
-    with (
-        sync_client(app, "relay-a") as client,
-        pytest.raises(ProviderIncompatibleError, match="no synchronous API"),
-    ):
-        client.run(Endpoint.KONTEXT, INPUTS[Endpoint.KONTEXT])
+    async with clients.on_mock(app, "relay-a") as client:
+        with pytest.raises(ProviderIncompatibleError, match="no synchronous API"):
+            await do(client.run(Endpoint.KONTEXT, INPUTS[Endpoint.KONTEXT]))
 
 
-def test_relay_sync_client_end_to_end() -> None:
+@pytest.mark.asyncio
+async def test_relay_end_to_end_polling(clients: Clients) -> None:
     app = mock_app("relay-b", deterministic=True, queue_delay=0.2, processing_delay=0.2)
-    with sync_client(app, "relay-b") as client:
-        out = client.subscribe(Endpoint.KONTEXT_MULTI, INPUTS[Endpoint.KONTEXT_MULTI], stream=False)
+    async with clients.on_mock(app, "relay-b") as client:
+        out = await do(client.subscribe(Endpoint.KONTEXT_MULTI, INPUTS[Endpoint.KONTEXT_MULTI], stream=False))
         assert len(out.images) == 1
 
 
-def test_a_foreign_output_url_gets_no_key() -> None:
+@pytest.mark.asyncio
+async def test_a_foreign_output_url_gets_no_key(clients: Clients) -> None:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         return httpx.Response(200, content=b"not an image", headers={"content-type": "image/png"})
 
-    from kontext_contract.client import Client, ImageContentError
+    from kontext_contract.client import ImageContentError
 
     provider = Provider.relay("https://relay.example", key="relay-secret-key")
-    with Client(provider, transport=httpx.MockTransport(handler)) as client:
+    async with clients.over(handler, provider) as client:
         with pytest.raises(ImageContentError):
-            client.download_image("https://cdn.example/out.png")
+            await do(client.download_image("https://cdn.example/out.png"))
         with pytest.raises(ImageContentError):
-            client.download_image("https://relay.example/files/out.png")
+            await do(client.download_image("https://relay.example/files/out.png"))
     assert "authorization" not in seen[0].headers
     assert seen[1].headers["authorization"] == "Bearer relay-secret-key"

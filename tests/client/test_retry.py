@@ -11,10 +11,7 @@ import pytest
 from kontext_contract.client import (
     AmbiguousSubmitError,
     APIConnectionError,
-    AsyncClient,
-    Client,
     Endpoint,
-    Provider,
     RateLimitError,
     RequestTimeoutError,
     RetriesExhausted,
@@ -22,6 +19,8 @@ from kontext_contract.client import (
     ServiceUnavailableError,
 )
 from kontext_contract.client._retry import Attempts
+
+from .conftest import Clients, do
 
 FAL = "https://queue.fal.run"
 SUBMIT_OK = {
@@ -68,10 +67,6 @@ class Script:
         return self.steps[min(len(self.calls), len(self.steps)) - 1](request)
 
 
-def client(script: Script, policy: RetryPolicy = POLICY) -> Client:
-    return Client(Provider.fal(key="id:secret"), transport=httpx.MockTransport(script), retry=policy)
-
-
 @pytest.mark.parametrize(
     "first",
     [
@@ -84,22 +79,25 @@ def client(script: Script, policy: RetryPolicy = POLICY) -> Client:
     ],
     ids=["connect-error", "connect-timeout", "pool-timeout", "ingress-502", "ingress-503", "ingress-504"],
 )
-def test_submit_is_retried_when_it_provably_did_not_arrive(first: Step) -> None:
+@pytest.mark.asyncio
+async def test_submit_is_retried_when_it_provably_did_not_arrive(clients: Clients, first: Step) -> None:
     script = Script(first, ok)
-    with client(script) as c:
-        assert c.submit(T2I, INPUT).request_id == "r1"
+    async with clients.over(script, retry=POLICY) as c:
+        assert (await do(c.submit(T2I, INPUT))).request_id == "r1"
     assert len(script.calls) == 2
     assert script.calls[0].content == script.calls[1].content  # the same body, encoded once
 
 
-def test_submit_is_retried_after_429_honouring_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
-    slept: list[float] = []
-    monkeypatch.setattr("kontext_contract.client._client.time.sleep", slept.append)
+@pytest.mark.asyncio
+async def test_submit_is_retried_after_429_honouring_retry_after(
+    clients: Clients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slept = clients.patch_sleep(monkeypatch)
     script = Script(
         lambda r: httpx.Response(429, json={"detail": "slow down"}, headers={"retry-after": "3"}), ok
     )
-    with client(script) as c:
-        c.submit(T2I, INPUT)
+    async with clients.over(script, retry=POLICY) as c:
+        await do(c.submit(T2I, INPUT))
     assert slept == [3.0]
 
 
@@ -113,23 +111,27 @@ def test_submit_is_retried_after_429_honouring_retry_after(monkeypatch: pytest.M
     ],
     ids=["read-timeout", "read-error", "server-disconnected", "write-error"],
 )
-def test_submit_is_never_retried_after_an_ambiguous_failure(failure: Step) -> None:
+@pytest.mark.asyncio
+async def test_submit_is_never_retried_after_an_ambiguous_failure(clients: Clients, failure: Step) -> None:
     script = Script(failure, ok)
-    with client(script) as c, pytest.raises(AmbiguousSubmitError) as caught:
-        c.submit(T2I, INPUT)
+    async with clients.over(script, retry=POLICY) as c:
+        with pytest.raises(AmbiguousSubmitError) as caught:
+            await do(c.submit(T2I, INPUT))
     assert len(script.calls) == 1
     assert "billed twice" in str(caught.value)
 
 
-def test_submit_is_not_retried_on_a_503_of_fals_application() -> None:
+@pytest.mark.asyncio
+async def test_submit_is_not_retried_on_a_503_of_fals_application(clients: Clients) -> None:
     app_503 = httpx.Response(
         503,
         json={"detail": "no runner", "error_type": "runner_scheduling_failure"},
         headers={"x-fal-request-id": "abc", "x-fal-error-type": "runner_scheduling_failure"},
     )
     script = Script(lambda r: app_503, ok)
-    with client(script) as c, pytest.raises(ServiceUnavailableError) as caught:
-        c.submit(T2I, INPUT)
+    async with clients.over(script, retry=POLICY) as c:
+        with pytest.raises(ServiceUnavailableError) as caught:
+            await do(c.submit(T2I, INPUT))
     assert len(script.calls) == 1
     assert caught.value.error_type == "runner_scheduling_failure" and not caught.value.ingress
 
@@ -157,14 +159,16 @@ def status_ok(r: httpx.Request) -> httpx.Response:
         ),
     ],
 )
-def test_status_is_retried_on_every_transient_failure(failure: Step) -> None:
+@pytest.mark.asyncio
+async def test_status_is_retried_on_every_transient_failure(clients: Clients, failure: Step) -> None:
     script = Script(failure, failure, status_ok)
-    with client(script) as c:
-        assert c.status(T2I, "r1").status == "IN_PROGRESS"
+    async with clients.over(script, retry=POLICY) as c:
+        assert (await do(c.status(T2I, "r1"))).status == "IN_PROGRESS"
     assert len(script.calls) == 3
 
 
-def test_a_result_whose_504_is_the_outcome_is_not_retried() -> None:
+@pytest.mark.asyncio
+async def test_a_result_whose_504_is_the_outcome_is_not_retried(clients: Clients) -> None:
     timeout = httpx.Response(
         504,
         json={"detail": "did not start in time", "error_type": "request_timeout"},
@@ -176,45 +180,55 @@ def test_a_result_whose_504_is_the_outcome_is_not_retried() -> None:
         },
     )
     script = Script(lambda r: timeout)
-    with client(script) as c, pytest.raises(RequestTimeoutError) as caught:
-        c.result(T2I, "r1")
+    async with clients.over(script, retry=POLICY) as c:
+        with pytest.raises(RequestTimeoutError) as caught:
+            await do(c.result(T2I, "r1"))
     assert len(script.calls) == 1
     assert caught.value.error_type == "request_timeout" and caught.value.timeout_type == "user"
     assert caught.value.request_id == "r1" and caught.value.status_code == 504
 
 
-def test_attempts_are_bounded() -> None:
+@pytest.mark.asyncio
+async def test_attempts_are_bounded(clients: Clients) -> None:
     script = Script(ingress(503))
-    with client(script) as c, pytest.raises(RetriesExhausted) as caught:
-        c.status(T2I, "r1")
+    async with clients.over(script, retry=POLICY) as c:
+        with pytest.raises(RetriesExhausted) as caught:
+            await do(c.status(T2I, "r1"))
     assert len(script.calls) == 5 and caught.value.attempts == 5
     assert isinstance(caught.value.last_error, ServiceUnavailableError)
     assert caught.value.status_code == 503
 
 
-def test_total_time_is_bounded() -> None:
+@pytest.mark.asyncio
+async def test_total_time_is_bounded(clients: Clients) -> None:
     policy = RetryPolicy(max_attempts=100, base_delay=0.05, max_delay=0.05, jitter=0, total_timeout=0.2)
     script = Script(raise_(httpx.ReadTimeout))
-    with client(script, policy) as c, pytest.raises(RetriesExhausted, match="budget"):
-        c.status(T2I, "r1")
+    async with clients.over(script, retry=policy) as c:
+        with pytest.raises(RetriesExhausted, match="budget"):
+            await do(c.status(T2I, "r1"))
     assert 2 <= len(script.calls) <= 5
 
 
-def test_a_retry_after_beyond_the_limit_ends_at_once() -> None:
+@pytest.mark.asyncio
+async def test_a_retry_after_beyond_the_limit_ends_at_once(clients: Clients) -> None:
     script = Script(lambda r: httpx.Response(429, json={"detail": "x"}, headers={"retry-after": "3600"}))
-    with client(script) as c, pytest.raises(RetriesExhausted, match="3600") as caught:
-        c.status(T2I, "r1")
+    async with clients.over(script, retry=POLICY) as c:
+        with pytest.raises(RetriesExhausted, match="3600") as caught:
+            await do(c.status(T2I, "r1"))
     assert isinstance(caught.value.last_error, RateLimitError) and len(script.calls) == 1
 
 
-def test_no_retries_raises_the_first_error_itself() -> None:
+@pytest.mark.asyncio
+async def test_no_retries_raises_the_first_error_itself(clients: Clients) -> None:
     script = Script(ingress(503), status_ok)
-    with client(script, RetryPolicy.none()) as c, pytest.raises(ServiceUnavailableError) as caught:
-        c.status(T2I, "r1")
+    async with clients.over(script, retry=RetryPolicy.none()) as c:
+        with pytest.raises(ServiceUnavailableError) as caught:
+            await do(c.status(T2I, "r1"))
     assert caught.value.ingress and len(script.calls) == 1
     script = Script(raise_(httpx.ConnectError))
-    with client(script, RetryPolicy.none()) as c, pytest.raises(APIConnectionError):
-        c.status(T2I, "r1")
+    async with clients.over(script, retry=RetryPolicy.none()) as c:
+        with pytest.raises(APIConnectionError):
+            await do(c.status(T2I, "r1"))
 
 
 def test_backoff_grows_exponentially_within_the_jitter_and_the_cap() -> None:
@@ -227,18 +241,21 @@ def test_backoff_grows_exponentially_within_the_jitter_and_the_cap() -> None:
     assert delays == pytest.approx([0.1, 0.2, 0.4, 0.8])
 
 
-def test_queue_options_become_headers_and_query() -> None:
+@pytest.mark.asyncio
+async def test_queue_options_become_headers_and_query(clients: Clients) -> None:
     script = Script(ok)
-    with client(script) as c:
-        c.submit(
-            T2I,
-            INPUT,
-            webhook_url="https://hooks.example/done",
-            request_timeout=12.5,
-            priority="low",
-            no_retry=True,
-            runner_hint="eu",
-            object_lifecycle_seconds=3600,
+    async with clients.over(script, retry=POLICY) as c:
+        await do(
+            c.submit(
+                T2I,
+                INPUT,
+                webhook_url="https://hooks.example/done",
+                request_timeout=12.5,
+                priority="low",
+                no_retry=True,
+                runner_hint="eu",
+                object_lifecycle_seconds=3600,
+            )
         )
     sent = script.calls[0]
     assert sent.url.params["fal_webhook"] == "https://hooks.example/done"
@@ -250,22 +267,20 @@ def test_queue_options_become_headers_and_query() -> None:
         "expiration_duration_seconds": 3600
     }
     assert sent.headers["authorization"] == "Key id:secret"
-    with client(script) as c, pytest.raises(ValueError):
-        c.submit(T2I, INPUT, priority="urgent")  # type: ignore[typeddict-item]
+    async with clients.over(script, retry=POLICY) as c:
+        with pytest.raises(ValueError):
+            await do(c.submit(T2I, INPUT, priority="urgent"))  # type: ignore[typeddict-item]
 
 
 @pytest.mark.asyncio
-async def test_async_submit_follows_the_same_rules() -> None:
+async def test_each_retry_is_announced_with_its_reason(clients: Clients) -> None:
+    from kontext_contract.client import RetryNotice
+
+    notices: list[RetryNotice] = []
     script = Script(raise_(httpx.ConnectError), ingress(502), ok)
-    async with AsyncClient(
-        Provider.fal(key="id:secret"), transport=httpx.MockTransport(script), retry=POLICY
-    ) as c:
-        assert (await c.submit(T2I, INPUT)).request_id == "r1"
-    assert len(script.calls) == 3
-    script = Script(raise_(httpx.ReadTimeout), ok)
-    async with AsyncClient(
-        Provider.fal(key="id:secret"), transport=httpx.MockTransport(script), retry=POLICY
-    ) as c:
-        with pytest.raises(AmbiguousSubmitError):
-            await c.submit(T2I, INPUT)
-    assert len(script.calls) == 1
+    async with clients.over(script, retry=POLICY, on_retry=notices.append) as c:
+        assert (await do(c.submit(T2I, INPUT))).request_id == "r1"
+    assert [(n.attempt, n.max_attempts) for n in notices] == [(2, 5), (3, 5)]
+    assert notices[0].reason == "ConnectError: boom" and notices[1].reason == "HTTP 502"
+    assert all(n.what == f"submit to {T2I.value}" and n.url.startswith(FAL) for n in notices)
+    assert str(notices[1]).startswith(f"retrying submit to {T2I.value} ({FAL}/")

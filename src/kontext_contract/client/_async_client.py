@@ -1,9 +1,16 @@
-"""The asynchronous client: :class:`AsyncClient` is :class:`Client` with ``await`` (same names, same
-arguments, same errors); see :mod:`._client` for the documentation of each method."""
+"""fal's queue flow (submit, status, result, cancel, subscribe, run) on the generated models, for fal
+and for relays: :class:`AsyncClient` and :class:`AsyncRequestHandle` here, and their sync twins
+:class:`Client` and :class:`RequestHandle` in ``_client.py``.
+
+This file is the only source of both: ``_client.py`` is written from it by ``scripts/unasync_client.py``
+(``make unasync``; the `unasync` package drops ``async``/``await`` and renames ``AsyncClient`` ->
+``Client``, ``AsyncIO`` -> ``SyncIO``, ``aiter_lines`` -> ``iter_lines``, ...), and ``make lint`` fails
+when the committed ``_client.py`` is not what it writes. What differs besides ``await`` is in
+:mod:`._concurrency`; what needs no I/O (requests to build, answers to parse, errors) in :mod:`._core`.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -15,6 +22,7 @@ from typing import Any, Generic, TypeVar, Unpack, cast, overload
 import httpx
 from kontext_api.models import KontextEditOutput, KontextOutput, QueueStatusCompleted
 
+from ._concurrency import AsyncIO
 from ._core import (
     CANCEL_GRACE,
     Core,
@@ -43,7 +51,13 @@ OutT_co = TypeVar("OutT_co", bound=Output, covariant=True)
 
 
 class AsyncRequestHandle(Generic[OutT_co]):
-    """One submitted queue request (fal-client's ``AsyncRequestHandle``); see :class:`RequestHandle`."""
+    """One submitted queue request (fal-client's ``SyncRequestHandle`` / ``AsyncRequestHandle``), typed
+    by its endpoint's output.
+
+    Attributes:
+        request_id, endpoint_id, status_url, response_url, cancel_url: as returned by the submit, with
+            the URLs moved onto the provider when they pointed elsewhere (see :class:`Provider`).
+    """
 
     __slots__ = ("_client", "_ref")
 
@@ -72,11 +86,11 @@ class AsyncRequestHandle(Generic[OutT_co]):
         return self._ref.cancel_url
 
     def __repr__(self) -> str:
-        shown = f"AsyncRequestHandle(endpoint_id={self.endpoint_id!r}, request_id={self.request_id!r})"
+        shown = f"{type(self).__name__}(endpoint_id={self.endpoint_id!r}, request_id={self.request_id!r})"
         return self._client._core.redactor.text(shown)  # a provider may echo the key as the request id
 
     async def status(self, *, with_logs: bool = False) -> QueueStatus:
-        """The current status; see :meth:`Client.status`."""
+        """The current status (``QueueStatusInQueue``/``InProgress``/``Completed``); see ``client.status``."""
         return await self._client._status(self._ref, with_logs)
 
     def iter_events(
@@ -87,19 +101,34 @@ class AsyncRequestHandle(Generic[OutT_co]):
         polling: Polling | None = None,
         timeout: float | None = None,
     ) -> AsyncIterator[QueueStatus]:
-        """Statuses until ``COMPLETED`` (stream, else polling); see :meth:`RequestHandle.iter_events`."""
+        """Statuses until ``COMPLETED`` (the last one yielded): from the status stream where the provider
+        offers it, else by polling on the backing-off schedule ``polling``.
+
+        Args:
+            stream: force (True) or avoid (False) the status stream; default: the provider's setting.
+            timeout: seconds to wait at most.
+
+        Raises:
+            WaitTimeoutError: ``timeout`` elapsed (the request is not cancelled here).
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         return self._client._events(self._ref, with_logs, stream, polling, deadline)
 
     def stream_status(self, *, with_logs: bool = False) -> AsyncIterator[QueueStatus]:
-        """The status stream (SSE) until ``COMPLETED``; see :meth:`Client.stream_status`."""
+        """The status stream (SSE) of this request until ``COMPLETED``; see ``client.stream_status``."""
         return self._client._stream_or_raise(self._ref, with_logs)
 
     async def get(
         self, *, timeout: float | None = None, cancel_on_abort: bool = True, stream: bool | None = None
     ) -> OutT_co:
-        """Wait for completion, then the output; see :meth:`RequestHandle.get` (task cancellation counts
-        as an abort: the request is cancelled too when ``cancel_on_abort``)."""
+        """Wait until the request completes (status stream, else polling; ``stream`` forces either), then
+        return its output. ``timeout`` is in seconds.
+
+        Raises:
+            WaitTimeoutError: ``timeout`` seconds elapsed (the request is cancelled first if
+                ``cancel_on_abort``, also on Ctrl-C and, async, when the awaiting task is cancelled);
+                plus the errors of ``client.result``.
+        """
         done = await self._client._wait(self._ref, False, None, stream, timeout, cancel_on_abort)
         return cast(OutT_co, await self._client._result(self._ref, done))
 
@@ -108,14 +137,34 @@ class AsyncRequestHandle(Generic[OutT_co]):
         return cast(OutT_co, await self._client._result(self._ref))
 
     async def cancel(self) -> str:
-        """Ask the provider to cancel; see :meth:`Client.cancel`."""
+        """Ask the provider to cancel; see ``client.cancel``."""
         return await self._client._cancel(self._ref)
 
 
 class AsyncClient:
-    """The asynchronous twin of :class:`Client` (same arguments; ``transport`` is an
-    ``httpx.AsyncBaseTransport``, e.g. ``httpx.ASGITransport(app)``; ``http_client`` an
-    ``httpx.AsyncClient``). Use ``async with``, or ``await client.close()``."""
+    """A client for the six FLUX.1 Kontext [pro] endpoints, on fal or on a relay (``Client`` blocks,
+    ``AsyncClient`` is awaited; same arguments, same methods, same errors).
+
+    Args:
+        provider: where and how to connect; default ``Provider.fal()`` (reads ``FAL_KEY`` now).
+        retry: the retry policy (:class:`RetryPolicy`); ``RetryPolicy.none()`` turns retries off.
+        polling: the polling schedule when the status stream is unavailable (:class:`Polling`).
+        timeouts: client-side timeouts in seconds (:class:`Timeouts`).
+        validate: check inputs against the contract's JSON Schema before sending (default on).
+        allow_extra_fields: let fields the contract does not list through (default: an error).
+        contract: another contract file (default: the project's ``openapi/kontext.openapi.yaml``).
+        transport: an httpx transport (``httpx.BaseTransport`` for ``Client``, ``httpx.AsyncBaseTransport``
+            such as ``httpx.ASGITransport(app)`` for ``AsyncClient``; tests use ``httpx.MockTransport``).
+        http_client: an ``httpx.Client`` (``httpx.AsyncClient``) to use instead of the client's own (not
+            closed by :meth:`close`).
+        limits: connection limits of the client's own httpx client (default 100 connections; the async
+            client queues requests beyond them in O(1), see :class:`AsyncIO`).
+        on_retry: called with a :class:`RetryNotice` (what, URL, reason, delay in seconds, attempt)
+            before each retry, e.g. to show why a call is taking long (they are logged at DEBUG too).
+
+    ``Client`` is thread-safe as ``httpx.Client`` is. Use as a context manager (``with`` /
+    ``async with``), or call :meth:`close`.
+    """
 
     def __init__(
         self,
@@ -146,17 +195,13 @@ class AsyncClient:
         self._owns_http = http_client is None
         limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
         self._http = http_client or httpx.AsyncClient(
-            transport=transport, timeout=self._core.timeouts.queue(), limits=limits, follow_redirects=False
+            transport=transport, timeout=self._core.queue_timeout, limits=limits, follow_redirects=False
         )
-        # Requests beyond the pool's size wait here, in O(1), instead of in httpcore's pool, whose
-        # bookkeeping is O(queued x connections) per event: with 1,000 concurrent subscribes that is the
-        # difference between seconds and minutes of CPU (bench/bench_client.py).
-        size = limits.max_connections if http_client is None else None
-        self._slots = asyncio.Semaphore(size) if size else contextlib.nullcontext()
+        self._slots = AsyncIO.slots(limits.max_connections if http_client is None else None)
         self._stream_supported = self.provider.status_stream
 
     def __repr__(self) -> str:
-        return f"AsyncClient(provider={self.provider!r})"
+        return f"{type(self).__name__}(provider={self.provider!r})"
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -165,15 +210,24 @@ class AsyncClient:
         await self.close()
 
     async def close(self) -> None:
-        """Close the connections (only those of the client's own ``httpx.AsyncClient``)."""
+        """Close the connections (only those of the client's own httpx client)."""
         if self._owns_http:
             await self._http.aclose()
 
     @staticmethod
     def time_limit(seconds: float | None) -> contextlib.AbstractContextManager[None]:
-        """A block whose requests all end by ``seconds`` from now; see :meth:`Client.time_limit`
-        (``with client.time_limit(30): await client.subscribe(...)``)."""
+        """A block whose requests all end by ``seconds`` from now (``with client.time_limit(30): ...``):
+        each request's connect/read/write/pool timeouts are capped at the time left, retries stop when it
+        is spent, waits end then. A submit cut short after it was sent raises
+        :class:`AmbiguousSubmitError` (it may have been queued), a wait :class:`WaitTimeoutError`.
+        ``None``: no limit. See :func:`kontext_contract.client._core.time_limit`.
+
+        Raises:
+            ValueError: ``seconds`` is not positive.
+        """
         return time_limit(seconds)
+
+    # ---- the transport with retries --------------------------------------------------------------------
 
     async def _send(
         self,
@@ -193,17 +247,13 @@ class AsyncClient:
         all_headers = core.headers_for(url)
         if headers:
             all_headers.update(headers)
+        target = core.target(url, params)
         while True:
-            request_timeout = core.capped(timeout or core.timeouts.queue(), what)
+            request_timeout = core.capped(timeout or core.queue_timeout, what)
             try:
                 async with self._slots:
                     response = await self._http.request(
-                        method,
-                        url,
-                        content=content,
-                        params=params,
-                        headers=all_headers,
-                        timeout=request_timeout,
+                        method, target, content=content, headers=all_headers, timeout=request_timeout
                     )
             except httpx.HTTPError as exc:
                 core.check_limit(kind, what, exc)
@@ -211,13 +261,15 @@ class AsyncClient:
                     delay = attempts.after_exception(exc)
                 except KontextError as final:
                     raise core.redact_error(final) from core.safe_cause(exc)
-                await asyncio.sleep(delay)
+                await AsyncIO.sleep(delay)
                 continue
             logger.debug("%s %s -> %s", method, url, response.status_code)
             if response.status_code < 400 or not attempts.should_retry(response):
                 return response
             error = core.error_for(response, what, result_call=result_call)
-            await asyncio.sleep(attempts.after_response(response, error))
+            await AsyncIO.sleep(attempts.after_response(response, error))
+
+    # ---- queue operations ------------------------------------------------------------------------------
 
     @overload
     async def submit(
@@ -234,7 +286,24 @@ class AsyncClient:
     async def submit(
         self, endpoint_id: EndpointId, input: Any, **options: Unpack[QueueOptions]
     ) -> AsyncRequestHandle[Any]:
-        """Put a job in the queue; see :meth:`Client.submit`."""
+        """Put a job in the queue: ``POST {queue}/{endpoint_id}`` (FACTS §3.1).
+
+        Args:
+            endpoint_id: one of :class:`Endpoint` (or its string).
+            input: the generated input model (``KontextEditInput``, ``KontextMultiInput``,
+                ``KontextTextToImageInput``) or a plain dict; checked against the contract first.
+            options: :class:`QueueOptions` (``webhook_url``, ``request_timeout`` in seconds,
+                ``priority``, ``no_retry``, ``runner_hint``, ``object_lifecycle_seconds``).
+
+        Returns:
+            a request handle.
+
+        Raises:
+            ValidationError: the input breaks the contract (nothing was sent).
+            AmbiguousSubmitError: the submit may have reached the server but no answer came; it is
+                never retried then (a retry could bill the job twice).
+            RetriesExhausted, AuthenticationError, ...: see :mod:`._errors`.
+        """
         return AsyncRequestHandle(self, await self._submit(endpoint_id, input, options))
 
     async def _submit(self, endpoint_id: EndpointId, input: Any, options: QueueOptions) -> RequestRef:
@@ -253,13 +322,21 @@ class AsyncClient:
         return ref
 
     def get_handle(self, endpoint_id: EndpointId, request_id: str) -> AsyncRequestHandle[Output]:
-        """A handle for a request submitted earlier; see :meth:`Client.get_handle`."""
+        """A handle for a request submitted earlier (URLs built as fal does: ``/{owner}/{app}/requests/{id}``)."""
         return AsyncRequestHandle(self, self._core.ref_for(str(endpoint_id), request_id))
 
     async def status(
         self, endpoint_id: EndpointId, request_id: str, *, with_logs: bool = False
     ) -> QueueStatus:
-        """The status of a request; see :meth:`Client.status`."""
+        """The status of a request: ``QueueStatusInQueue`` (with ``queue_position``), ``QueueStatusInProgress``
+        or ``QueueStatusCompleted`` (also for failed and cancelled requests; FACTS §3.1).
+
+        Args:
+            with_logs: include the log lines (``logs=1``).
+
+        Raises:
+            NotFoundError: unknown request id; ProviderIncompatibleError: an answer outside the contract.
+        """
         return await self._status(self._core.ref_for(str(endpoint_id), request_id), with_logs)
 
     async def _status(self, ref: RequestRef, with_logs: bool) -> QueueStatus:
@@ -278,7 +355,17 @@ class AsyncClient:
     @overload
     async def result(self, endpoint_id: EndpointId, request_id: str) -> Output: ...
     async def result(self, endpoint_id: EndpointId, request_id: str) -> Any:
-        """The output of a completed request, without waiting; see :meth:`Client.result`."""
+        """The output of a completed request, fetched once without waiting (unlike fal-client, which polls
+        the status first; fal-ai/fal #561). The model is the endpoint's: ``KontextEditOutput`` for kontext
+        and kontext/max, ``KontextOutput`` for the others (from the contract).
+
+        Raises:
+            NotCompletedError: 400, not completed yet (a cancelled request answers 400 too; ``get`` and
+                ``subscribe``, which saw it complete, raise :class:`RequestFailedError` instead).
+            NotFoundError: 404, unknown id.
+            ValidationError: 422, the input (accepted at submit) was invalid (FACTS §3.1).
+            RequestTimeoutError: the request did not start in time (``error_type``).
+        """
         return await self._result(self._core.ref_for(str(endpoint_id), request_id))
 
     async def _result(self, ref: RequestRef, completed: QueueStatusCompleted | None = None) -> Any:
@@ -289,7 +376,12 @@ class AsyncClient:
         return self._core.parse_output(ref.info, response, ref.request_id)
 
     async def cancel(self, endpoint_id: EndpointId, request_id: str) -> str:
-        """Ask to cancel a request; see :meth:`Client.cancel`."""
+        """Ask to cancel a request: returns ``"CANCELLATION_REQUESTED"`` (202; it may still run if already
+        late, and then ends ``COMPLETED`` with an error) or ``"ALREADY_COMPLETED"`` (400); FACTS §3.1.
+
+        Raises:
+            NotFoundError: unknown request id.
+        """
         return await self._cancel(self._core.ref_for(str(endpoint_id), request_id))
 
     async def _cancel(self, ref: RequestRef) -> str:
@@ -297,10 +389,18 @@ class AsyncClient:
         response = await self._send("PUT", ref.cancel_url, kind="idempotent", what=what)
         return self._core.parse_cancel(response, ref)
 
+    # ---- waiting: the status stream, else polling --------------------------------------------------------
+
     def stream_status(
         self, endpoint_id: EndpointId, request_id: str, *, with_logs: bool = False
     ) -> AsyncIterator[QueueStatus]:
-        """The status stream (SSE) until ``COMPLETED``; see :meth:`Client.stream_status`."""
+        """The status stream ``GET .../status/stream`` (Server-Sent Events; FACTS §3.1): each event as a
+        status model, until ``COMPLETED``. Reconnects (by the retry policy) if the stream breaks.
+
+        Raises:
+            ProviderIncompatibleError: the provider does not serve the stream (404/405/406/501 or not
+                ``text/event-stream``).
+        """
         return self._stream_or_raise(self._core.ref_for(str(endpoint_id), request_id), with_logs)
 
     async def _stream_or_raise(self, ref: RequestRef, with_logs: bool) -> AsyncIterator[QueueStatus]:
@@ -347,7 +447,7 @@ class AsyncClient:
                         error = core.error_for(response, what, ref.request_id)
                         if not attempts.should_retry(response):
                             raise error
-                        await asyncio.sleep(attempts.after_response(response, error))
+                        await AsyncIO.sleep(attempts.after_response(response, error))
                         continue
                     decoder = SSEDecoder()
                     async for line in response.aiter_lines():
@@ -376,7 +476,7 @@ class AsyncClient:
                     delay = attempts.after_exception(exc)
                 except KontextError as final:
                     raise core.redact_error(final) from core.safe_cause(exc)
-                await asyncio.sleep(delay)
+                await AsyncIO.sleep(delay)
 
     async def _poll_events(
         self, ref: RequestRef, with_logs: bool, polling: Polling, deadline: float | None
@@ -395,9 +495,9 @@ class AsyncClient:
             if limit is not None:
                 remaining = limit - time.monotonic()
                 if remaining <= wait:
-                    await asyncio.sleep(max(0.0, remaining))
+                    await AsyncIO.sleep(max(0.0, remaining))
                     raise DeadlineReached
-            await asyncio.sleep(wait)
+            await AsyncIO.sleep(wait)
 
     async def _events(
         self,
@@ -419,9 +519,7 @@ class AsyncClient:
             async for status in self._poll_events(ref, with_logs, polling or self._core.polling, deadline):
                 yield status
         except DeadlineReached:
-            raise WaitTimeoutError(
-                f"request {ref.request_id} did not complete in time", request_id=ref.request_id
-            ) from None
+            raise self._core.wait_timeout(ref) from None
 
     async def _wait(
         self,
@@ -434,26 +532,16 @@ class AsyncClient:
         polling: Polling | None = None,
     ) -> QueueStatusCompleted:
         deadline = current_deadline(None if timeout is None else time.monotonic() + timeout)
+        last: QueueStatus | None = None
         try:
-            # asyncio.timeout also bounds transports that ignore httpx timeouts (ASGITransport)
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            async with asyncio.timeout(None if left is None else left + 0.05):
+            async with AsyncIO.deadline_guard(deadline):
                 # run the generators to their end (they stop after COMPLETED), so each stream is closed
-                last: QueueStatus | None = None
                 async for status in self._events(ref, with_logs, stream, polling, deadline):
                     if on_queue_update is not None:
                         on_queue_update(status)
                     last = status
-                if isinstance(last, QueueStatusCompleted):
-                    return last
         except (WaitTimeoutError, TimeoutError) as exc:
-            error = (
-                exc
-                if isinstance(exc, WaitTimeoutError)
-                else WaitTimeoutError(
-                    f"request {ref.request_id} did not complete in time", request_id=ref.request_id
-                )
-            )
+            error = exc if isinstance(exc, WaitTimeoutError) else self._core.wait_timeout(ref)
             if cancel_on_abort:
                 error.cancelled = await self._cancel_quietly(ref)
                 if error.cancelled:
@@ -462,13 +550,12 @@ class AsyncClient:
             if error is exc:
                 raise
             raise error from None
-        except asyncio.CancelledError:
-            if cancel_on_abort:
-                # the caller's task was cancelled: ask the provider to drop the job, without blocking long
-                task = asyncio.ensure_future(self._cancel_quietly(ref))
-                with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                    await asyncio.wait_for(asyncio.shield(task), timeout=self._core.timeouts.connect)
+        except AsyncIO.ABORTS:
+            if cancel_on_abort:  # Ctrl-C, or the awaiting task was cancelled: ask the provider to drop it
+                await AsyncIO.after_abort(lambda: self._cancel_quietly(ref), self._core.timeouts.connect)
             raise
+        if isinstance(last, QueueStatusCompleted):
+            return last
         raise ProviderIncompatibleError(f"the status of request {ref.request_id} ended before COMPLETED")
 
     async def _cancel_quietly(self, ref: RequestRef) -> bool:
@@ -541,8 +628,28 @@ class AsyncClient:
         polling: Polling | None = None,
         **options: Unpack[QueueOptions],
     ) -> Any:
-        """Submit, wait (stream, else backing-off polling), return the output; see :meth:`Client.subscribe`.
-        Cancelling the awaiting task also asks the provider to cancel the job when ``cancel_on_abort``."""
+        """Submit, wait, and return the output -- fal-client's ``subscribe``, typed.
+
+        Waits on the status stream (SSE) where the provider offers it -- the result is fetched the
+        moment ``COMPLETED`` arrives -- else polls on the backing-off schedule ``polling``.
+
+        Args:
+            endpoint_id, input, options: as for :meth:`submit`.
+            with_logs: ask for log lines in the statuses.
+            on_enqueue: called with the request id once queued.
+            on_queue_update: called with every status (``queue_position`` while ``IN_QUEUE``, ``logs``).
+            timeout: seconds to wait for completion; then :class:`WaitTimeoutError`. ``None``: no limit.
+            cancel_on_abort: when the wait ends without completion (``timeout``, Ctrl-C, the awaiting
+                task cancelled), ask the provider to cancel the request, so an abandoned job is not run
+                (and billed) for nothing.
+            stream: force or avoid the status stream (default: the provider's setting).
+
+        Returns:
+            ``KontextEditOutput`` (kontext, kontext/max) or ``KontextOutput`` (the others).
+
+        Raises:
+            the errors of :meth:`submit` and :meth:`result`, and WaitTimeoutError.
+        """
         ref = await self._submit(endpoint_id, input, options)
         if on_enqueue is not None:
             on_enqueue(ref.request_id)
@@ -588,7 +695,23 @@ class AsyncClient:
         runner_hint: str | None = None,
         object_lifecycle_seconds: int | None = None,
     ) -> Any:
-        """Run synchronously (FACTS §3.5); see :meth:`Client.run`."""
+        """Run synchronously: ``POST {run_base_url}/{endpoint_id}`` answers with the output (FACTS §3.5).
+
+        The connection stays open until the output is ready (``Timeouts.run`` seconds at most); if it
+        breaks the output is lost, and the call is not retried (it may have run: :class:`AmbiguousSubmitError`).
+
+        Args:
+            request_timeout: seconds the request may wait to start (``X-Fal-Request-Timeout``; more than
+                the contract's minimum, 1 second, as fal's clients require).
+            runner_hint: a routing hint (``X-Fal-Runner-Hint``; fal_client's ``run(hint=)``).
+            object_lifecycle_seconds: how long fal keeps the output files, seconds
+                (``X-Fal-Object-Lifecycle-Preference``; fal-js's ``run({storageSettings})``).
+
+        Raises:
+            ProviderIncompatibleError: the provider has no synchronous API (the documented relays).
+            ValidationError: invalid input (locally, or 422 from the provider).
+            ValueError: ``request_timeout`` not above the contract's minimum.
+        """
         core = self._core
         info = core.info(str(endpoint_id))
         url = self.provider.run_url(info.run_path)
@@ -608,8 +731,18 @@ class AsyncClient:
             raise core.error_for(response, what, result_call=True)
         return core.parse_output(info, response, response.headers.get("x-fal-request-id"))
 
+    # ---- images ----------------------------------------------------------------------------------------
+
     async def download_image(self, image: Any, *, check: bool = True) -> bytes:
-        """The bytes of an output image; see :meth:`Client.download_image`."""
+        """The bytes of an output image (``ImageFile``/``GeneratedImage``, a mapping, or a URL / ``data:`` URI).
+
+        A ``data:`` URI is decoded locally; a URL is fetched (retried like any GET; the key goes along only
+        if the URL is on the provider's own hosts). With ``check`` the bytes must decode (Pillow) as the
+        declared ``content_type``.
+
+        Raises:
+            ImageContentError: not an image of the declared type. APIStatusError: the download failed.
+        """
         url, declared = image_url_of(image)
         if url.startswith("data:"):
             content_type, data = decode_data_uri(url)
@@ -626,7 +759,8 @@ class AsyncClient:
         return data
 
     async def save_image(self, image: Any, path: str | os.PathLike[str], *, check: bool = True) -> Path:
-        """Download (or decode) an output image and write it; see :meth:`Client.save_image`."""
+        """Download (or decode) an output image and write it to ``path`` (a missing suffix is added from
+        the type). Returns the path written. Raises as :meth:`download_image`."""
         data = await self.download_image(image, check=check)
         _, declared = image_url_of(image)
         try:

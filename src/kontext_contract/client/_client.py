@@ -1,5 +1,15 @@
-"""The synchronous client: fal's queue flow (submit, status, result, cancel, subscribe, run) on the
-generated models, for fal and for relays. :mod:`._async_client` is its twin."""
+# GENERATED from _async_client.py by scripts/unasync_client.py (`make unasync`): do not edit.
+# `make lint` fails when this file is not what the script writes.
+"""fal's queue flow (submit, status, result, cancel, subscribe, run) on the generated models, for fal
+and for relays: :class:`AsyncClient` and :class:`AsyncRequestHandle` here, and their sync twins
+:class:`Client` and :class:`RequestHandle` in ``_client.py``.
+
+This file is the only source of both: ``_client.py`` is written from it by ``scripts/unasync_client.py``
+(``make unasync``; the `unasync` package drops ``async``/``await`` and renames ``AsyncClient`` ->
+``Client``, ``AsyncIO`` -> ``SyncIO``, ``aiter_lines`` -> ``iter_lines``, ...), and ``make lint`` fails
+when the committed ``_client.py`` is not what it writes. What differs besides ``await`` is in
+:mod:`._concurrency`; what needs no I/O (requests to build, answers to parse, errors) in :mod:`._core`.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +24,7 @@ from typing import Any, Generic, TypeVar, Unpack, cast, overload
 import httpx
 from kontext_api.models import KontextEditOutput, KontextOutput, QueueStatusCompleted
 
+from ._concurrency import SyncIO
 from ._core import (
     CANCEL_GRACE,
     Core,
@@ -31,7 +42,7 @@ from ._core import (
 )
 from ._endpoints import EditEndpointId, EndpointId, Output, OutputEndpointId
 from ._errors import ImageContentError, KontextError, ProviderIncompatibleError, WaitTimeoutError
-from ._images import check_image_bytes, decode_data_uri, image_url_of, write_image
+from ._images import check_image_bytes, decode_data_uri, image_content_type, image_url_of, write_image
 from ._providers import Provider
 from ._retry import CallKind, RetryNotice, RetryPolicy
 from ._sse import SSEDecoder
@@ -42,7 +53,8 @@ OutT_co = TypeVar("OutT_co", bound=Output, covariant=True)
 
 
 class RequestHandle(Generic[OutT_co]):
-    """One submitted queue request (fal-client's ``SyncRequestHandle``), typed by its endpoint's output.
+    """One submitted queue request (fal-client's ``SyncRequestHandle`` / ``AsyncRequestHandle``), typed
+    by its endpoint's output.
 
     Attributes:
         request_id, endpoint_id, status_url, response_url, cancel_url: as returned by the submit, with
@@ -76,11 +88,11 @@ class RequestHandle(Generic[OutT_co]):
         return self._ref.cancel_url
 
     def __repr__(self) -> str:
-        shown = f"RequestHandle(endpoint_id={self.endpoint_id!r}, request_id={self.request_id!r})"
+        shown = f"{type(self).__name__}(endpoint_id={self.endpoint_id!r}, request_id={self.request_id!r})"
         return self._client._core.redactor.text(shown)  # a provider may echo the key as the request id
 
     def status(self, *, with_logs: bool = False) -> QueueStatus:
-        """The current status (``QueueStatusInQueue``/``InProgress``/``Completed``); see :meth:`Client.status`."""
+        """The current status (``QueueStatusInQueue``/``InProgress``/``Completed``); see ``client.status``."""
         return self._client._status(self._ref, with_logs)
 
     def iter_events(
@@ -105,7 +117,7 @@ class RequestHandle(Generic[OutT_co]):
         return self._client._events(self._ref, with_logs, stream, polling, deadline)
 
     def stream_status(self, *, with_logs: bool = False) -> Iterator[QueueStatus]:
-        """The status stream (SSE) of this request until ``COMPLETED``; see :meth:`Client.stream_status`."""
+        """The status stream (SSE) of this request until ``COMPLETED``; see ``client.stream_status``."""
         return self._client._stream_or_raise(self._ref, with_logs)
 
     def get(
@@ -116,7 +128,8 @@ class RequestHandle(Generic[OutT_co]):
 
         Raises:
             WaitTimeoutError: ``timeout`` seconds elapsed (the request is cancelled first if
-                ``cancel_on_abort``, also on Ctrl-C); plus the errors of :meth:`Client.result`.
+                ``cancel_on_abort``, also on Ctrl-C and, async, when the awaiting task is cancelled);
+                plus the errors of ``client.result``.
         """
         done = self._client._wait(self._ref, False, None, stream, timeout, cancel_on_abort)
         return cast(OutT_co, self._client._result(self._ref, done))
@@ -126,12 +139,13 @@ class RequestHandle(Generic[OutT_co]):
         return cast(OutT_co, self._client._result(self._ref))
 
     def cancel(self) -> str:
-        """Ask the provider to cancel; see :meth:`Client.cancel`."""
+        """Ask the provider to cancel; see ``client.cancel``."""
         return self._client._cancel(self._ref)
 
 
 class Client:
-    """A synchronous client for the six FLUX.1 Kontext [pro] endpoints, on fal or on a relay.
+    """A client for the six FLUX.1 Kontext [pro] endpoints, on fal or on a relay (``Client`` blocks,
+    ``AsyncClient`` is awaited; same arguments, same methods, same errors).
 
     Args:
         provider: where and how to connect; default ``Provider.fal()`` (reads ``FAL_KEY`` now).
@@ -141,13 +155,17 @@ class Client:
         validate: check inputs against the contract's JSON Schema before sending (default on).
         allow_extra_fields: let fields the contract does not list through (default: an error).
         contract: another contract file (default: the project's ``openapi/kontext.openapi.yaml``).
-        transport: an httpx transport (tests use ``httpx.MockTransport`` or an ASGI transport).
-        http_client: an ``httpx.Client`` to use instead of the client's own (not closed by :meth:`close`).
-        limits: connection limits of the client's own ``httpx.Client``.
+        transport: an httpx transport (``httpx.BaseTransport`` for ``Client``, ``httpx.AsyncBaseTransport``
+            such as ``httpx.ASGITransport(app)`` for ``AsyncClient``; tests use ``httpx.MockTransport``).
+        http_client: an ``httpx.Client`` (``httpx.AsyncClient``) to use instead of the client's own (not
+            closed by :meth:`close`).
+        limits: connection limits of the client's own httpx client (default 100 connections; the async
+            client queues requests beyond them in O(1), see :class:`AsyncIO`).
         on_retry: called with a :class:`RetryNotice` (what, URL, reason, delay in seconds, attempt)
             before each retry, e.g. to show why a call is taking long (they are logged at DEBUG too).
 
-    Thread-safe as httpx.Client is. Use as a context manager, or call :meth:`close`.
+    ``Client`` is thread-safe as ``httpx.Client`` is. Use as a context manager (``with`` /
+    ``async with``), or call :meth:`close`.
     """
 
     def __init__(
@@ -177,16 +195,15 @@ class Client:
             on_retry=on_retry,
         )
         self._owns_http = http_client is None
+        limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
         self._http = http_client or httpx.Client(
-            transport=transport,
-            timeout=self._core.timeouts.queue(),
-            limits=limits or httpx.Limits(max_connections=100, max_keepalive_connections=20),
-            follow_redirects=False,
+            transport=transport, timeout=self._core.queue_timeout, limits=limits, follow_redirects=False
         )
+        self._slots = SyncIO.slots(limits.max_connections if http_client is None else None)
         self._stream_supported = self.provider.status_stream
 
     def __repr__(self) -> str:
-        return f"Client(provider={self.provider!r})"
+        return f"{type(self).__name__}(provider={self.provider!r})"
 
     def __enter__(self) -> Client:
         return self
@@ -195,7 +212,7 @@ class Client:
         self.close()
 
     def close(self) -> None:
-        """Close the connections (only those of the client's own ``httpx.Client``)."""
+        """Close the connections (only those of the client's own httpx client)."""
         if self._owns_http:
             self._http.close()
 
@@ -232,25 +249,27 @@ class Client:
         all_headers = core.headers_for(url)
         if headers:
             all_headers.update(headers)
+        target = core.target(url, params)
         while True:
-            request_timeout = core.capped(timeout or core.timeouts.queue(), what)
+            request_timeout = core.capped(timeout or core.queue_timeout, what)
             try:
-                response = self._http.request(
-                    method, url, content=content, params=params, headers=all_headers, timeout=request_timeout
-                )
+                with self._slots:
+                    response = self._http.request(
+                        method, target, content=content, headers=all_headers, timeout=request_timeout
+                    )
             except httpx.HTTPError as exc:
                 core.check_limit(kind, what, exc)
                 try:
                     delay = attempts.after_exception(exc)
                 except KontextError as final:
                     raise core.redact_error(final) from core.safe_cause(exc)
-                time.sleep(delay)
+                SyncIO.sleep(delay)
                 continue
             logger.debug("%s %s -> %s", method, url, response.status_code)
             if response.status_code < 400 or not attempts.should_retry(response):
                 return response
             error = core.error_for(response, what, result_call=result_call)
-            time.sleep(attempts.after_response(response, error))
+            SyncIO.sleep(attempts.after_response(response, error))
 
     # ---- queue operations ------------------------------------------------------------------------------
 
@@ -279,7 +298,7 @@ class Client:
                 ``priority``, ``no_retry``, ``runner_hint``, ``object_lifecycle_seconds``).
 
         Returns:
-            a :class:`RequestHandle`.
+            a request handle.
 
         Raises:
             ValidationError: the input breaks the contract (nothing was sent).
@@ -370,6 +389,8 @@ class Client:
         response = self._send("PUT", ref.cancel_url, kind="idempotent", what=what)
         return self._core.parse_cancel(response, ref)
 
+    # ---- waiting: the status stream, else polling --------------------------------------------------------
+
     def stream_status(
         self, endpoint_id: EndpointId, request_id: str, *, with_logs: bool = False
     ) -> Iterator[QueueStatus]:
@@ -377,7 +398,7 @@ class Client:
         status model, until ``COMPLETED``. Reconnects (by the retry policy) if the stream breaks.
 
         Raises:
-            ProviderIncompatibleError: the provider does not serve the stream (404/405/501 or not
+            ProviderIncompatibleError: the provider does not serve the stream (404/405/406/501 or not
                 ``text/event-stream``).
         """
         return self._stream_or_raise(self._core.ref_for(str(endpoint_id), request_id), with_logs)
@@ -407,9 +428,16 @@ class Client:
             if remaining is not None and remaining <= 0:
                 raise DeadlineReached
             try:
-                with self._http.stream(
-                    "GET", url, params=params, headers=headers, timeout=core.timeouts.for_stream(remaining)
-                ) as response:
+                with (
+                    self._slots,
+                    self._http.stream(
+                        "GET",
+                        url,
+                        params=params,
+                        headers=headers,
+                        timeout=core.timeouts.for_stream(remaining),
+                    ) as response,
+                ):
                     logger.debug("GET %s -> %s (stream)", url, response.status_code)
                     if stream_unsupported(response):
                         raise StreamUnavailable
@@ -418,7 +446,7 @@ class Client:
                         error = core.error_for(response, what, ref.request_id)
                         if not attempts.should_retry(response):
                             raise error
-                        time.sleep(attempts.after_response(response, error))
+                        SyncIO.sleep(attempts.after_response(response, error))
                         continue
                     decoder = SSEDecoder()
                     for line in response.iter_lines():
@@ -445,9 +473,9 @@ class Client:
                     raise DeadlineReached from None
                 try:
                     delay = attempts.after_exception(exc)
-                except KontextError as error:
-                    raise core.redact_error(error) from core.safe_cause(exc)
-                time.sleep(delay)
+                except KontextError as final:
+                    raise core.redact_error(final) from core.safe_cause(exc)
+                SyncIO.sleep(delay)
 
     def _poll_events(
         self, ref: RequestRef, with_logs: bool, polling: Polling, deadline: float | None
@@ -466,9 +494,9 @@ class Client:
             if limit is not None:
                 remaining = limit - time.monotonic()
                 if remaining <= wait:
-                    time.sleep(max(0.0, remaining))
+                    SyncIO.sleep(max(0.0, remaining))
                     raise DeadlineReached
-            time.sleep(wait)
+            SyncIO.sleep(wait)
 
     def _events(
         self,
@@ -481,16 +509,16 @@ class Client:
         try:
             if stream if stream is not None else self._stream_supported:
                 try:
-                    yield from self._stream_events(ref, with_logs, deadline)
+                    for status in self._stream_events(ref, with_logs, deadline):
+                        yield status
                     return
                 except StreamUnavailable:
                     logger.info("%s serves no status stream; polling instead", self.provider.name)
                     self._stream_supported = False
-            yield from self._poll_events(ref, with_logs, polling or self._core.polling, deadline)
+            for status in self._poll_events(ref, with_logs, polling or self._core.polling, deadline):
+                yield status
         except DeadlineReached:
-            raise WaitTimeoutError(
-                f"request {ref.request_id} did not complete in time", request_id=ref.request_id
-            ) from None
+            raise self._core.wait_timeout(ref) from None
 
     def _wait(
         self,
@@ -503,24 +531,30 @@ class Client:
         polling: Polling | None = None,
     ) -> QueueStatusCompleted:
         deadline = current_deadline(None if timeout is None else time.monotonic() + timeout)
+        last: QueueStatus | None = None
         try:
-            last: QueueStatus | None = None
-            for status in self._events(ref, with_logs, stream, polling, deadline):
-                if on_queue_update is not None:
-                    on_queue_update(status)
-                last = status
-            if isinstance(last, QueueStatusCompleted):
-                return last
-        except WaitTimeoutError as exc:
+            with SyncIO.deadline_guard(deadline):
+                # run the generators to their end (they stop after COMPLETED), so each stream is closed
+                for status in self._events(ref, with_logs, stream, polling, deadline):
+                    if on_queue_update is not None:
+                        on_queue_update(status)
+                    last = status
+        except (WaitTimeoutError, TimeoutError) as exc:
+            error = exc if isinstance(exc, WaitTimeoutError) else self._core.wait_timeout(ref)
             if cancel_on_abort:
-                exc.cancelled = self._cancel_quietly(ref)
-                exc.message = exc.args[0] + (" (cancellation requested)" if exc.cancelled else "")
-                exc.args = (exc.message,)
+                error.cancelled = self._cancel_quietly(ref)
+                if error.cancelled:
+                    error.message += " (cancellation requested)"
+                    error.args = (error.message,)
+            if error is exc:
+                raise
+            raise error from None
+        except SyncIO.ABORTS:
+            if cancel_on_abort:  # Ctrl-C, or the awaiting task was cancelled: ask the provider to drop it
+                SyncIO.after_abort(lambda: self._cancel_quietly(ref), self._core.timeouts.connect)
             raise
-        except KeyboardInterrupt:
-            if cancel_on_abort:
-                self._cancel_quietly(ref)
-            raise
+        if isinstance(last, QueueStatusCompleted):
+            return last
         raise ProviderIncompatibleError(f"the status of request {ref.request_id} ended before COMPLETED")
 
     def _cancel_quietly(self, ref: RequestRef) -> bool:
@@ -604,8 +638,9 @@ class Client:
             on_enqueue: called with the request id once queued.
             on_queue_update: called with every status (``queue_position`` while ``IN_QUEUE``, ``logs``).
             timeout: seconds to wait for completion; then :class:`WaitTimeoutError`. ``None``: no limit.
-            cancel_on_abort: when the wait ends without completion (``timeout``, Ctrl-C), ask the
-                provider to cancel the request, so an abandoned job is not run (and billed) for nothing.
+            cancel_on_abort: when the wait ends without completion (``timeout``, Ctrl-C, the awaiting
+                task cancelled), ask the provider to cancel the request, so an abandoned job is not run
+                (and billed) for nothing.
             stream: force or avoid the status stream (default: the provider's setting).
 
         Returns:
@@ -728,8 +763,6 @@ class Client:
         data = self.download_image(image, check=check)
         _, declared = image_url_of(image)
         try:
-            from ._images import image_content_type
-
             kind = declared or image_content_type(data)
         except ImageContentError:
             kind = "application/octet-stream"

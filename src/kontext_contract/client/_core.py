@@ -282,6 +282,13 @@ class Core:
         self._plain_headers = {"User-Agent": f"kontext-contract/{__version__}"}
         self._warned_hosts: set[str] = set()
         self._owned: dict[str, bool] = {}
+        #: (endpoint id, request id) -> its RequestRef: a poll or a repeated status/result call does not
+        #: rebuild the URLs from the contract's path templates each time (bounded, cleared when full)
+        self._refs: dict[tuple[str, str], RequestRef] = {}
+        #: (URL, query) -> the parsed httpx.URL: httpx parses a string URL (and merges params) on every
+        #: request, a third of a status call's client CPU (bench/bench_client.py)
+        self._urls: dict[tuple[str, tuple[tuple[str, str], ...]], httpx.URL] = {}
+        self.queue_timeout = timeouts.queue()
 
     # ---- requests ------------------------------------------------------------------------------------
 
@@ -295,6 +302,19 @@ class Core:
             if len(self._owned) > 256:
                 self._owned.clear()
         return dict(self._auth_headers if owned else self._plain_headers)
+
+    def target(self, url: str, params: Mapping[str, str] | None = None) -> httpx.URL:
+        """``url`` with ``params`` merged into its query, parsed once (bounded cache, cleared when full)."""
+        key = (url, tuple(params.items()) if params else ())
+        parsed = self._urls.get(key)
+        if parsed is None:
+            parsed = httpx.URL(url)
+            if params:
+                parsed = parsed.copy_merge_params(dict(params))
+            if len(self._urls) >= 1024:
+                self._urls.clear()
+            self._urls[key] = parsed
+        return parsed
 
     def attempts(self, kind: CallKind, what: str, url: str, *, result_call: bool = False) -> Attempts:
         """The retry state of one call, bounded by the context's time limit (:func:`time_limit`)."""
@@ -430,12 +450,20 @@ class Core:
         """URLs for a request known only by id: the contract's request paths (the contract model's
         ``request_paths``; ``{queue}/fal-ai/flux-pro/requests/{id}`` on fal, docs/sources.md §3.1) on the
         provider's queue base URL."""
+        key = (endpoint_id, request_id)
+        ref = self._refs.get(key)
+        if ref is not None:
+            return ref
         info = self.info(endpoint_id)
         if not request_id or "/" in request_id:
             raise ValueError(f"not a request id: {request_id!r}")
         paths = self.catalog.model.request_paths(info.endpoint_id, request_id)
         urls = {name: self.provider.queue_url(path) for name, path in paths.items()}
-        return RequestRef(info, request_id, urls["status_url"], urls["response_url"], urls["cancel_url"])
+        ref = RequestRef(info, request_id, urls["status_url"], urls["response_url"], urls["cancel_url"])
+        if len(self._refs) >= 1024:
+            self._refs.clear()
+        self._refs[key] = ref
+        return ref
 
     def ref_from_submit(self, info: EndpointInfo, response: httpx.Response) -> tuple[RequestRef, QueueStatus]:
         """The request the submit answer describes, its URLs made provider-safe.
@@ -639,6 +667,13 @@ class Core:
                 headers=error.headers,
             )
         return error
+
+    @staticmethod
+    def wait_timeout(ref: RequestRef) -> WaitTimeoutError:
+        """The error of a wait whose deadline passed before the request completed."""
+        return WaitTimeoutError(
+            f"request {ref.request_id} did not complete in time", request_id=ref.request_id
+        )
 
     def redact_error(self, error: KontextError) -> KontextError:
         """``error`` with its message redacted (for errors built from transport exception texts)."""
