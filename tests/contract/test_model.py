@@ -162,3 +162,29 @@ def test_a_status_operation_missing_a_state_is_refused_at_load() -> None:
     del doc["paths"]["/fal-ai/flux-pro/requests/{request_id}/status"]["get"]["responses"]["202"]
     with pytest.raises(ContractError, match="no answer for IN_QUEUE, IN_PROGRESS"):
         ContractModel.from_document(doc)
+
+
+def test_submit_options_are_sent_as_the_contract_names_them(tmp_path: Path) -> None:
+    """A header renamed in the contract (or moved to the query) reaches the client with no code change."""
+    doc = _doc()
+    doc["components"]["parameters"]["RequestTimeout"]["name"] = "X-Fal-Start-Deadline"
+    doc["components"]["parameters"]["QueuePriority"]["in"] = "query"
+    contract = tmp_path / "kontext.openapi.yaml"
+    contract.write_text(json.dumps(doc), encoding="utf-8")
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(599)
+
+    client = Client(Provider.fal(key="id:secret"), contract=contract, transport=httpx.MockTransport(answer))
+    with pytest.raises(Exception):  # noqa: B017 - the 599 is not the point, what was sent is
+        client.submit(
+            "fal-ai/flux-pro/kontext/text-to-image", {"prompt": "x"}, request_timeout=5, priority="low"
+        )
+    assert sent and sent[0].headers["X-Fal-Start-Deadline"] == "5"
+    assert (
+        "X-Fal-Request-Timeout" not in sent[0].headers and sent[0].url.params["X-Fal-Queue-Priority"] == "low"
+    )
+    with pytest.raises(ValueError, match="priority='high' is refused by the contract's X-Fal-Queue-Priority"):
+        client.submit("fal-ai/flux-pro/kontext/text-to-image", {"prompt": "x"}, priority="high")  # type: ignore[typeddict-item]

@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import functools
 import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, cast
 
 import httpx
 import kontext_api.models as _models
-import yaml
 from kontext_api.models import QueueStatusCompleted, QueueStatusInProgress, QueueStatusInQueue
 
 from .. import __version__
+from .._openapi import fold
 from .._redact import Redactor, register
-from ..contract import IN_QUEUE, URL_FIELDS
+from ..contract import IN_QUEUE, URL_FIELDS, ContractModel, Operation
 from ._endpoints import Catalog, EndpointInfo, catalog
 from ._errors import (
     APIStatusError,
@@ -138,17 +137,16 @@ def stream_unsupported(response: httpx.Response) -> bool:
     return response.status_code == 200 and not kind.startswith("text/event-stream")
 
 
-@functools.cache
 def _request_timeout_minimum(contract: Path) -> float:
-    try:
-        document = yaml.safe_load(contract.read_text(encoding="utf-8"))
-        schema = document["components"]["parameters"]["RequestTimeout"]["schema"]
-        return float(schema["minimum"])
-    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+    model = catalog(contract).model
+    param = (model.document.get("components") or {}).get("parameters", {}).get("RequestTimeout") or {}
+    schema = fold(model.document, param.get("schema"))
+    if not isinstance(schema.get("minimum"), int | float):
         raise ConfigurationError(
-            f"{contract}: components.parameters.RequestTimeout.schema.minimum: expected a number, found "
-            f"none ({type(exc).__name__}: {exc})"
-        ) from None
+            f"{contract}: $.components.parameters.RequestTimeout.schema.minimum: expected a number, found "
+            f"{schema.get('minimum')!r}"
+        )
+    return float(schema["minimum"])
 
 
 def request_timeout_minimum(contract: Path | None = None) -> float:
@@ -160,6 +158,38 @@ def request_timeout_minimum(contract: Path | None = None) -> float:
         ConfigurationError: the contract states no such minimum.
     """
     return _request_timeout_minimum((contract or catalog().path).resolve())
+
+
+#: each submit option and the contract's parameter (``#/components/parameters/<name>``) it is sent as
+_OPTION_PARAMETERS = {
+    "webhook_url": "FalWebhook",
+    "request_timeout": "RequestTimeout",
+    "priority": "QueuePriority",
+    "no_retry": "NoRetry",
+    "runner_hint": "RunnerHint",
+    "object_lifecycle_seconds": "ObjectLifecycle",
+}
+
+
+def _parameter_text(option: str, value: object, param: Mapping[str, Any], model: ContractModel) -> str:
+    """The text of an option's value as its parameter takes it, checked against the parameter's schema.
+
+    Raises:
+        ValueError: the schema refuses the value (the message names the option and the parameter).
+    """
+    schema = param.get("schema") or {}
+    if option == "no_retry":
+        enum = fold(model.document, schema).get("enum") or ["1"]
+        return str(enum[0])
+    if option == "object_lifecycle_seconds":
+        return json.dumps({"expiration_duration_seconds": int(cast("int", value))})
+    if option == "request_timeout":
+        return f"{float(cast('float', value)):g}"
+    text = str(value)
+    problems = model.validator(schema).messages(text, limit=1)
+    if problems:
+        raise ValueError(f"{option}={text!r} is refused by the contract's {param['name']}: {problems[0]}")
+    return text
 
 
 class QueueOptions(TypedDict, total=False):
@@ -376,35 +406,45 @@ class Core:
             data = value.to_dict()
         return json.dumps(data, separators=(",", ":")).encode()
 
-    def queue_extras(self, options: QueueOptions) -> tuple[dict[str, str], dict[str, str]]:
-        """``(headers, params)`` for the submit options (FACTS §3.1)."""
+    def queue_extras(
+        self, options: QueueOptions, operation: Operation | None = None
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """``(headers, params)`` for the submit options (docs/sources.md §3.1). Each option is a parameter
+        of the contract (:data:`_OPTION_PARAMETERS`): its header or query name, where it goes and its schema
+        (checked here) are the operation's, so a renamed header in the contract reaches the client.
+
+        Args:
+            options: the options given.
+            operation: the operation sent (default: the first endpoint's submit; all take the same).
+
+        Raises:
+            TypeError: an unknown option.
+            ValueError: a value the parameter's schema refuses, or an option the operation does not take.
+        """
         headers: dict[str, str] = {"Content-Type": "application/json"}
         params: dict[str, str] = {}
         unknown = set(options) - set(QueueOptions.__annotations__)
         if unknown:
             raise TypeError(f"unknown submit option(s): {', '.join(sorted(unknown))}")
-        if "webhook_url" in options:
-            params["fal_webhook"] = options["webhook_url"]
-        if "request_timeout" in options:
-            seconds = float(options["request_timeout"])
-            floor = request_timeout_minimum(self.catalog.path)
-            if not seconds > floor:
+        op = operation or next(iter(self.catalog.model.endpoints.values())).submit
+        for option, value in options.items():
+            if option == "no_retry" and not value:
+                continue
+            component = _OPTION_PARAMETERS[option]
+            param = op.component_parameter(component)
+            if param is None:
                 raise ValueError(
-                    f"request_timeout must be more than {floor:g} seconds (the contract's X-Fal-Request-Timeout),"
-                    f" got {seconds:g}"
+                    f"{option}: {op.operation_id} takes no {component} parameter in the contract"
                 )
-            headers["X-Fal-Request-Timeout"] = f"{seconds:g}"
-        if "priority" in options:
-            if options["priority"] not in ("normal", "low"):
-                raise ValueError("priority must be 'normal' or 'low'")
-            headers["X-Fal-Queue-Priority"] = options["priority"]
-        if options.get("no_retry"):
-            headers["x-fal-no-retry"] = "1"
-        if "runner_hint" in options:
-            headers["X-Fal-Runner-Hint"] = options["runner_hint"]
-        if "object_lifecycle_seconds" in options:
-            lifecycle = {"expiration_duration_seconds": int(options["object_lifecycle_seconds"])}
-            headers["X-Fal-Object-Lifecycle-Preference"] = json.dumps(lifecycle)
+            if option == "request_timeout":
+                floor = request_timeout_minimum(self.catalog.path)
+                if not float(cast("float", value)) > floor:
+                    raise ValueError(
+                        f"request_timeout must be more than {floor:g} seconds (the contract's "
+                        f"{param['name']}), got {float(cast('float', value)):g}"
+                    )
+            text = _parameter_text(option, value, param, self.catalog.model)
+            (headers if param.get("in") == "header" else params)[str(param["name"])] = text
         return headers, params
 
     def run_headers(
@@ -424,7 +464,7 @@ class Core:
             options["runner_hint"] = runner_hint
         if object_lifecycle_seconds is not None:
             options["object_lifecycle_seconds"] = object_lifecycle_seconds
-        return self.queue_extras(options)[0]
+        return self.queue_extras(options, next(iter(self.catalog.model.endpoints.values())).run)[0]
 
     @staticmethod
     def logs_params(with_logs: bool) -> dict[str, str]:

@@ -182,6 +182,17 @@ class Operation:
         """The (resolved) parameter called ``name``, or None."""
         return next((p for p in self.parameters() if p.get("name") == name), None)
 
+    def component_parameter(self, component: str) -> dict[str, Any] | None:
+        """The (resolved) parameter the operation takes as ``$ref: '#/components/parameters/<component>'``
+        (e.g. ``RequestTimeout``), or None: the contract's name for the parameter, whatever its ``in`` and
+        ``name`` are."""
+        ref = f"#/components/parameters/{component}"
+        for param in self.spec.get("parameters") or []:
+            if isinstance(param, Mapping) and param.get("$ref") == ref:
+                resolved = resolve_ref(self.doc, param)
+                return dict(resolved) if isinstance(resolved, Mapping) else None
+        return None
+
     def input_schema(self) -> dict[str, Any]:
         """The JSON request body's schema (unresolved), ``{}`` if none."""
         body = resolve_ref(self.doc, self.spec.get("requestBody")) or {}
