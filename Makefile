@@ -22,12 +22,12 @@ BASE ?= HEAD
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
 
-$(STAMP): requirements.lock pyproject.toml generated/pyproject.toml
+$(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required, found " + sys.version'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q "uv==$(UV_VERSION)"
 	$(BIN)/uv pip sync -q -p $(PY) --require-hashes requirements.lock
-	$(BIN)/uv pip install -q -p $(PY) --no-deps --no-build-isolation -e . -e ./generated
+	$(BIN)/uv pip install -q -p $(PY) --no-deps --no-build-isolation -e .
 	touch $@
 
 setup: $(STAMP) ## create .venv and install the project and its pinned tools (from requirements.lock)
