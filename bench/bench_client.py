@@ -137,7 +137,7 @@ def bench_completion(runs: int, delays: tuple[float, ...]) -> tuple[float, float
         with mock_server(delay) as base:
             fal_module.QUEUE_URL_FORMAT = (
                 base + "/"
-            )  # fal-client hard-codes https hosts at import (FACTS §3.6)
+            )  # fal-client hard-codes https hosts at import (docs/sources.md §3.6)
             fal_module.RUN_URL_FORMAT = base + "/run/"
             theirs = fal_client.SyncClient(key=KEY)
             with Client(Provider.mock(base)) as ours:

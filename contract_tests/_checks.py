@@ -247,7 +247,7 @@ def gateway_timeout_only_when_asked(
 ) -> bool | None:
     """A 504 is an answer of the contract only as the client's own start deadline: the answer says
     ``X-Fal-Request-Timeout-Type: user`` and ``error_type`` ``request_timeout``, and an operation that takes
-    ``X-Fal-Request-Timeout`` was sent one (a result reports the deadline its submit set). Sources: FACTS.md
+    ``X-Fal-Request-Timeout`` was sent one (a result reports the deadline its submit set). Sources: docs/sources.md
     §3.1 request headers; docs/contract.md §3.1. schemathesis.toml lets ``not_a_server_error`` pass 504 for
     this; any other 504 fails here."""
     if response.status_code != 504:

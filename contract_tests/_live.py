@@ -104,7 +104,7 @@ def skip_reason(settings: LiveSettings) -> str | None:
 
 
 def tiny_png() -> str:
-    """A 64x48 PNG as a ``data:`` URI (fal takes base64 data URIs as image inputs, FACTS.md §3.3)."""
+    """A 64x48 PNG as a ``data:`` URI (fal takes base64 data URIs as image inputs, docs/sources.md §3.3)."""
     buffer = io.BytesIO()
     Image.new("RGB", (64, 48), (30, 90, 160)).save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()

@@ -1,6 +1,6 @@
 """Print the OpenAPI YAML block of a published API page (the ```yaml fence of an apifox export).
 
-This is how openapi/sources/003-*.yaml and 004-*.yaml were made from ../shared/seeds/: the block is
+This is how openapi/sources/003-*.yaml and 004-*.yaml were made from the published pages (docs/sources.md §1): the block is
 kept byte for byte; a repair, if one is needed to parse it, is recorded in the manifest, not here.
 
 Usage: .venv/bin/python scripts/extract_published_yaml.py PAGE.txt > openapi/sources/NNN-name.yaml

@@ -113,7 +113,9 @@ def test_missing_folder_exits_2(project: Layout, tmp_path: Path) -> None:
     assert result.exit_code == 2 and "not a folder" in result.output
 
 
-@pytest.mark.skipif(not SEEDS.is_dir(), reason="../shared/seeds is not beside this clone")
+@pytest.mark.skipif(
+    not SEEDS.is_dir(), reason="the published pages (000_5adf154d86130281.txt ...) are not beside this clone"
+)
 def test_published_pages(project: Layout, tmp_path: Path) -> None:
     folder = tmp_path / "pages"
     shutil.copytree(SEEDS, folder)

@@ -121,7 +121,7 @@ async def test_bad_bodies_are_422_naming_the_field_never_500(body: bytes, loc: l
     ) as client:
         run = await client.post(f"/run/{EDIT}", content=body)
         submitted = await client.post(f"/{EDIT}", content=body)
-        assert submitted.status_code == 200  # fal accepts any body at submit (FACTS: docs/mock.md)
+        assert submitted.status_code == 200  # fal accepts any body at submit (docs/sources.md; docs/mock.md)
         result = await client.get(submitted.json()["response_url"])
     for response in (run, result):
         assert response.status_code in (200, 422), response.text[:300]

@@ -1,5 +1,5 @@
 """fal's own client (fal-client 1.0.3 from PyPI), unchanged, against the mock over a real socket: the
-URL bases patched after import as FACTS.md §3.6 describes, FAL_KEY set to the mock's key."""
+URL bases patched after import as docs/sources.md §3.6 describes, FAL_KEY set to the mock's key."""
 
 from __future__ import annotations
 

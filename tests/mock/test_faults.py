@@ -1,5 +1,5 @@
 """Fault injection (FaultConfig): 429 with Retry-After, ingress 502/503/504, dropped connections, and the
-504 of an exceeded X-Fal-Request-Timeout (FACTS.md §3.1, §3.2)."""
+504 of an exceeded X-Fal-Request-Timeout (docs/sources.md §3.1, §3.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Real outputs (FACTS.md §3.3): images whose bytes, format and size follow the input; input images."""
+"""Real outputs (docs/sources.md §3.3): images whose bytes, format and size follow the input; input images."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Provider emulation: each profile behaves as its document's ``x-provider`` says, including what it gets
-wrong (foreign queue URLs, the wrong app, extra submit fields, no synchronous API), and auth (FACTS.md §3.4)."""
+wrong (foreign queue URLs, the wrong app, extra submit fields, no synchronous API), and auth (docs/sources.md §3.4)."""
 
 from __future__ import annotations
 

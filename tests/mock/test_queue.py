@@ -1,4 +1,4 @@
-"""Queue semantics of FACTS.md §3.1: submit, status, logs, result, cancel, status stream, eviction, stats."""
+"""Queue semantics of docs/sources.md §3.1: submit, status, logs, result, cancel, status stream, eviction, stats."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ async def test_submit_answers_in_queue_with_urls_on_own_base(make_client):
     assert body["queue_position"] == 0
     rid = body["request_id"]
     assert response.headers["x-fal-request-id"] == rid
-    # request URLs use only owner/app (FACTS.md §3.1), on the mock's own base
+    # request URLs use only owner/app (docs/sources.md §3.1), on the mock's own base
     assert body["response_url"] == f"{BASE}/fal-ai/flux-pro/requests/{rid}"
     assert body["status_url"] == f"{BASE}/fal-ai/flux-pro/requests/{rid}/status"
     assert body["cancel_url"] == f"{BASE}/fal-ai/flux-pro/requests/{rid}/cancel"
@@ -112,7 +112,7 @@ async def test_invalid_input_accepted_at_submit_and_422_at_result(make_client):
     result = await client.get(submitted.json()["response_url"])
     assert result.status_code == 422
     locs = [item["loc"] for item in result.json()["detail"]]
-    # FACTS.md §3.2: an empty body to fal-ai/flux-pro/kontext names prompt and image_url
+    # docs/sources.md §3.2: an empty body to fal-ai/flux-pro/kontext names prompt and image_url
     assert locs == [["body", "prompt"], ["body", "image_url"]]
     assert all(item["type"] == "missing" for item in result.json()["detail"])
 
@@ -135,7 +135,7 @@ async def test_cancel_queued_request(make_client):
     assert (cancel.status_code, cancel.json()) == (202, {"status": "CANCELLATION_REQUESTED"})
     status = await client.get(submitted["status_url"])
     body = status.json()
-    # no FAILED status on fal: a cancelled request is COMPLETED with an error (FACTS.md §3.1)
+    # no FAILED status on fal: a cancelled request is COMPLETED with an error (docs/sources.md §3.1)
     assert (status.status_code, body["status"]) == (200, "COMPLETED")
     assert body["error"] and body["error_type"] == "request_cancelled"
     result = await client.get(submitted["response_url"])
@@ -166,7 +166,7 @@ async def test_cancel_completed_and_unknown(make_client):
 async def test_built_endpoint_path_request_urls_are_405(make_client):
     _app, client = make_client()
     rid = (await client.post(f"/{MAX_MULTI}", json=MULTI_INPUT)).json()["request_id"]
-    # FACTS.md §3.1: building /fal-ai/flux-pro/kontext/max/requests/{id}/status was seen to give 405
+    # docs/sources.md §3.1: building /fal-ai/flux-pro/kontext/max/requests/{id}/status was seen to give 405
     for url in (
         f"/fal-ai/flux-pro/kontext/max/requests/{rid}/status",
         f"/fal-ai/flux-pro/kontext/max/requests/{rid}",
@@ -300,7 +300,7 @@ async def test_stats(make_client):
 
 async def test_queue_position_skips_cancelled_requests_and_runs(make_client):
     """A cancelled request ahead has left the queue, a synchronous run never joined it, and a request whose
-    X-Fal-Request-Timeout passed has left it too: none of them count (FACTS.md §3.1)."""
+    X-Fal-Request-Timeout passed has left it too: none of them count (docs/sources.md §3.1)."""
     _app, client = make_client(deterministic=True, clock_step=0.25, queue_delay=10.0)
     first = (await client.post(f"/{T2I}", json={"prompt": "a"})).json()
     # a run takes an id too; its 0.01 s deadline keeps the virtual clock from moving the queue along

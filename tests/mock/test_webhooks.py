@@ -1,4 +1,4 @@
-"""Webhooks (``fal_webhook``): the fal payload when done, to loopback only unless allowed (FACTS.md §3.1)."""
+"""Webhooks (``fal_webhook``): the fal payload when done, to loopback only unless allowed (docs/sources.md §3.1)."""
 
 from __future__ import annotations
 

@@ -46,7 +46,9 @@ def test_sources_match_their_manifest_digests(layout: Layout) -> None:
         assert hashlib.sha256(source.file.read_bytes()).hexdigest() == source.sha256, source.file
 
 
-@pytest.mark.skipif(not SEEDS.is_dir(), reason="../shared/seeds is not beside this clone")
+@pytest.mark.skipif(
+    not SEEDS.is_dir(), reason="the published pages (000_5adf154d86130281.txt ...) are not beside this clone"
+)
 def test_sources_still_match_what_was_published(layout: Layout) -> None:
     manifest = load_manifest(layout.manifest)
     for source in manifest.sources:
@@ -80,8 +82,8 @@ def test_the_recorded_repair_is_the_smallest_that_parses(layout: Layout) -> None
             yaml.safe_load("\n".join(unrepaired))
 
 
-# Each disagreement between documents that FACTS.md §2 names, as the merge report must list it.
-FACTS_DISAGREEMENTS = {
+# Each disagreement between documents that docs/sources.md §2 names, as the merge report must list it.
+SOURCE_DISAGREEMENTS = {
     "2.2 /BASE_URL/ path prefix": "path:fal-ai/flux-pro/kontext:path",
     "2.3 header parameters": "parameter:parameter.header.Authorization",
     "2.3 Content-Type header": "parameter:parameter.header.Content-Type",
@@ -100,10 +102,10 @@ FACTS_DISAGREEMENTS = {
 }
 
 
-@pytest.mark.parametrize("fact", sorted(FACTS_DISAGREEMENTS))
+@pytest.mark.parametrize("fact", sorted(SOURCE_DISAGREEMENTS))
 def test_merge_report_lists_the_documented_disagreements(result: Any, fact: str) -> None:
     ids = {d.id: d for d in result.disagreements}
-    assert FACTS_DISAGREEMENTS[fact] in ids, fact
+    assert SOURCE_DISAGREEMENTS[fact] in ids, fact
 
 
 def test_disagreement_values_and_winner(result: Any) -> None:

@@ -2,7 +2,7 @@
 
 Each reads the scenarios it declares (``needs``) and compares what came back with the provider document:
 status codes, schemas, media types and required headers are looked up there, never typed again. The
-sources of each rule are in its ``source`` (FACTS = shared/contract/FACTS.md; docs/contract.md has the
+sources of each rule are in its ``source`` (docs/sources.md; docs/contract.md has the
 same numbering).
 """
 
@@ -64,7 +64,7 @@ def _schema_name(ctx: Context, operation_id: str, code: int) -> str:
 
 
 def _cancel_status(ctx: Context, code: int, value: str) -> str:
-    """``value`` (FACTS §3.1's cancel answer for ``code``), checked to be in the ``status`` enum of the
+    """``value`` (docs/sources.md §3.1's cancel answer for ``code``), checked to be in the ``status`` enum of the
     contract's cancelRequest response for ``code``.
 
     Raises:
@@ -116,7 +116,9 @@ def _mime_for_format(output_format: str) -> str | None:
 
 
 @check(
-    scope="provider", needs=(AUTH,), source="FACTS §3.4, §3.2; docs/contract.md §3.4; fal docs inference-api"
+    scope="provider",
+    needs=(AUTH,),
+    source="docs/sources.md §3.4, §3.2; docs/contract.md §3.4; fal docs inference-api",
 )
 def auth_scheme_accepted(ctx: Context) -> Outcome:
     """The key is accepted with the expected Authorization scheme: ``Key`` on fal, ``Bearer`` on the relays
@@ -145,7 +147,7 @@ def auth_scheme_accepted(ctx: Context) -> Outcome:
     scope="provider",
     needs=(AUTH,),
     depends_on=("auth_scheme_accepted",),
-    source="FACTS §3.4, §3.2 (401 No user found for Key ID and Secret)",
+    source="docs/sources.md §3.4, §3.2 (401 No user found for Key ID and Secret)",
 )
 def wrong_auth_scheme_rejected(ctx: Context) -> Outcome:
     """The same key sent with the other scheme (``Bearer`` to fal, ``Key`` to a relay) is rejected with the
@@ -163,7 +165,7 @@ def wrong_auth_scheme_rejected(ctx: Context) -> Outcome:
 # -- unknown request ids ---------------------------------------------------------------------------------
 
 
-@check(scope="provider", needs=(UNKNOWN,), source="FACTS §3.1 (result: 404 if unknown)")
+@check(scope="provider", needs=(UNKNOWN,), source="docs/sources.md §3.1 (result: 404 if unknown)")
 def result_404_unknown_id(ctx: Context) -> Outcome:
     """The result of a request id the provider never handed out answers 404 with the contract's body."""
     probe = ctx.data(UNKNOWN)
@@ -176,7 +178,9 @@ def result_404_unknown_id(ctx: Context) -> Outcome:
     return passed(probe.result.request_line(), expected, probe.result.answer())
 
 
-@check(scope="provider", needs=(UNKNOWN,), source="FACTS §3.1 (cancel: NOT_FOUND for an unknown id)")
+@check(
+    scope="provider", needs=(UNKNOWN,), source="docs/sources.md §3.1 (cancel: NOT_FOUND for an unknown id)"
+)
 def cancel_unknown_404(ctx: Context) -> Outcome:
     """Cancelling an unknown request id answers 404 ``{"status": "NOT_FOUND"}`` (the contract's CancelStatus)."""
     probe = ctx.data(UNKNOWN)
@@ -199,7 +203,7 @@ def cancel_unknown_404(ctx: Context) -> Outcome:
 @check(
     scope="endpoint",
     needs=(INVALID,),
-    source="FACTS §3.1 (invalid input is accepted at submit, 200 IN_QUEUE)",
+    source="docs/sources.md §3.1 (invalid input is accepted at submit, 200 IN_QUEUE)",
 )
 def invalid_input_accepted_at_submit(ctx: Context) -> Outcome:
     """An input that fails validation is still accepted at submit: 200 with the queue status (it is reported
@@ -219,7 +223,7 @@ def invalid_input_accepted_at_submit(ctx: Context) -> Outcome:
     scope="endpoint",
     needs=(INVALID,),
     depends_on=("invalid_input_accepted_at_submit",),
-    source="FACTS §3.1, §3.2 (422, FastAPI detail items; an empty body gives loc [body, <each required field>])",
+    source="docs/sources.md §3.1, §3.2 (422, FastAPI detail items; an empty body gives loc [body, <each required field>])",
 )
 def invalid_input_422_detail(ctx: Context) -> Outcome:
     """Once the invalid request has completed, its result is 422 with the contract's validation body, whose
@@ -247,7 +251,7 @@ def invalid_input_422_detail(ctx: Context) -> Outcome:
 @check(
     scope="endpoint",
     needs=(MAIN,),
-    source="FACTS §3.1 (submit answers 200 IN_QUEUE); the provider document's submit 200 schema",
+    source="docs/sources.md §3.1 (submit answers 200 IN_QUEUE); the provider document's submit 200 schema",
 )
 def submit_response_schema(ctx: Context) -> Outcome:
     """The submit answers 200 with a body that matches the provider document's submit response schema
@@ -268,7 +272,7 @@ def submit_response_schema(ctx: Context) -> Outcome:
     needs=(MAIN,),
     depends_on=_SUBMIT_DEP,
     detects=("queue-urls-foreign-host",),
-    source="FACTS §2.14, §3.1; docs/contract.md §2.14 (a foreign host means the key would leak)",
+    source="docs/sources.md §2.14, §3.1; docs/contract.md §2.14 (a foreign host means the key would leak)",
 )
 def queue_urls_own_host(ctx: Context) -> Outcome:
     """``response_url``, ``status_url`` and ``cancel_url`` are on the provider's own host (the base URL):
@@ -295,7 +299,7 @@ def queue_urls_own_host(ctx: Context) -> Outcome:
     needs=(MAIN,),
     depends_on=_SUBMIT_DEP,
     detects=("queue-urls-wrong-app",),
-    source="FACTS §3.1 (request URLs use only owner/app: /fal-ai/flux-pro/requests/{id}), §2.14",
+    source="docs/sources.md §3.1 (request URLs use only owner/app: /fal-ai/flux-pro/requests/{id}), §2.14",
 )
 def request_urls_app(ctx: Context) -> Outcome:
     """The request URLs have the contract's paths, ``/{owner}/{app}/requests/{request_id}`` and its
@@ -327,7 +331,7 @@ def request_urls_app(ctx: Context) -> Outcome:
     scope="endpoint",
     needs=(MAIN,),
     depends_on=_SUBMIT_DEP,
-    source="FACTS §3.1 (result: 400 if not completed)",
+    source="docs/sources.md §3.1 (result: 400 if not completed)",
 )
 def result_400_before_completion(ctx: Context) -> Outcome:
     """The result of a request that has not completed yet answers 400 with the contract's body."""
@@ -350,7 +354,7 @@ def result_400_before_completion(ctx: Context) -> Outcome:
     scope="endpoint",
     needs=(MAIN,),
     depends_on=_SUBMIT_DEP,
-    source="FACTS §3.1 (status: 202 while IN_QUEUE or IN_PROGRESS, 200 when COMPLETED)",
+    source="docs/sources.md §3.1 (status: 202 while IN_QUEUE or IN_PROGRESS, 200 when COMPLETED)",
 )
 def status_codes_by_state(ctx: Context) -> Outcome:
     """Every status answer has the code the contract gives its state: 202 while pending (IN_QUEUE,
@@ -379,7 +383,7 @@ def status_codes_by_state(ctx: Context) -> Outcome:
     scope="endpoint",
     needs=(MAIN,),
     depends_on=_SUBMIT_DEP,
-    source="FACTS §3.1 (queue_position only while IN_QUEUE)",
+    source="docs/sources.md §3.1 (queue_position only while IN_QUEUE)",
 )
 def queue_position_while_queued(ctx: Context) -> Outcome:
     """While a request is queued, its status carries ``queue_position``, an integer >= 0."""
@@ -410,7 +414,7 @@ def queue_position_while_queued(ctx: Context) -> Outcome:
     scope="endpoint",
     needs=(MAIN,),
     depends_on=_SUBMIT_DEP,
-    source="FACTS §3.1 (logs: fal-js sends 1/0, fal_client true/false: accept both); contract LogsFlag",
+    source="docs/sources.md §3.1 (logs: fal-js sends 1/0, fal_client true/false: accept both); contract LogsFlag",
 )
 def logs_flag_accepted(ctx: Context) -> Outcome:
     """Status accepts every value of the contract's ``logs`` enum (``1``/``0`` as fal-js sends,
@@ -441,7 +445,7 @@ def logs_flag_accepted(ctx: Context) -> Outcome:
     scope="endpoint",
     needs=(MAIN,),
     depends_on=_SUBMIT_DEP,
-    source="FACTS §3.1 (status stream: text/event-stream, data: events, closes after COMPLETED); contract streamRequestStatus",
+    source="docs/sources.md §3.1 (status stream: text/event-stream, data: events, closes after COMPLETED); contract streamRequestStatus",
 )
 def status_stream_offered(ctx: Context) -> Outcome:
     """The status stream answers 200 ``text/event-stream``; each ``data:`` event is a status matching the
@@ -481,7 +485,7 @@ def status_stream_offered(ctx: Context) -> Outcome:
     scope="endpoint",
     needs=(MAIN,),
     depends_on=_SUBMIT_DEP,
-    source="FACTS §3.3 (output: images, timings, seed, has_nsfw_concepts, prompt); the endpoint's run 200 schema",
+    source="docs/sources.md §3.3 (output: images, timings, seed, has_nsfw_concepts, prompt); the endpoint's run 200 schema",
 )
 def result_output_schema(ctx: Context) -> Outcome:
     """The completed request's result is 200 with the model output as the contract states it for the
@@ -507,7 +511,7 @@ def result_output_schema(ctx: Context) -> Outcome:
     scope="endpoint",
     needs=(MAIN,),
     depends_on=_OUTPUT_DEP,
-    source="FACTS §3.3 (num_images 1-4; has_nsfw_concepts one per image)",
+    source="docs/sources.md §3.3 (num_images 1-4; has_nsfw_concepts one per image)",
 )
 def num_images_honoured(ctx: Context) -> Outcome:
     """The output has as many images as ``num_images`` asked for, and one ``has_nsfw_concepts`` flag each."""
@@ -530,7 +534,7 @@ def num_images_honoured(ctx: Context) -> Outcome:
     scope="endpoint",
     needs=(MAIN,),
     depends_on=_OUTPUT_DEP,
-    source="FACTS §3.3 (aspect_ratio: width:height of the output); contract AspectRatio",
+    source="docs/sources.md §3.3 (aspect_ratio: width:height of the output); contract AspectRatio",
 )
 def image_size_follows_aspect_ratio(ctx: Context) -> Outcome:
     """Every image's pixel size (decoded) has the asked ``aspect_ratio`` (within 6 %), and the
@@ -566,7 +570,7 @@ def image_size_follows_aspect_ratio(ctx: Context) -> Outcome:
     scope="endpoint",
     needs=(MAIN,),
     depends_on=_OUTPUT_DEP,
-    source="FACTS §3.3 (output_format jpeg|png; content_type; GeneratedImage default image/jpeg)",
+    source="docs/sources.md §3.3 (output_format jpeg|png; content_type; GeneratedImage default image/jpeg)",
 )
 def image_bytes_match_format(ctx: Context) -> Outcome:
     """Every image's bytes decode as the asked ``output_format``, and its ``content_type`` (or the schema's
@@ -612,7 +616,7 @@ def image_bytes_match_format(ctx: Context) -> Outcome:
     scope="endpoint",
     needs=(MAIN,),
     depends_on=_SUBMIT_DEP,
-    source="FACTS §3.1 (cancel: 400 ALREADY_COMPLETED if done)",
+    source="docs/sources.md §3.1 (cancel: 400 ALREADY_COMPLETED if done)",
 )
 def cancel_completed_400(ctx: Context) -> Outcome:
     """Cancelling a completed request answers 400 ``{"status": "ALREADY_COMPLETED"}`` (CancelStatus)."""
@@ -633,7 +637,7 @@ def cancel_completed_400(ctx: Context) -> Outcome:
     scope="endpoint",
     needs=(CANCEL,),
     depends_on=_SUBMIT_DEP,
-    source="FACTS §3.1 (cancel: 202 CANCELLATION_REQUESTED if not yet finished)",
+    source="docs/sources.md §3.1 (cancel: 202 CANCELLATION_REQUESTED if not yet finished)",
 )
 def cancel_unfinished_202(ctx: Context) -> Outcome:
     """Cancelling a request right after submitting it answers 202 ``{"status": "CANCELLATION_REQUESTED"}``,
@@ -694,7 +698,7 @@ def _same(a: Download, b: Download) -> tuple[bool, str]:
     scope="endpoint",
     needs=(MAIN, REPEAT),
     depends_on=_OUTPUT_DEP,
-    source="FACTS §3.3 (seed: same seed and prompt give the same image); contract seed description",
+    source="docs/sources.md §3.3 (seed: same seed and prompt give the same image); contract seed description",
 )
 def same_seed_same_image(ctx: Context) -> Outcome:
     """The same input with the same ``seed`` gives the same images (identical bytes, or pixels within 1/255
@@ -727,7 +731,7 @@ def same_seed_same_image(ctx: Context) -> Outcome:
     scope="endpoint",
     needs=(SYNC_MODE,),
     depends_on=_SUBMIT_DEP,
-    source="FACTS §3.3 (sync_mode: images come back as data: URIs)",
+    source="docs/sources.md §3.3 (sync_mode: images come back as data: URIs)",
 )
 def sync_mode_data_uris(ctx: Context) -> Outcome:
     """With ``sync_mode: true`` every output image's ``url`` is a ``data:`` URI whose bytes are an image."""
@@ -758,7 +762,7 @@ def sync_mode_data_uris(ctx: Context) -> Outcome:
 @check(
     scope="endpoint",
     needs=(RUN,),
-    source="FACTS §3.5 (POST https://fal.run/{endpoint_id} answers with the output); contract run* operations",
+    source="docs/sources.md §3.5 (POST https://fal.run/{endpoint_id} answers with the output); contract run* operations",
 )
 def sync_run_offered(ctx: Context) -> Outcome:
     """The synchronous API answers ``POST {run base}/{endpoint_id}`` with 200 and the model output as the
@@ -777,7 +781,7 @@ def sync_run_offered(ctx: Context) -> Outcome:
 @check(
     scope="endpoint",
     needs=(MAIN,),
-    source="FACTS §3.1 (response headers: x-fal-request-id); contract RequestIdHeader (required)",
+    source="docs/sources.md §3.1 (response headers: x-fal-request-id); contract RequestIdHeader (required)",
 )
 def request_id_header_present(ctx: Context) -> Outcome:
     """Every answer for which the contract declares a required header (``x-fal-request-id`` on submit,

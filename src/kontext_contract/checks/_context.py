@@ -135,7 +135,7 @@ class Check:
             "depends on X which failed").
         detects: ids of ``x-provider.known_deviations`` this check detects on the wire (a provider with
             one of them is expected to FAIL it).
-        source: where the rule comes from (FACTS / docs/contract.md section, fal docs).
+        source: where the rule comes from (a docs/sources.md section, fal docs).
     """
 
     name: str

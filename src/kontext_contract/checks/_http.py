@@ -5,7 +5,7 @@ which
 
 - attaches ``Authorization`` only to URLs on the provider's own origins (the base URL's and the
   synchronous API's), so the key never goes to another host: queue URLs on a foreign host are rebased onto
-  the base URL first (FACTS §2.14; the same rule as the client's ``Provider.adopt_url``);
+  the base URL first (docs/sources.md §2.14; the same rule as the client's ``Provider.adopt_url``);
 - counts paid submits against a hard cap and refuses one over it (:class:`BudgetExceeded`);
 - records an :class:`Exchange` with every text already redacted (the key, and its id and secret halves);
 - never follows redirects, and never retries a submit (a retry could be billed twice).
@@ -159,7 +159,7 @@ class Exchange:
 
 @dataclass
 class StreamTrace:
-    """A status stream as read (FACTS §3.1).
+    """A status stream as read (docs/sources.md §3.1).
 
     Attributes:
         exchange: the request and the answer's status and headers (``body`` is the last event).

@@ -3,7 +3,7 @@
 Values that a rule is about are chosen from the schema, never typed here: ``num_images`` is its default
 plus one (within its maximum), ``aspect_ratio`` the first enum value that is not square, ``output_format``
 the first enum value other than the default. Required fields are filled by kind: a string or array of
-strings named like an image input (``image_url``, ``image_urls``: fal's naming, FACTS §3.3) gets ``data:``
+strings named like an image input (``image_url``, ``image_urls``: fal's naming, docs/sources.md §3.3) gets ``data:``
 URIs of a small generated PNG, any other required string the prompt.
 """
 
@@ -25,7 +25,7 @@ _IMAGE_NAME = re.compile(r"(^|_)image_urls?$")
 
 @functools.cache
 def input_image() -> str:
-    """A 256x256 PNG (a fixed gradient) as a base64 ``data:`` URI (FACTS §3.3: inputs take data: URIs)."""
+    """A 256x256 PNG (a fixed gradient) as a base64 ``data:`` URI (docs/sources.md §3.3: inputs take data: URIs)."""
     from PIL import Image
 
     from ..client._images import to_data_uri
@@ -112,6 +112,6 @@ def main_input(contract: ProviderContract, endpoint_id: str, seed: int) -> MainI
 
 
 def invalid_input() -> dict[str, Any]:
-    """An input that lacks every required field: ``{}`` (FACTS §3.2: an empty body to
+    """An input that lacks every required field: ``{}`` (docs/sources.md §3.2: an empty body to
     fal-ai/flux-pro/kontext gives ``loc`` ``["body","prompt"]`` and ``["body","image_url"]``)."""
     return {}

@@ -110,7 +110,7 @@ def render_matrix(rows: Sequence[MatrixRow], *, command: str = "make matrix") ->
         "documented provider. The emulation follows each provider document's `x-provider` facts",
         "(`openapi/providers/{provider}.openapi.yaml`): auth scheme, where the submit's queue URLs point,",
         "whether there is a synchronous API, extra submit fields. So the matrix shows what each provider's own",
-        "documents say it does (FACTS.md §2, docs/contract.md §2.14), not a live measurement; run",
+        "documents say it does (docs/sources.md §2, docs/contract.md §2.14), not a live measurement; run",
         "`kontext-contract check --base-url URL ...` against a provider for that. Check names and rules:",
         "[checks.md](checks.md).",
         "",

@@ -4,7 +4,7 @@
 |---|---|---|
 | ``auth`` | 0 | status of an unknown request id, with the expected scheme and with the other one |
 | ``unknown`` | 0 | result and cancel of an unknown request id |
-| ``invalid`` | 0 | submit ``{}`` (accepted at submit, FACTS §3.1), poll to COMPLETED, result (422) |
+| ``invalid`` | 0 | submit ``{}`` (accepted at submit, docs/sources.md §3.1), poll to COMPLETED, result (422) |
 | ``main`` | 1 | submit the main input; result before completion; status with every ``logs`` value; the status stream; poll to COMPLETED; result; the images; cancel after completion |
 | ``cancel`` | 1 | submit the main input and cancel it at once |
 | ``repeat`` | 1 | submit the main input again (same seed), poll, result, images |
@@ -56,7 +56,7 @@ class Abort(Exception):
 
 
 def other_scheme(scheme: str) -> str:
-    """The Authorization scheme a provider of the other kind uses: ``Key`` <-> ``Bearer`` (FACTS §3.4)."""
+    """The Authorization scheme a provider of the other kind uses: ``Key`` <-> ``Bearer`` (docs/sources.md §3.4)."""
     return "Bearer" if scheme.lower() == "key" else "Key"
 
 

@@ -286,7 +286,7 @@ class AsyncClient:
     async def submit(
         self, endpoint_id: EndpointId, input: Any, **options: Unpack[QueueOptions]
     ) -> AsyncRequestHandle[Any]:
-        """Put a job in the queue: ``POST {queue}/{endpoint_id}`` (FACTS §3.1).
+        """Put a job in the queue: ``POST {queue}/{endpoint_id}`` (docs/sources.md §3.1).
 
         Args:
             endpoint_id: one of :class:`Endpoint` (or its string).
@@ -329,7 +329,7 @@ class AsyncClient:
         self, endpoint_id: EndpointId, request_id: str, *, with_logs: bool = False
     ) -> QueueStatus:
         """The status of a request: ``QueueStatusInQueue`` (with ``queue_position``), ``QueueStatusInProgress``
-        or ``QueueStatusCompleted`` (also for failed and cancelled requests; FACTS §3.1).
+        or ``QueueStatusCompleted`` (also for failed and cancelled requests; docs/sources.md §3.1).
 
         Args:
             with_logs: include the log lines (``logs=1``).
@@ -363,7 +363,7 @@ class AsyncClient:
             NotCompletedError: 400, not completed yet (a cancelled request answers 400 too; ``get`` and
                 ``subscribe``, which saw it complete, raise :class:`RequestFailedError` instead).
             NotFoundError: 404, unknown id.
-            ValidationError: 422, the input (accepted at submit) was invalid (FACTS §3.1).
+            ValidationError: 422, the input (accepted at submit) was invalid (docs/sources.md §3.1).
             RequestTimeoutError: the request did not start in time (``error_type``).
         """
         return await self._result(self._core.ref_for(str(endpoint_id), request_id))
@@ -377,7 +377,7 @@ class AsyncClient:
 
     async def cancel(self, endpoint_id: EndpointId, request_id: str) -> str:
         """Ask to cancel a request: returns ``"CANCELLATION_REQUESTED"`` (202; it may still run if already
-        late, and then ends ``COMPLETED`` with an error) or ``"ALREADY_COMPLETED"`` (400); FACTS §3.1.
+        late, and then ends ``COMPLETED`` with an error) or ``"ALREADY_COMPLETED"`` (400); docs/sources.md §3.1.
 
         Raises:
             NotFoundError: unknown request id.
@@ -394,7 +394,7 @@ class AsyncClient:
     def stream_status(
         self, endpoint_id: EndpointId, request_id: str, *, with_logs: bool = False
     ) -> AsyncIterator[QueueStatus]:
-        """The status stream ``GET .../status/stream`` (Server-Sent Events; FACTS §3.1): each event as a
+        """The status stream ``GET .../status/stream`` (Server-Sent Events; docs/sources.md §3.1): each event as a
         status model, until ``COMPLETED``. Reconnects (by the retry policy) if the stream breaks.
 
         Raises:
@@ -695,7 +695,7 @@ class AsyncClient:
         runner_hint: str | None = None,
         object_lifecycle_seconds: int | None = None,
     ) -> Any:
-        """Run synchronously: ``POST {run_base_url}/{endpoint_id}`` answers with the output (FACTS §3.5).
+        """Run synchronously: ``POST {run_base_url}/{endpoint_id}`` answers with the output (docs/sources.md §3.5).
 
         The connection stays open until the output is ready (``Timeouts.run`` seconds at most); if it
         breaks the output is lost, and the call is not retried (it may have run: :class:`AmbiguousSubmitError`).

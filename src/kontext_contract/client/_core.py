@@ -193,7 +193,7 @@ def _parameter_text(option: str, value: object, param: Mapping[str, Any], model:
 
 
 class QueueOptions(TypedDict, total=False):
-    """Options of a queue submit (FACTS §3.1), as keyword arguments of ``submit``/``subscribe``.
+    """Options of a queue submit (docs/sources.md §3.1), as keyword arguments of ``submit``/``subscribe``.
 
     Keys:
         webhook_url: fal POSTs the outcome there when done (query ``fal_webhook``).
@@ -220,7 +220,7 @@ class Polling:
 
     The first poll waits ``interval`` seconds; each later wait is multiplied by ``multiplier`` up to
     ``max_interval`` seconds, and starts again from ``interval`` whenever the status or the queue
-    position changes. fal-client polls every 0.1 s, unchanging (FACTS §3.6).
+    position changes. fal-client polls every 0.1 s, unchanging (docs/sources.md §3.6).
     """
 
     interval: float = 0.1
@@ -538,7 +538,7 @@ class Core:
         return ref, status
 
     def parse_status(self, data: Any, ref: RequestRef) -> QueueStatus:
-        """A status body as the generated model of its ``status`` (FACTS §3.1). URL fields are replaced by
+        """A status body as the generated model of its ``status`` (docs/sources.md §3.1). URL fields are replaced by
         the request's provider-safe URLs; a missing ``logs`` is read as null and ``metrics`` as ``{}``.
 
         Raises:
@@ -583,7 +583,7 @@ class Core:
         return self.parse_status(value, ref)
 
     def parse_output(self, info: EndpointInfo, response: httpx.Response, request_id: str | None) -> Any:
-        """A 200 result as the endpoint's generated output model (from the contract; FACTS §3.3).
+        """A 200 result as the endpoint's generated output model (from the contract; docs/sources.md §3.3).
 
         Raises:
             ProviderIncompatibleError: the body does not fit the output schema (the missing field named).
@@ -600,7 +600,7 @@ class Core:
 
     def parse_cancel(self, response: httpx.Response, ref: RequestRef) -> str:
         """``CANCELLATION_REQUESTED`` (202), ``OK`` (200: removed from the queue; fal's per-endpoint
-        OpenAPI answers 200 ``{success}`` without a status) or ``ALREADY_COMPLETED`` (400); FACTS §3.1,
+        OpenAPI answers 200 ``{success}`` without a status) or ``ALREADY_COMPLETED`` (400); docs/sources.md §3.1,
         docs/contract.md "Where fal's own publications disagree" (cancel).
 
         Raises:
@@ -624,7 +624,7 @@ class Core:
         *,
         result_call: bool = False,
     ) -> APIStatusError:
-        """The error an HTTP error answer maps to (FACTS §3.2), its texts redacted."""
+        """The error an HTTP error answer maps to (docs/sources.md §3.2), its texts redacted."""
         status = response.status_code
         body = self.redactor.deep(json_or_none(response.content))
         raw = body.get("detail") if isinstance(body, dict) else None

@@ -3,7 +3,7 @@
 Every error carries ``status_code`` (``None`` when no HTTP answer was involved), ``request_id`` (the
 queue request id, else the ``x-fal-request-id`` response header, else ``None``) and ``detail`` (the
 ``detail`` of the error body: a string, or for validation errors the FastAPI list of
-``{"loc", "msg", "type"}`` items; FACTS §3.2). Messages are built from those and are redacted: the
+``{"loc", "msg", "type"}`` items; docs/sources.md §3.2). Messages are built from those and are redacted: the
 key of every live client (``kontext_contract._redact``) is replaced by ``****`` in the message, the
 request id, ``detail``, ``body`` and ``headers`` when the error is made, and again in ``str()`` and
 ``repr()``, so a provider that echoes the ``Authorization`` header cannot put the key into an error.
@@ -108,7 +108,7 @@ class ConfigurationError(KontextError, ValueError):
 
 
 class MissingCredentialsError(ConfigurationError):
-    """No key was given and none was found in the provider's environment variables (FACTS §3.4)."""
+    """No key was given and none was found in the provider's environment variables (docs/sources.md §3.4)."""
 
 
 class ProviderIncompatibleError(KontextError):
@@ -148,7 +148,7 @@ class APIStatusError(KontextError):
     """The provider answered with an HTTP error status.
 
     Attributes:
-        error_type: ``error_type`` from the body or the ``X-Fal-Error-Type`` header (FACTS §3.2), or ``None``.
+        error_type: ``error_type`` from the body or the ``X-Fal-Error-Type`` header (docs/sources.md §3.2), or ``None``.
         body: the parsed JSON body (or ``None`` for a non-JSON body such as an ingress HTML page).
         headers: the response headers that matter here (lower-case names): ``x-fal-request-id``,
             ``x-fal-error-type``, ``x-fal-retryable``, ``x-fal-request-timeout-type``, ``retry-after``.
@@ -176,11 +176,11 @@ class BadRequestError(APIStatusError):
 
 
 class NotCompletedError(APIStatusError):
-    """HTTP 400 from the result URL: the request has not completed yet (FACTS §3.1)."""
+    """HTTP 400 from the result URL: the request has not completed yet (docs/sources.md §3.1)."""
 
 
 class AuthenticationError(APIStatusError):
-    """HTTP 401: a missing or wrong key (e.g. "No user found for Key ID and Secret"; FACTS §3.2)."""
+    """HTTP 401: a missing or wrong key (e.g. "No user found for Key ID and Secret"; docs/sources.md §3.2)."""
 
 
 class PermissionDeniedError(AuthenticationError):
@@ -188,7 +188,7 @@ class PermissionDeniedError(AuthenticationError):
 
 
 class NotFoundError(APIStatusError):
-    """HTTP 404: no request with this id (FACTS §3.1)."""
+    """HTTP 404: no request with this id (docs/sources.md §3.1)."""
 
 
 class PayloadTooLargeError(APIStatusError):
@@ -196,7 +196,7 @@ class PayloadTooLargeError(APIStatusError):
 
 
 class ValidationError(APIStatusError):
-    """The input is invalid: a 422 result (FACTS §3.2), or the client's own check against the contract's
+    """The input is invalid: a 422 result (docs/sources.md §3.2), or the client's own check against the contract's
     JSON Schema before anything was sent (then ``status_code`` is ``None``).
 
     ``detail`` is always a list of ``{"loc": [...], "msg": str, "type": str}`` items (a 422 whose
@@ -228,14 +228,14 @@ class RateLimitError(APIStatusError):
 
 
 class RequestFailedError(APIStatusError):
-    """The request ended ``COMPLETED`` with an ``error`` (FACTS §3.1: failed and cancelled requests are
+    """The request ended ``COMPLETED`` with an ``error`` (docs/sources.md §3.1: failed and cancelled requests are
     COMPLETED too) and its result answered with an error. ``error_type`` is the status's, e.g. the
     mock's ``request_cancelled``; ``status_code`` the result's."""
 
 
 class RequestTimeoutError(APIStatusError):
     """HTTP 504 (or 503) whose ``error_type`` is ``request_timeout`` or ``startup_timeout``: the request did
-    not start in time (``X-Fal-Request-Timeout``; FACTS §3.1, §3.2). ``timeout_type`` is ``"user"`` when
+    not start in time (``X-Fal-Request-Timeout``; docs/sources.md §3.1, §3.2). ``timeout_type`` is ``"user"`` when
     the client's own ``X-Fal-Request-Timeout`` was exceeded."""
 
     @property
@@ -245,7 +245,7 @@ class RequestTimeoutError(APIStatusError):
 
 class ServiceUnavailableError(APIStatusError):
     """HTTP 502/503/504 of fal's infrastructure (``error_type`` e.g. runner_scheduling_failure) or of the
-    ingress load balancer (``ingress`` true: no ``x-fal-request-id``, often an HTML body; FACTS §3.2)."""
+    ingress load balancer (``ingress`` true: no ``x-fal-request-id``, often an HTML body; docs/sources.md §3.2)."""
 
     @property
     def ingress(self) -> bool:

@@ -1,6 +1,6 @@
 """Images in and out: ``data:`` URIs for ``image_url``/``image_urls``, and output images to bytes or files.
 
-Inputs take a public URL or a base64 ``data:`` URI (FACTS §3.3); :func:`to_data_uri` makes the latter
+Inputs take a public URL or a base64 ``data:`` URI (docs/sources.md §3.3); :func:`to_data_uri` makes the latter
 from a file path, bytes or a Pillow image. Outputs carry a ``url`` (an https URL, or a ``data:`` URI when
 ``sync_mode`` was true) and a ``content_type``; :func:`image_bytes_from_data_uri` and the clients'
 ``download_image``/``save_image`` return the bytes after checking with Pillow that they decode as the
@@ -91,7 +91,7 @@ def to_data_uri(
     content_type: str | None = None,
     format: str = "PNG",
 ) -> str:
-    """A base64 ``data:`` URI for ``image_url``/``image_urls`` (FACTS §3.3).
+    """A base64 ``data:`` URI for ``image_url``/``image_urls`` (docs/sources.md §3.3).
 
     Args:
         source: a file path, the bytes of an image file, or a Pillow image.

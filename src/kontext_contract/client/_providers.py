@@ -107,13 +107,13 @@ class Provider:
             are served (``{queue_base_url}/{owner}/{app}/requests/{id}``).
         run_base_url: the synchronous API (``POST {run_base_url}/{endpoint_id}``), or ``None`` if the
             provider has none (``x-provider.sync_api: false``; then ``run`` raises).
-        auth_scheme: ``"Key"`` (fal, FACTS §3.4) or ``"Bearer"`` (relays).
+        auth_scheme: ``"Key"`` (fal, docs/sources.md §3.4) or ``"Bearer"`` (relays).
         key: the credential; never shown.
         on_foreign_url: what to do when a submit returns request URLs on another origin (the documented
-            relays return ``https://queue.fal.run/...``, FACTS §2.14): ``"rebase"`` keeps the path and
+            relays return ``https://queue.fal.run/...``, docs/sources.md §2.14): ``"rebase"`` keeps the path and
             puts it on ``queue_base_url`` (the default), ``"raise"`` raises
             :class:`ProviderIncompatibleError`. The key is never sent to another origin either way.
-        status_stream: whether to use the SSE status stream (FACTS §3.1) in ``subscribe``; if the
+        status_stream: whether to use the SSE status stream (docs/sources.md §3.1) in ``subscribe``; if the
             provider answers it with 404/405/501 or not as ``text/event-stream``, the client falls back to
             polling by itself.
     """
@@ -199,7 +199,7 @@ class Provider:
         status_stream: bool = True,
         env: Mapping[str, str] | None = None,
     ) -> Provider:
-        """A relay that speaks fal's queue API at ``base_url`` with ``Authorization: Bearer <key>`` (FACTS §3.4).
+        """A relay that speaks fal's queue API at ``base_url`` with ``Authorization: Bearer <key>`` (docs/sources.md §3.4).
 
         Args:
             base_url: the relay's base URL (http or https; a path prefix is kept).
@@ -330,7 +330,7 @@ class Provider:
         """A request URL returned by the provider, made safe to use: ``(url, rebased)``.
 
         A URL on one of the provider's origins is kept. A URL elsewhere (the documented relays return
-        ``https://queue.fal.run/...``; FACTS §2.14) keeps its path and query and is moved onto
+        ``https://queue.fal.run/...``; docs/sources.md §2.14) keeps its path and query and is moved onto
         ``queue_base_url`` when ``on_foreign_url == "rebase"``.
 
         Raises:

@@ -1,6 +1,6 @@
 """Retries that never pay twice.
 
-Two kinds of call (FACTS §3.1, §3.2, §3.5):
+Two kinds of call (docs/sources.md §3.1, §3.2, §3.5):
 
 * **Idempotent** (status, result, status stream, cancel, image downloads): retried on transport errors,
   client-side timeouts, 408, 429 (honouring ``Retry-After``) and 502/503/504 -- except a result whose
@@ -124,7 +124,7 @@ class RetryNotice:
 
 def is_ingress_error(response: httpx.Response) -> bool:
     """A 502/503/504 of the ingress load balancer: no ``x-fal-request-id`` and no ``X-Fal-Error-Type``
-    (FACTS §3.2). Such an answer means the request never reached fal's application."""
+    (docs/sources.md §3.2). Such an answer means the request never reached fal's application."""
     return (
         response.status_code in _INGRESS_STATUSES
         and "x-fal-request-id" not in response.headers

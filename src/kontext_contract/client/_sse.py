@@ -1,4 +1,4 @@
-"""A small Server-Sent Events decoder (the WHATWG rules the status stream needs, FACTS §3.1).
+"""A small Server-Sent Events decoder (the WHATWG rules the status stream needs, docs/sources.md §3.1).
 
 Lines go in one at a time (without their line ending); complete events come out as their joined
 ``data`` text. Comment lines (``: ping``) and fields other than ``data`` are ignored; an event is

@@ -252,7 +252,7 @@ class MockApp(Starlette):
     # -- auth, body, faults ------------------------------------------------------------------------
 
     def _authorize(self, scope: Scope) -> None:
-        """401 unless ``Authorization`` carries the accepted key with the profile's scheme (FACTS.md
+        """401 unless ``Authorization`` carries the accepted key with the profile's scheme (docs/sources.md
         §3.2, §3.4). Compared in constant time; the value is never logged or echoed."""
         value = _header(scope, b"authorization") or ""
         scheme, _, credential = value.strip().partition(" ")

@@ -33,7 +33,7 @@ class FaultConfig:
     Every rate is a probability in [0, 1] per request. One number ``u`` is drawn per request from
     ``random.Random(seed)`` and compared with the rates stacked in this order: drop, 502, 503, 504,
     429; the sum of the rates should therefore not exceed 1 (a sum above 1 only makes the last kinds
-    rarer). Sources: FACTS.md §3.2 (ingress errors, 429), docs/mock.md "Faults".
+    rarer). Sources: docs/sources.md §3.2 (ingress errors, 429), docs/mock.md "Faults".
 
     Attributes:
         rate_429: 429 ``{"detail": ...}`` with ``Retry-After: retry_after`` (seconds) and x-fal-request-id.

@@ -42,7 +42,7 @@ __all__ = [
     "size_for_ratio",
 ]
 
-#: about one megapixel, like FLUX (FACTS.md §3.3); sides are multiples of 32 pixels
+#: about one megapixel, like FLUX (docs/sources.md §3.3); sides are multiples of 32 pixels
 TARGET_PIXELS = 1024 * 1024
 _STEP = 32
 #: the largest side the mock draws or accepts in a file name, pixels

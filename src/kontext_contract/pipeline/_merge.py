@@ -3,7 +3,7 @@ and every disagreement between sources recorded with the values of each and the 
 
 Two groups of sources are compared:
 
-- the *family*: every source, for what all six Kontext [pro] endpoints share (FACTS.md §3.3: one input
+- the *family*: every source, for what all six Kontext [pro] endpoints share (docs/sources.md §3.3: one input
   shape, one output shape): the shared input fields, header parameters, auth, tags, responses;
 - the *endpoint*: the sources describing one endpoint, for what belongs to it alone (its published
   path, its operation description, its endpoint-specific input fields such as ``image_urls``).
