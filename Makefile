@@ -90,7 +90,7 @@ diff: spec ## rebuild the contract, then classify its changes since BASE (a git 
 	$(BIN)/kontext-contract diff "$$old" openapi/kontext.openapi.yaml
 
 matrix: setup ## the compatibility checks against the mock's emulation of each provider -> docs/compatibility.md + README
-	$(BIN)/kontext-contract matrix --output docs/compatibility.md
+	$(BIN)/kontext-contract matrix --report-md docs/compatibility.md
 	$(PY) scripts/embed_matrix.py README.md docs/compatibility.md
 
 mock: setup ## serve the stateful mock on 127.0.0.1:$(PORT) (PROVIDER=fal|relay-a|chainhub|relay-b)

@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -80,6 +81,7 @@ def _client_stage(layout: Layout) -> None:
         "== 2. Typed client: regenerate (openapi-python-client, pinned) and compare with generated/",
         bold=True,
     )
+    click.echo("  regenerating into a temporary folder...")
     started = time.perf_counter()
     diff = codegen.check(layout)
     elapsed = time.perf_counter() - started
@@ -151,14 +153,62 @@ class _SuiteResult:
     ok: bool
 
 
+_PYTEST_PROGRESS = re.compile(r"^([.FEsxX]+)\s*(?:\[\s*\d+%\])?$")
+
+
+def _run_with_progress(
+    cmd: list[str], cwd: Path, env: dict[str, str], every: float = 3.0
+) -> subprocess.CompletedProcess[str]:
+    """Run pytest, printing a progress line every ``every`` seconds (seconds so far, and tests done as
+    counted from pytest's own progress characters), and return its output as ``subprocess.run`` would."""
+    import threading
+
+    started = time.perf_counter()
+    with subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        out: list[bytes] = []
+        err: list[bytes] = []
+
+        def drain(stream: Any, into: list[bytes]) -> None:
+            while chunk := os.read(stream.fileno(), 4096):
+                into.append(chunk)
+
+        readers = [
+            threading.Thread(target=drain, args=(proc.stdout, out), daemon=True),
+            threading.Thread(target=drain, args=(proc.stderr, err), daemon=True),
+        ]
+        for reader in readers:
+            reader.start()
+        while True:
+            try:
+                proc.wait(timeout=every)
+                break
+            except subprocess.TimeoutExpired:
+                text = b"".join(out).decode("utf-8", "replace")
+                done = sum(
+                    len(m[1]) for line in text.split("\n") if (m := _PYTEST_PROGRESS.match(line.strip()))
+                )
+                click.echo(
+                    f"  ... {time.perf_counter() - started:4.0f} s, "
+                    + (f"{done} tests done" if done else "collecting")
+                )
+        for reader in readers:
+            reader.join()
+    return subprocess.CompletedProcess(
+        cmd,
+        proc.returncode,
+        b"".join(out).decode("utf-8", "replace"),
+        b"".join(err).decode("utf-8", "replace"),
+    )
+
+
 def _suite_stage(layout: Layout) -> _SuiteResult:
     click.secho(
         "== 4. Contract suite (Schemathesis, profile demo) against the mock, each provider document",
         bold=True,
     )
-    env = dict(os.environ, HYPOTHESIS_PROFILE="demo")
+    env = dict(os.environ, HYPOTHESIS_PROFILE="demo", PYTHONUNBUFFERED="1")
     cmd = [sys.executable, "-m", "pytest", "contract_tests/test_mock_asgi.py", "-q", "-p", "no:cacheprovider"]
-    proc = subprocess.run(cmd, cwd=layout.root, env=env, capture_output=True, text=True, check=False)
+    proc = _run_with_progress(cmd, layout.root, env)
     summary = layout.root / "reports" / "contract-summary.md"
     text = summary.read_text(encoding="utf-8") if summary.is_file() else ""
     found = re.search(r"\*\*(\d+) cases\*\* sent, \*\*(\d+) checks\*\* run, \*\*(\d+) failed\*\*", text)
@@ -184,7 +234,7 @@ def _matrix_stage() -> list[tuple[str, str, str]]:
     from .checks import ALL_CHECKS
     from .checks._matrix import run_matrix
 
-    rows = run_matrix()
+    rows = run_matrix(on_provider=lambda name: click.echo(f"  checking the mock's {name} emulation..."))
     names = [row.report.provider for row in rows]
     click.echo("  " + f"{'check':34}" + "".join(f"{n:>10}" for n in names))
     for check in ALL_CHECKS:

@@ -2,7 +2,7 @@
 
 Exit status: 0 success; 1 the check failed (drift, a stale output, generated/ not current); 2 bad input
 (a source, overlay or manifest that does not build: the message names the file and the place) or a usage
-error.
+error. Every subcommand spells the same thing the same way (``_cli_options``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from . import codegen
+from ._cli_options import report_json_option, report_md_option, root_option
 from ._layout import Layout
 from .pipeline import SpecError, acknowledge, build
 
@@ -32,6 +33,11 @@ def _layout(root: Path | None) -> Layout:
     return layout
 
 
+def _building() -> None:
+    """Progress: a build takes a few seconds (more on a busy machine)."""
+    click.echo("building the contract: sources -> merge -> overlays -> validate ...", err=True)
+
+
 def _fail(exc: SpecError) -> None:
     """Bad input to the pipeline (a source, an overlay, the manifest): the error names the file; exit 2."""
     click.echo(f"error: {exc.render()}", err=True)
@@ -41,28 +47,38 @@ def _fail(exc: SpecError) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="kontext-contract")
 def main() -> None:
-    """One contract for FLUX.1 Kontext [pro]: build it, generate its client, check providers against it."""
+    """One contract for FLUX.1 Kontext [pro]: build it, generate its client, check providers against it.
+
+    Every subcommand: --root DIR is the project folder it reads, --base-url the provider's base URL,
+    --report-json/--report-md/--junit PATH the report files; its --help lists its exit statuses.
+
+    Exit status: 0 success; 1 the check or job failed; 2 usage error or bad input (the message names the
+    option, file or field).
+    """
 
 
 @main.group()
 def spec() -> None:
-    """The contract pipeline: openapi/sources/ -> merge -> overlays/ -> openapi/kontext.openapi.yaml."""
+    """The contract pipeline: openapi/sources/ -> merge -> overlays/ -> openapi/kontext.openapi.yaml.
+
+    Exit status: 0 success; 1 a stale output; 2 usage error or bad input (a source, overlay or manifest
+    that does not build).
+    """
 
 
-_root_option = click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Project folder (default: $KONTEXT_CONTRACT_ROOT, else the first folder at or above the current "
-    "one holding openapi/sources/manifest.yaml).",
-)
+_root_option = root_option
 
 
 @spec.command("build")
 @_root_option
 def spec_build(root: Path | None) -> None:
-    """Build the contract and provider documents and write them (only if every stage succeeds)."""
+    """Build the contract and provider documents and write them (only if every stage succeeds).
+
+    Exit status: 0 built; 2 usage error or bad input (a source, the merge or an overlay failed: the message
+    names the file and JSONPath).
+    """
     layout = _layout(root)
+    _building()
     try:
         result = build(layout)
     except SpecError as exc:
@@ -84,8 +100,12 @@ def spec_build(root: Path | None) -> None:
 @spec.command("check")
 @_root_option
 def spec_check(root: Path | None) -> None:
-    """Fail if the committed contract, provider documents or reports differ from a fresh build."""
+    """Fail if the committed contract, provider documents or reports differ from a fresh build.
+
+    Exit status: 0 current; 1 stale; 2 usage error or bad input (the build failed).
+    """
     layout = _layout(root)
+    _building()
     try:
         result = build(layout)
     except SpecError as exc:
@@ -105,8 +125,12 @@ def spec_check(root: Path | None) -> None:
 @spec.command("acknowledge")
 @_root_option
 def spec_acknowledge(root: Path | None) -> None:
-    """Record the current merge disagreements as reviewed (openapi/merge-acknowledged.yaml)."""
+    """Record the current merge disagreements as reviewed (openapi/merge-acknowledged.yaml).
+
+    Exit status: 0 written; 2 usage error or bad input (the build failed before the merge).
+    """
     layout = _layout(root)
+    _building()
     try:
         total, changed = acknowledge(layout)
     except SpecError as exc:
@@ -120,7 +144,12 @@ def spec_acknowledge(root: Path | None) -> None:
 @main.command()
 @_root_option
 def demo(root: Path | None) -> None:
-    """The main job: build the contract from the five documents, verify the client, print a summary."""
+    """The main job: build the contract from the five documents, verify the client, print a summary.
+
+    Runs in a checkout (it regenerates the client and runs the contract suite of contract_tests/).
+
+    Exit status: 0 every stage passed; 1 a stage failed (the message says which); 2 usage error.
+    """
     from ._demo import run_demo
 
     run_demo(_layout(root))
@@ -128,29 +157,30 @@ def demo(root: Path | None) -> None:
 
 @main.command("diff")
 @click.argument("old", type=click.Path(path_type=Path))
-@click.argument("new", type=click.Path(path_type=Path))
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
-)
-@click.option(
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Also write the report here.",
-)
-def diff_command(old: Path, new: Path, fmt: str, output: Path | None) -> None:
+@click.argument("new", type=click.Path(path_type=Path), required=False)
+@report_json_option("the changes")
+@report_md_option("the changes")
+@_root_option
+def diff_command(
+    old: Path, new: Path | None, report_json: Path | None, report_md: Path | None, root: Path | None
+) -> None:
     """Classify every change from the contract OLD to NEW for a client: breaking or not, with its JSONPath.
 
     A file that is a built output of a project (openapi/kontext.openapi.yaml, openapi/providers/*) must be
     what that project's sources and overlays build now: a stale one (an overlay edited since `make spec`)
-    is refused, since the diff would miss the edit.
+    is refused, since the diff would miss the edit. NEW defaults to the project's contract
+    (openapi/kontext.openapi.yaml under --root). The text report goes to stdout; --report-json and
+    --report-md also write it as JSON or Markdown.
 
-    Exit status: 0 no breaking change, 1 breaking changes, 2 a document is missing, not valid OpenAPI, or
-    a stale built contract.
+    Exit status: 0 no breaking change, 1 breaking changes, 2 usage error (a document missing, not valid
+    OpenAPI, or a stale built contract).
     """
     from .drift import ContractLoadError, diff_documents, load_contract
     from .drift._report import render_changes
+    from .pipeline import write_atomic
 
+    if new is None:
+        new = _layout(root).contract
     for path in (old, new):
         _refuse_stale(path)
     try:
@@ -158,12 +188,10 @@ def diff_command(old: Path, new: Path, fmt: str, output: Path | None) -> None:
     except ContractLoadError as exc:
         click.echo(f"error: {exc.render()}", err=True)
         sys.exit(2)
-    text = render_changes(changes, fmt, old=str(old), new=str(new))
-    click.echo(text, nl=False)
-    if output is not None:
-        from .pipeline import write_atomic
-
-        write_atomic(output, text)
+    click.echo(render_changes(changes, "text", old=str(old), new=str(new)), nl=False)
+    for path, fmt in ((report_json, "json"), (report_md, "markdown")):
+        if path is not None:
+            write_atomic(path, render_changes(changes, fmt, old=str(old), new=str(new)))
     sys.exit(1 if any(c.breaking for c in changes) else 0)
 
 
@@ -200,7 +228,10 @@ def _refuse_stale(path: Path) -> None:
 
 @main.group()
 def sources() -> None:
-    """The source documents: check newer published copies against the manifest."""
+    """The source documents: check newer published copies against the manifest.
+
+    Exit status: 0 nothing needs a person; 1 something does; 2 usage error.
+    """
 
 
 @sources.command("check")
@@ -215,19 +246,20 @@ def sources() -> None:
 @click.option(
     "--apply", is_flag=True, help="Write the changed sources and their digests into openapi/sources/."
 )
-@click.option("--report-json", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@report_json_option("the report")
 @_root_option
 def sources_check(from_dir: Path, apply: bool, report_json: Path | None, root: Path | None) -> None:
     """Which sources changed, and what the change would do: new disagreements, stale overlay actions, the
     contract diff. Nothing is modified without --apply.
 
-    Exit status: 0 nothing needs a person, 1 something does, 2 the folder cannot be used (missing, empty,
+    Exit status: 0 nothing needs a person, 1 something does, 2 usage error: the folder cannot be used (missing, empty,
     none of the expected files, or a file named like a source that is not UTF-8 text).
     """
     from .drift._sources_check import check_sources
     from .pipeline import dump_json, write_atomic
 
     layout = _layout(root)
+    click.echo("comparing the sources and rebuilding the contract from them ...", err=True)
     try:
         report = check_sources(layout, from_dir, apply=apply)
     except SpecError as exc:
@@ -281,14 +313,21 @@ def sources_check(from_dir: Path, apply: bool, report_json: Path | None, root: P
 
 @main.group()
 def client() -> None:
-    """The typed client in generated/ (openapi-python-client, pinned)."""
+    """The typed client in generated/ (openapi-python-client, pinned).
+
+    Exit status: 0 success; 1 generation failed or generated/ is stale; 2 usage error.
+    """
 
 
 @client.command("generate")
 @_root_option
 def client_generate(root: Path | None) -> None:
-    """Regenerate generated/ from openapi/kontext.openapi.yaml."""
+    """Regenerate generated/ from openapi/kontext.openapi.yaml.
+
+    Exit status: 0 regenerated (or already current); 1 openapi-python-client failed; 2 usage error.
+    """
     layout = _layout(root)
+    click.echo("regenerating generated/ (openapi-python-client, a few seconds)...", err=True)
     try:
         changed = codegen.generate(layout)
     except codegen.CodegenError as exc:
@@ -300,8 +339,12 @@ def client_generate(root: Path | None) -> None:
 @client.command("check")
 @_root_option
 def client_check(root: Path | None) -> None:
-    """Regenerate into a temporary folder; fail on any difference from generated/."""
+    """Regenerate into a temporary folder; fail on any difference from generated/.
+
+    Exit status: 0 current; 1 generated/ differs (or generation failed); 2 usage error.
+    """
     layout = _layout(root)
+    click.echo("regenerating into a temporary folder (openapi-python-client, a few seconds)...", err=True)
     try:
         diff = codegen.check(layout)
     except codegen.CodegenError as exc:

@@ -208,7 +208,17 @@ def test_canary_key_never_printed_by_the_cli(canary: str, monkeypatch: pytest.Mo
     with MockServer(MockConfig(provider="relay-a")) as server:
         result = CliRunner().invoke(
             generate_command,
-            ["a fox", "--provider", "relay", "--base-url", server.base_url, "--timeout", "5"],
+            [
+                "a fox",
+                "--provider",
+                "relay",
+                "--base-url",
+                server.base_url,
+                "--key-env",
+                "RELAY_KEY",
+                "--wait-timeout",
+                "5",
+            ],
         )
     assert result.exit_code == 1, result.output
     assert "AuthenticationError" in result.output and "HTTP 401" in result.output

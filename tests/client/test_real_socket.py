@@ -147,7 +147,7 @@ def test_generate_command_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyP
         assert len(saved) == 1 and Image.open(saved[0]).format == "JPEG"
         inline = CliRunner().invoke(
             generate_command,
-            ["a fox", "--base-url", slow.base_url, "--run-url", slow.base_url + "/run", "--run", "--sync-mode",
+            ["a fox", "--base-url", slow.base_url, "--run-base-url", slow.base_url + "/run", "--run", "--sync-mode",
              "--output-format", "png", "--out", str(tmp_path / "run")],
         )  # fmt: skip
         assert inline.exit_code == 0, inline.output

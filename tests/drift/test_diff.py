@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from kontext_contract._layout import Layout
 from kontext_contract.cli import main
 from kontext_contract.drift import diff_documents
 from kontext_contract.pipeline import dump_yaml
@@ -303,13 +304,29 @@ def test_cli_exit_codes_and_formats(tmp_path: Path) -> None:
     runner = CliRunner()
     assert runner.invoke(main, ["diff", str(old), str(same)]).exit_code == 0
     result = runner.invoke(
-        main, ["diff", str(old), str(new), "--format", "json", "--output", str(tmp_path / "r.json")]
+        main,
+        [
+            "diff",
+            str(old),
+            str(new),
+            "--report-json",
+            str(tmp_path / "r.json"),
+            "--report-md",
+            str(tmp_path / "r.md"),
+        ],
     )
     assert result.exit_code == 1
+    assert "breaking" in result.output  # the text report on stdout
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["breaking"] == 1 and report["changes"][0]["kind"] == "output-field-removed"
-    markdown = runner.invoke(main, ["diff", str(old), str(new), "--format", "markdown"]).output
+    markdown = (tmp_path / "r.md").read_text()
     assert "| **breaking** | output-field-removed | `$.components.schemas.Out.properties.seed`" in markdown
+
+
+def test_cli_new_defaults_to_the_project_contract(layout: Layout) -> None:
+    result = CliRunner().invoke(main, ["diff", str(layout.contract), "--root", str(layout.root)])
+    assert result.exit_code == 0, result.output
+    assert str(layout.contract) in result.output
 
 
 @pytest.mark.parametrize(

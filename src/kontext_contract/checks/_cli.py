@@ -18,6 +18,8 @@ from typing import Any
 
 import click
 
+from .._cli_options import check_url as _check_url
+from .._cli_options import report_json_option, report_md_option, root_option
 from ..client._providers import Secret
 from ._checks import ALL_CHECKS
 from ._context import Check, Options
@@ -44,7 +46,7 @@ def _providers() -> list[str]:
 
 def _key_from_env(contract: ProviderContract, key_env: str | None, *, required: bool) -> Secret | None:
     """The key: ``$key_env``, else the provider document's ``key_env`` (or its ``key_env_pair`` joined with
-    ``:``, docs/sources.md §3.4)."""
+    ``:``, FACTS §3.4)."""
     names: list[str] = []
     if key_env:
         names.append(f"${key_env}")
@@ -134,8 +136,9 @@ class _Progress:
     "--key-env",
     default=None,
     metavar="VAR",
-    help="Environment variable holding the key. Default: the provider document's (FAL_KEY, RELAY_A_KEY, ...); "
-    "with the embedded mock, the mock then accepts that key instead of its own.",
+    help="Environment variable holding the key. Default: the provider document's x-provider.auth.key_env "
+    "(FAL_KEY, RELAY_A_KEY, CHAINHUB_KEY, RELAY_B_KEY); with the embedded mock, the mock then accepts that key "
+    "instead of its own.",
 )
 @click.option(
     "--provider",
@@ -160,9 +163,15 @@ class _Progress:
 @click.option(
     "--dry-run", is_flag=True, help="Print every planned request and the most paid submits; send nothing."
 )
-@click.option("--report-json", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--report-md", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@report_json_option("the report (rewritten after every check)")
+@report_md_option("the report (rewritten after every check)")
+@click.option(
+    "--junit",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="PATH",
+    help="Also write the report as JUnit XML here (one test case per check).",
+)
 @click.option(
     "--run-base-url",
     default=None,
@@ -184,7 +193,8 @@ class _Progress:
     help="Seconds a request may take to complete.",
 )
 @click.option(
-    "--request-timeout",
+    "--http-timeout",
+    "request_timeout",
     type=click.FloatRange(0.0, min_open=True),
     default=60.0,
     show_default=True,
@@ -196,6 +206,7 @@ class _Progress:
     default=None,
     help="Show a progress bar (default: when stdout is a terminal).",
 )
+@root_option
 def check_command(
     base_url: str | None,
     auth: str | None,
@@ -212,6 +223,7 @@ def check_command(
     wait_timeout: float,
     request_timeout: float,
     progress: bool | None,
+    root: Path | None,
 ) -> None:
     """Check one provider against the contract with a battery of named checks (docs/checks.md).
 
@@ -224,7 +236,10 @@ def check_command(
     try:
         contract = ProviderContract.load(provider)
     except ContractProblem as exc:
-        raise click.UsageError(f"{exc} (known providers: {', '.join(_providers())})") from None
+        message = str(exc)
+        if "known providers" not in message:  # the document's own problem
+            message += f" (known providers: {', '.join(_providers()) or 'none found'})"
+        raise click.BadParameter(message, param_hint="--provider") from None
     chosen = tuple(dict.fromkeys(endpoints)) or (contract.default_endpoint(),)
     for endpoint in chosen:
         if endpoint not in contract.submits:
@@ -272,23 +287,6 @@ def check_command(
             target = Target(contract, base_url, run_base_url, key, scheme)
         code = _run(target, options, report_json, report_md, junit, progress)
     sys.exit(code)
-
-
-def _check_url(option: str, url: str) -> None:
-    from urllib.parse import urlsplit
-
-    bad = click.BadParameter(f"must be an absolute http:// or https:// URL, got {url!r}", param_hint=option)
-    try:
-        parts = urlsplit(url)
-        _ = parts.port  # raises ValueError for a port that is not a number in range
-    except ValueError:
-        raise bad from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise bad
-    if parts.username is not None or parts.password is not None:
-        raise click.BadParameter("must not carry credentials: pass the key with --key-env", param_hint=option)
-    if parts.query or parts.fragment:
-        raise click.BadParameter(f"must not have a query or fragment, got {url!r}", param_hint=option)
 
 
 def _key_names(contract: ProviderContract, key_env: str | None) -> str:
@@ -440,27 +438,25 @@ def _redactor(key: Secret) -> Any:
 
 @click.command("matrix")
 @click.option(
-    "--output",
+    "--report-md",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Where to write the Markdown page (default: docs/compatibility.md in the project).",
+    metavar="PATH",
+    help="Where to write the compatibility page as Markdown (default: docs/compatibility.md in the project).",
 )
 @click.option(
-    "--check", "check_only", is_flag=True, help="Do not write: exit 1 if --output differs from a fresh run."
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Do not write: exit 1 if --report-md differs from a fresh run.",
 )
-@click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Project folder whose provider documents are checked (default: $KONTEXT_CONTRACT_ROOT, else the "
-    "first folder at or above the current one holding openapi/sources/manifest.yaml).",
-)
-def matrix_command(output: Path | None, check_only: bool, root: Path | None) -> None:
+@root_option
+def matrix_command(report_md: Path | None, check_only: bool, root: Path | None) -> None:
     """Run every check against the mock's emulation of each documented provider (fal, relay-a, chainhub,
     relay-b) and write the compatibility matrix (checks x providers) as Markdown.
 
-    Exit status: 0 written (or current with --check); 1 --check found it stale; 2 a provider document lacks
-    what the checks need.
+    Exit status: 0 written (or current with --check); 1 --check found it stale; 2 usage error (no project,
+    or a provider document lacks what the checks need).
     """
     from .. import _layout
     from ..pipeline import write_atomic
@@ -470,7 +466,7 @@ def matrix_command(output: Path | None, check_only: bool, root: Path | None) -> 
     except FileNotFoundError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"project: {project}", err=True)
-    output = output if output is not None else project / "docs" / "compatibility.md"
+    output = report_md if report_md is not None else project / "docs" / "compatibility.md"
     _layout.use_contract_from(project)  # the checks and the embedded mock read this project's documents
     try:
         rows = run_matrix(

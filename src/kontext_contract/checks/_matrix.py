@@ -104,7 +104,7 @@ def render_matrix(rows: Sequence[MatrixRow], *, command: str = "make matrix") ->
     out = [
         "# Compatibility matrix",
         "",
-        f"<!-- Written by `{command}` (kontext-contract matrix --output docs/compatibility.md). Do not edit. -->",
+        f"<!-- Written by `{command}` (kontext-contract matrix --report-md docs/compatibility.md). Do not edit. -->",
         "",
         "What `kontext-contract check` finds when it runs against the embedded mock's emulation of each",
         "documented provider. The emulation follows each provider document's `x-provider` facts",

@@ -1,27 +1,36 @@
 """``kontext-contract generate``: submit a prompt (and images), show the queue while waiting, save the results.
 
-Exit status: 0 the images were saved; 1 the provider failed (the message says why); 2 bad input (an
-option, a file, a field the contract refuses: the message names it); 130 interrupted (the request was
+Exit status: 0 the images were saved; 1 the provider failed (the message says why); 2 usage error, bad
+input (an option, a file, a field the contract refuses, no key: the message names it); 130 interrupted (the request was
 cancelled first). Everything printed passes through the key redaction (``kontext_contract._redact``).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
+from .._cli_options import check_url, root_option
 from .._redact import redact
 from ._client import Client
 from ._core import QueueStatus
 from ._endpoints import Endpoint, catalog
-from ._errors import ConfigurationError, ImageContentError, KontextError, ValidationError
+from ._errors import (
+    ConfigurationError,
+    ImageContentError,
+    KontextError,
+    MissingCredentialsError,
+    ValidationError,
+)
 from ._images import extension_for, to_data_uri
 from ._providers import Provider
 from ._retry import RetryNotice, RetryPolicy
@@ -45,20 +54,40 @@ def _usage(message: str) -> NoReturn:
     sys.exit(2)
 
 
-def _provider(name: str, base_url: str | None, run_url: str | None, key_env: str | None) -> Provider:
-    if name == "fal":
-        provider = Provider.fal(queue_base_url=base_url, run_base_url=run_url)
-        # another queue host without --run-url: no synchronous API there
-        return provider.with_options(run_base_url=None) if base_url and not run_url else provider
-    if name == "relay":
-        if not base_url:
-            raise click.UsageError("--provider relay needs --base-url")
-        return Provider.relay(base_url, key_env=key_env or "RELAY_KEY", run_base_url=run_url)
+def _provider(name: str, base_url: str | None, run_base_url: str | None, key_env: str | None) -> Provider:
+    """The provider as the options name it; the key variable is the provider document's
+    ``x-provider.auth.key_env`` unless ``--key-env`` names another. Errors name the options (exit 2)."""
+    for option, url in (("--base-url", base_url), ("--run-base-url", run_base_url)):
+        if url is not None:
+            check_url(option, url)
+    key: str | None = None
     if key_env:
+        key = os.environ.get(key_env) or None
+        if key is None:
+            raise click.BadParameter(f"${key_env} is not set (or empty)", param_hint="--key-env")
+    try:
+        if name == "relay":
+            if not base_url or not key_env:
+                raise click.UsageError(
+                    "--provider relay (a relay without a provider document) needs --base-url and --key-env"
+                )
+            provider = Provider.relay(base_url, key=key, run_base_url=run_base_url)
+        else:
+            provider = Provider.from_document(name, base_url=base_url, key=key)
+    except MissingCredentialsError as exc:
         raise click.UsageError(
-            f"--key-env is read from the {name} provider document; drop it or use --provider relay"
-        )
-    return Provider.from_document(name, base_url=base_url)
+            f"{_option_names(str(exc))} (or name another variable with --key-env)"
+        ) from None
+    except ConfigurationError as exc:
+        raise click.UsageError(_option_names(str(exc))) from None
+    if run_base_url is not None:
+        provider = provider.with_options(run_base_url=run_base_url.rstrip("/"))
+    return provider
+
+
+def _option_names(message: str) -> str:
+    """A library error as a person at the command line reads it: the options, not the Python arguments."""
+    return message.replace("pass base_url=", "pass --base-url").replace("pass key=, or set", "set")
 
 
 def _endpoint(explicit: str | None, images: int, use_max: bool) -> str:
@@ -167,25 +196,36 @@ def _retrying(notice: RetryNotice) -> None:
 
 
 class _Progress:
-    """Prints each change of the queue status, and new log lines, to stderr."""
+    """Prints each change of the queue status, and new log lines, to stderr; while nothing changes, the
+    same line again every ``heartbeat`` seconds, so a long wait always shows progress."""
 
-    def __init__(self) -> None:
+    def __init__(self, heartbeat: float = 2.0) -> None:
         self.started = time.monotonic()
         self.last: tuple[str, object] | None = None
+        self.last_line = "waiting for the provider"
+        self.printed = self.started
         self.logs_seen = 0
+        self.heartbeat = heartbeat
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def _echo(self, text: str) -> None:
+        with self._lock:
+            self.last_line = text
+            self.printed = time.monotonic()
+            _say(f"[{self.printed - self.started:6.1f} s] {text}")
 
     def __call__(self, status: QueueStatus) -> None:
         position = getattr(status, "queue_position", None)
         key = (status.status, position)
-        elapsed = time.monotonic() - self.started
         if key != self.last:
             self.last = key
             if status.status == "IN_QUEUE":
-                _say(f"[{elapsed:6.1f} s] in queue, position {position}")
+                self._echo(f"in queue, position {position}")
             elif status.status == "IN_PROGRESS":
-                _say(f"[{elapsed:6.1f} s] in progress")
+                self._echo("in progress")
             else:
-                _say(f"[{elapsed:6.1f} s] completed")
+                self._echo("completed")
         logs = status.logs if isinstance(status.logs, list) else []
         for entry in logs[self.logs_seen :]:
             # a log entry outside the contract (e.g. a bad timestamp) stays the provider's raw dict
@@ -195,6 +235,24 @@ class _Progress:
                 level, message = getattr(entry, "level", "?"), getattr(entry, "message", entry)
             _say(f"           {level}: {message}")
         self.logs_seen = max(self.logs_seen, len(logs))
+
+    def tick(self) -> None:
+        """Print the last line again (marked "still") if nothing was printed for ``heartbeat`` seconds."""
+        if self.last is not None and self.last[0] == "COMPLETED":
+            return
+        if time.monotonic() - self.printed >= self.heartbeat:
+            self._echo("still " + self.last_line.removeprefix("still "))
+
+    def __enter__(self) -> _Progress:
+        def beat() -> None:
+            while not self._stop.wait(self.heartbeat / 4):
+                self.tick()
+
+        threading.Thread(target=beat, name="generate-progress", daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
 
 
 @click.command("generate")
@@ -218,14 +276,26 @@ class _Progress:
     type=click.Choice(["fal", "relay", *_DOCUMENT_PROVIDERS]),
     default="fal",
     show_default=True,
-    help="fal (FAL_KEY), relay (Bearer, --base-url, --key-env), or a documented relay (its provider document).",
+    help="Whose provider document to use (openapi/providers/NAME.openapi.yaml), or relay: any other relay "
+    "(Bearer; needs --base-url and --key-env).",
 )
 @click.option(
-    "--base-url", default=None, help="Queue base URL (fal default: https://queue.fal.run; e.g. a local mock)."
+    "--base-url",
+    default=None,
+    help="The provider's queue base URL. Default: the provider document's (fal: https://queue.fal.run).",
 )
-@click.option("--run-url", default=None, help="Synchronous API base URL (fal default: https://fal.run).")
 @click.option(
-    "--key-env", default=None, help="For --provider relay: the variable holding the key (default RELAY_KEY)."
+    "--run-base-url",
+    default=None,
+    help="The synchronous API's base URL. Default: the provider document's (fal: https://fal.run) when "
+    "--base-url is not given.",
+)
+@click.option(
+    "--key-env",
+    default=None,
+    metavar="VAR",
+    help="Environment variable holding the key. Default: the provider document's x-provider.auth.key_env "
+    "(FAL_KEY, RELAY_A_KEY, CHAINHUB_KEY, RELAY_B_KEY); required with --provider relay.",
 )
 @click.option("--num-images", type=int, default=None, help="1 to 4 (the contract's range is checked).")
 @click.option("--seed", type=int, default=None)
@@ -243,7 +313,8 @@ class _Progress:
     help="Seconds the job may wait to start.",
 )
 @click.option(
-    "--timeout",
+    "--wait-timeout",
+    "timeout",
     type=float,
     callback=_seconds,
     default=None,
@@ -259,6 +330,7 @@ class _Progress:
     show_default=True,
     help="Folder for the images.",
 )
+@root_option
 def generate_command(
     prompt: str,
     images: tuple[str, ...],
@@ -266,7 +338,7 @@ def generate_command(
     use_max: bool,
     provider_name: str,
     base_url: str | None,
-    run_url: str | None,
+    run_base_url: str | None,
     key_env: str | None,
     num_images: int | None,
     seed: int | None,
@@ -280,16 +352,22 @@ def generate_command(
     timeout: float | None,
     logs: bool,
     out_dir: Path,
+    root: Path | None,
 ) -> None:
     """Generate or edit images with FLUX.1 Kontext [pro] and save them.
 
     Submits PROMPT (with --image files or URLs) to the queue, shows the queue position, progress and log
-    lines on stderr while waiting, then saves each image into --out and prints its path on stdout.
+    lines on stderr while waiting (again every 2 s while nothing changes), then saves each image into
+    --out and prints its path on stdout.
+
+    Exit status: 0 the images were saved; 1 the provider failed (the message says why); 2 usage error, bad
+    input (an option, a file, a field the contract refuses, no key: the message names it); 130 interrupted
+    (the request was cancelled first).
     """
     started = time.monotonic()
     try:
-        provider = _provider(provider_name, base_url, run_url, key_env)
-    except ConfigurationError as exc:  # a bad --base-url / --run-url, or no key in the environment
+        provider = _provider(provider_name, base_url, run_base_url, key_env)
+    except ConfigurationError as exc:  # a provider document the client cannot use
         _usage(str(exc))
     chosen = _endpoint(endpoint, len(images), use_max)
     body: dict[str, Any] = {"prompt": prompt}
@@ -328,7 +406,7 @@ def generate_command(
     # --timeout covers everything: what is left of it caps every request's timeouts (time_limit)
     left = None if timeout is None else max(0.001, timeout - (time.monotonic() - started))
     try:
-        with Client(provider, retry=retry, on_retry=_retrying) as client, client.time_limit(left):
+        with Client(provider, retry=retry, on_retry=_retrying) as client, client.time_limit(left), progress:
             _say(f"{chosen} on {provider.name} ({provider.queue_base_url})")
             if use_run:
                 output: Any = client.run(chosen, body, request_timeout=request_timeout)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -9,6 +10,7 @@ from typing import Any, TypeVar
 import click
 import uvicorn
 
+from .._cli_options import check_url, root_option
 from ..contract import ContractError
 from ._app import create_app
 from ._config import PROVIDERS, FaultConfig, MockConfig, default_key
@@ -28,6 +30,12 @@ def _rate(name: str) -> Callable[[F], F]:
         show_default=True,
         help=f"Probability per request of a {name} fault.",
     )
+
+
+def _option_names(message: str) -> str:
+    """A configuration error as a person reads it: ``queue_delay`` becomes ``--queue-delay``."""
+    fields = "queue_delay|processing_delay|request_ttl|sse_ping_interval|max_body_bytes|retry_after"
+    return re.sub(rf"\b({fields})\b", lambda m: "--" + m.group(1).replace("_", "-"), message)
 
 
 @click.command("mock")
@@ -52,9 +60,11 @@ def _rate(name: str) -> Callable[[F], F]:
     "--key", default=None, help="The key to accept (default: the mock's own test key of the profile)."
 )
 @click.option(
-    "--base-url",
+    "--public-url",
     default=None,
-    help="URL the mock uses for itself in returned URLs (default: from each request).",
+    metavar="URL",
+    help="The mock's own URL as clients reach it (e.g. behind a proxy), used in the URLs it returns. "
+    "Default: from each request's Host.",
 )
 @click.option(
     "--queue-delay", type=click.FloatRange(0.0), default=0.0, show_default=True, help="Seconds IN_QUEUE."
@@ -115,12 +125,13 @@ def _rate(name: str) -> Callable[[F], F]:
     show_default=True,
     help="uvicorn's access log (never has headers).",
 )
+@root_option
 def mock_command(
     host: str,
     port: int,
     provider: str,
     key: str | None,
-    base_url: str | None,
+    public_url: str | None,
     queue_delay: float,
     processing_delay: float,
     deterministic: bool,
@@ -136,11 +147,19 @@ def mock_command(
     webhook_allow_hosts: tuple[str, ...],
     sse_ping_interval: float,
     access_log: bool,
+    root: object,
 ) -> None:
     """Serve the stateful mock of fal's queue and synchronous APIs (docs/mock.md).
 
-    Prints its base URL, the provider profile and the key it accepts, then serves until interrupted.
+    Prints its base URL, the provider profile and the key it accepts, then serves until interrupted
+    (Ctrl-C). Point a client at it with --base-url on the other subcommands, e.g.
+    `kontext-contract check --base-url http://127.0.0.1:8765`.
+
+    Exit status: 0 stopped by Ctrl-C; 1 cannot listen on --host/--port; 2 usage error (a bad option, no
+    provider document).
     """
+    if public_url is not None:
+        check_url("--public-url", public_url)
     try:
         faults = FaultConfig(
             rate_429=fault_429,
@@ -154,7 +173,7 @@ def mock_command(
         config = MockConfig(
             provider=provider,
             key=key,
-            base_url=base_url,
+            base_url=public_url,
             queue_delay=queue_delay,
             processing_delay=processing_delay,
             deterministic=deterministic,
@@ -166,7 +185,7 @@ def mock_command(
         )
         app = create_app(config)
     except (ValueError, ContractError, FileNotFoundError) as exc:
-        raise click.UsageError(str(exc)) from None
+        raise click.UsageError(_option_names(str(exc))) from None
     try:
         sock = bind_socket(host, port)
     except OSError as exc:  # in use, not an address of this machine, not a host name: bad --host/--port

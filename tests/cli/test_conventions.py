@@ -1,0 +1,158 @@
+"""One command-line convention, held over the whole command tree (every subcommand's --help, as click
+builds it): the same option name for the same thing, --root wherever a project folder is read, exit
+statuses in every --help, errors that name the option a person typed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from kontext_contract.cli import main
+
+# The one name for each thing; the names on the right are the ones it replaced and must not come back.
+RETIRED = {
+    "--output": "--report-md / --report-json",
+    "--format": "--report-md / --report-json",
+    "--run-url": "--run-base-url",
+    "--timeout": "--wait-timeout",
+    "--report": "--report-json",
+    "--json": "--report-json",
+}
+REPORT_OPTIONS = {"--report-json", "--report-md", "--junit"}
+
+
+def _walk(
+    command: click.Command, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    yield path, command
+    if isinstance(command, click.Group):
+        for name, sub in sorted(command.commands.items()):
+            yield from _walk(sub, (*path, name))
+
+
+COMMANDS = list(_walk(main))
+LEAVES = [(path, cmd) for path, cmd in COMMANDS if not isinstance(cmd, click.Group)]
+IDS = [" ".join(path) or "kontext-contract" for path, _ in COMMANDS]
+LEAF_IDS = [" ".join(path) for path, _ in LEAVES]
+
+
+def _help(path: tuple[str, ...]) -> str:
+    result = CliRunner().invoke(main, [*path, "--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _options(command: click.Command) -> dict[str, click.Option]:
+    return {
+        name: param
+        for param in command.params
+        if isinstance(param, click.Option) and not param.hidden
+        for name in (*param.opts, *param.secondary_opts)
+    }
+
+
+def test_the_tree_is_walked() -> None:
+    names = {" ".join(path) for path, _ in LEAVES}
+    assert {"check", "matrix", "mock", "generate", "diff", "demo", "spec build", "sources check"} <= names
+
+
+@pytest.mark.parametrize(("path", "command"), COMMANDS, ids=IDS)
+def test_every_help_lists_the_exit_statuses(path: tuple[str, ...], command: click.Command) -> None:
+    text = " ".join(_help(path).split())
+    assert "Exit status: 0 " in text, f"{' '.join(path)} --help does not list its exit statuses"
+    if not isinstance(command, click.Group):
+        assert re.search(r"\b2 usage\b", text), "exit status 2 is a usage error everywhere"
+
+
+@pytest.mark.parametrize(("path", "command"), LEAVES, ids=LEAF_IDS)
+def test_every_subcommand_takes_root(path: tuple[str, ...], command: click.Command) -> None:
+    """Every subcommand reads the project folder (the contract, the provider documents or the sources)."""
+    options = _options(command)
+    assert "--root" in options
+    assert options["--root"].metavar == "DIR"
+
+
+@pytest.mark.parametrize(("path", "command"), LEAVES, ids=LEAF_IDS)
+def test_one_name_for_one_thing(path: tuple[str, ...], command: click.Command) -> None:
+    options = _options(command)
+    for name, replacement in RETIRED.items():
+        assert name not in options, f"{' '.join(path)} {name}: the convention is {replacement}"
+    reports = {n for n in options if n.startswith("--report") or n == "--junit"}
+    assert reports <= REPORT_OPTIONS, reports
+    for name in reports:
+        assert options[name].metavar == "PATH"
+    if "--base-url" in options:  # always the provider's (the mock's own URL is --public-url)
+        assert "provider" in (options["--base-url"].help or "")
+    if "--key-env" in options:  # the default is the provider document's
+        assert "x-provider.auth.key_env" in (options["--key-env"].help or "")
+        assert options["--key-env"].metavar == "VAR"
+
+
+def test_shared_options_mean_the_same_everywhere() -> None:
+    """An option name that several subcommands take has the same kind of value in each."""
+    seen: dict[str, tuple[str, type]] = {}
+    for path, command in LEAVES:
+        for name, option in _options(command).items():
+            kind = type(option.type)
+            if name in seen and name not in ("--endpoint", "--provider"):  # choices differ per command
+                assert seen[name][1] is kind, f"{name}: {seen[name][0]} and {' '.join(path)} differ"
+            seen.setdefault(name, (" ".join(path), kind))
+
+
+def test_the_mock_has_no_base_url_of_its_own() -> None:
+    options = _options(main.commands["mock"])
+    assert "--base-url" not in options and "--public-url" in options
+
+
+# A person's mistakes and the option each error must name (never a Python argument like base_url=).
+MISTAKES = [
+    (["generate", "a fox", "--provider", "relay-b"], {}, "--base-url"),
+    (["generate", "a fox", "--base-url", "ftp://example.com"], {"FAL_KEY": "k:s"}, "--base-url"),
+    (["generate", "a fox", "--run-base-url", "nope"], {"FAL_KEY": "k:s"}, "--run-base-url"),
+    (["generate", "a fox", "--key-env", "NO_SUCH_VARIABLE_X"], {}, "--key-env"),
+    (["generate", "a fox"], {"FAL_KEY": "", "FAL_KEY_ID": "", "FAL_KEY_SECRET": ""}, "--key-env"),
+    (["generate", "a fox", "--provider", "relay"], {}, "--base-url"),
+    (["check", "--base-url", "ftp://example.com", "--key-env", "K"], {"K": "k"}, "--base-url"),
+    (["check", "--provider", "nope"], {}, "--provider"),
+    (["check", "--root", "/"], {}, "--root"),
+    (["mock", "--public-url", "ftp://example.com"], {}, "--public-url"),
+    (["mock", "--queue-delay", "inf"], {}, "--queue-delay"),
+    (["matrix", "--root", "/"], {}, "--root"),
+    (["spec", "build", "--root", "/"], {}, "--root"),
+]
+
+
+@pytest.mark.parametrize(("args", "env", "option"), MISTAKES, ids=[" ".join(a[:3]) for a, _, _ in MISTAKES])
+def test_errors_name_the_option_typed(args: list[str], env: dict[str, str], option: str) -> None:
+    result = CliRunner().invoke(main, args, env=env)
+    assert result.exit_code == 2, result.output
+    assert option in result.output, result.output
+    assert "Traceback" not in result.output
+    for python_name in ("base_url=", "key=", "queue_delay", "run_base_url", "key_env"):
+        assert python_name not in result.output, result.output
+
+
+def test_known_providers_are_listed_once() -> None:
+    result = CliRunner().invoke(main, ["check", "--provider", "nope"])
+    assert result.output.count("known providers") == 1, result.output
+    assert "fal, relay-a" in result.output
+
+
+def test_root_reads_that_folder(tmp_path: Path, layout: object) -> None:
+    """--root points every reader at the folder given, for that command only."""
+    import os
+    import shutil
+
+    from kontext_contract._layout import Layout
+
+    assert isinstance(layout, Layout)
+    shutil.copytree(layout.root / "openapi", tmp_path / "openapi")
+    (tmp_path / "openapi" / "providers" / "fal.openapi.yaml").unlink()
+    result = CliRunner().invoke(main, ["check", "--root", str(tmp_path), "--dry-run"])
+    assert result.exit_code == 2 and str(tmp_path) in result.output, result.output
+    assert "KONTEXT_CONTRACT_ROOT" not in os.environ or os.environ["KONTEXT_CONTRACT_ROOT"] != str(tmp_path)
