@@ -277,11 +277,30 @@ def run_demo(layout: Layout) -> None:
     suite = _suite_stage(layout)
     verdicts = _matrix_stage()
     click.secho("== Summary", bold=True)
-    click.echo(contract_line(result))
-    click.echo(
-        f"  client: generated/ current; {requests} requests through the client against the embedded mock"
-    )
-    click.echo(f"  contract suite: {suite.cases} cases, {suite.checks} checks run, {suite.failed} failed")
-    for provider, verdict, failures in verdicts:
-        click.echo(f"  {provider:9} {verdict}" + (f": {failures}" if failures else ""))
-    click.echo(f"  ({time.perf_counter() - started:.1f} s)")
+    for line in summary_lines(result, requests, suite, verdicts, time.perf_counter() - started):
+        click.echo(line)
+
+
+def summary_lines(
+    result: BuildResult,
+    requests: int,
+    suite: _SuiteResult,
+    verdicts: list[tuple[str, str, str]],
+    seconds: float,
+) -> list[str]:
+    """The demo's closing summary (README.md shows one; tests/docs/test_readme.py compares them).
+
+    Args:
+        requests: requests sent through the client; suite: the contract suite's counts;
+        verdicts: (provider, verdict, failing checks) per provider; seconds: the demo's wall time.
+    """
+    return [
+        contract_line(result),
+        f"  client: generated/ current; {requests} requests through the client against the embedded mock",
+        f"  contract suite: {suite.cases} cases, {suite.checks} checks run, {suite.failed} failed",
+        *(
+            f"  {provider:9} {verdict}" + (f": {failures}" if failures else "")
+            for provider, verdict, failures in verdicts
+        ),
+        f"  ({seconds:.1f} s)",
+    ]

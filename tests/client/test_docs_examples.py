@@ -31,7 +31,7 @@ EXAMPLES = examples()
 
 
 def test_the_docs_have_a_fal_and_a_relay_example() -> None:
-    kinds = {"relay" if "Provider.relay" in code else "fal" for _, code in EXAMPLES}
+    kinds = {"relay" if "PROVIDER=relay" in code.splitlines()[0] else "fal" for _, code in EXAMPLES}
     assert kinds == {"fal", "relay"}
     for _, code in EXAMPLES:
         assert len(code.strip().splitlines()) <= 10

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from kontext_contract._demo import contract_line
 from kontext_contract._layout import Layout
 from kontext_contract.pipeline import build
@@ -25,3 +27,41 @@ def test_readme_demo_summary_states_the_contract_as_built(layout: Layout) -> Non
     readme = (layout.root / "README.md").read_text(encoding="utf-8")
     line = contract_line(build(layout))
     assert line in readme, f"README's demo summary is stale; `make demo` prints:\n{line}"
+
+
+def _summary_block(readme: str) -> list[str]:
+    start = readme.index("```\n== Summary\n") + len("```\n== Summary\n")
+    return readme[start : readme.index("```", start)].rstrip("\n").splitlines()
+
+
+def test_readme_demo_summary_is_what_the_demo_prints(layout: Layout) -> None:
+    """Every line of the README's sample summary is the demo's own line: the contract as built, the client's
+    request count, the verdicts of the matrix page, the suite's counts and the time in the demo's format,
+    the time within the range the README states at the top."""
+    from kontext_contract._demo import _SuiteResult, summary_lines
+    from kontext_contract.client import Endpoint
+
+    readme = (layout.root / "README.md").read_text(encoding="utf-8")
+    shown = _summary_block(readme)
+    suite = re.fullmatch(r"  contract suite: (\d+) cases, (\d+) checks run, 0 failed", shown[2])
+    seconds = re.fullmatch(r"  \((\d+\.\d) s\)", shown[-1])
+    assert suite and seconds, shown
+    table = matrix_table((layout.root / "docs" / "compatibility.md").read_text(encoding="utf-8"))
+    rows = [
+        [c.strip() for c in line.strip("|").split("|")] for line in table.splitlines() if line.startswith("|")
+    ]
+    providers = [c.strip("`") for c in rows[0][1:]]
+    verdicts = []
+    for column, provider in enumerate(providers, 1):
+        failing = [row[0].split("`")[1] for row in rows[3:] if row[column] == "FAIL"]
+        verdicts.append((provider, f"{len(failing)} FAIL" if failing else "compatible", ", ".join(failing)))
+    expected = summary_lines(
+        build(layout),
+        len(Endpoint),
+        _SuiteResult(int(suite[1]), int(suite[2]), 0, True),
+        verdicts,
+        float(seconds[1]),
+    )
+    assert shown == expected
+    low, high = map(int, re.search(r"make demo .*\(about (\d+)-(\d+) s after setup\)", readme).groups())  # type: ignore[union-attr]
+    assert low <= float(seconds[1]) <= high

@@ -34,6 +34,9 @@ def test_wheel_ships_the_contract_and_provider_documents(layout: Layout, tmp_pat
     for provider in ("fal", "relay-a", "chainhub", "relay-b"):
         assert f"kontext_contract/_data/openapi/providers/{provider}.openapi.yaml" in names
     assert "kontext_contract/client/__init__.py" in names
+    # the generated client ships in the same wheel (one version with the contract beside it), typed
+    assert {"kontext_api/__init__.py", "kontext_api/py.typed", "kontext_api/api/queue/__init__.py"} <= names
+    assert "kontext_contract/py.typed" in names  # PEP 561: type checkers read the installed package
 
 
 def test_a_library_reads_the_packaged_copy_and_a_pipeline_command_finds_no_project_elsewhere(
