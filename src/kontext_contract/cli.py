@@ -38,6 +38,11 @@ def _building() -> None:
     click.echo("building the contract: sources -> merge -> overlays -> validate ...", err=True)
 
 
+def _building() -> None:
+    """Progress: a build takes a few seconds (more on a busy machine)."""
+    click.echo("building the contract: sources -> merge -> overlays -> validate ...", err=True)
+
+
 def _fail(exc: SpecError) -> None:
     """Bad input to the pipeline (a source, an overlay, the manifest): the error names the file; exit 2."""
     click.echo(f"error: {exc.render()}", err=True)
