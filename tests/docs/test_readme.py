@@ -63,5 +63,5 @@ def test_readme_demo_summary_is_what_the_demo_prints(layout: Layout) -> None:
         float(seconds[1]),
     )
     assert shown == expected
-    low, high = map(int, re.search(r"make demo .*\(about (\d+)-(\d+) s after setup\)", readme).groups())  # type: ignore[union-attr]
+    low, high = map(int, re.search(r"make demo .*\(about (\d+)-(\d+) s after setup", readme).groups())  # type: ignore[union-attr]
     assert low <= float(seconds[1]) <= high
