@@ -18,7 +18,7 @@ def test_generate_repeats_its_status_while_nothing_changes(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     clock = [100.0]
-    monkeypatch.setattr(_cli.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(_cli, "time", SimpleNamespace(monotonic=lambda: clock[0]))
     progress = _cli._Progress(heartbeat=2.0)
     progress(SimpleNamespace(status="IN_QUEUE", queue_position=3, logs=None))  # type: ignore[arg-type]
     clock[0] += 1.0
@@ -42,7 +42,7 @@ def test_generate_shows_progress_before_the_first_status(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     clock = [0.0]
-    monkeypatch.setattr(_cli.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(_cli, "time", SimpleNamespace(monotonic=lambda: clock[0]))
     progress = _cli._Progress(heartbeat=2.0)
     clock[0] = 2.0
     progress.tick()
