@@ -115,7 +115,19 @@ def test_generate_against_an_echoing_provider_prints_no_key(
     with echo_server("logs") as url:
         result = CliRunner().invoke(
             generate_command,
-            ["a fox", "--provider", "relay", "--base-url", url, "--out", str(tmp_path), "--timeout", "20"],
+            [
+                "a fox",
+                "--provider",
+                "relay",
+                "--key-env",
+                "RELAY_KEY",
+                "--base-url",
+                url,
+                "--out",
+                str(tmp_path),
+                "--wait-timeout",
+                "20",
+            ],
         )
     assert result.exit_code == 0, result.output
     assert canary not in result.output
@@ -128,7 +140,18 @@ def test_generate_against_an_echoing_provider_failing_prints_no_key(canary: str,
     monkeypatch.setenv("RELAY_KEY", canary)
     with echo_server("status") as url:
         result = CliRunner().invoke(
-            generate_command, ["a fox", "--provider", "relay", "--base-url", url, "--timeout", "20"]
+            generate_command,
+            [
+                "a fox",
+                "--provider",
+                "relay",
+                "--key-env",
+                "RELAY_KEY",
+                "--base-url",
+                url,
+                "--wait-timeout",
+                "20",
+            ],
         )
     assert result.exit_code == 1, result.output
     assert "ProviderIncompatibleError" in result.output
@@ -173,14 +196,26 @@ def test_a_time_limit_ends_idempotent_calls_with_wait_timeout() -> None:
 
 
 def test_generate_timeout_bounds_a_silent_provider(tmp_path: Any, monkeypatch: Any) -> None:
-    """``--timeout 2`` against a server that accepts and never answers: about 2 s, not the 60 s read
+    """``--wait-timeout 2`` against a server that accepts and never answers: about 2 s, not the 60 s read
     timeout of the submit (the bound below is loose on purpose: a busy machine must not fail it)."""
     monkeypatch.setenv("RELAY_KEY", "k")
     with silent_server() as url:
         started = time.monotonic()
         result = CliRunner().invoke(
             generate_command,
-            ["a fox", "--provider", "relay", "--base-url", url, "--timeout", "2", "--out", str(tmp_path)],
+            [
+                "a fox",
+                "--provider",
+                "relay",
+                "--key-env",
+                "RELAY_KEY",
+                "--base-url",
+                url,
+                "--wait-timeout",
+                "2",
+                "--out",
+                str(tmp_path),
+            ],
         )
         elapsed = time.monotonic() - started
     assert result.exit_code == 1, result.output
@@ -210,7 +245,19 @@ def test_generate_shows_each_retry_against_an_unreachable_base_url(monkeypatch: 
     url = f"http://127.0.0.1:{free_port()}"
     result = CliRunner().invoke(
         generate_command,
-        ["a fox", "--provider", "relay", "--base-url", url, "--timeout", "3", "--out", str(tmp_path)],
+        [
+            "a fox",
+            "--provider",
+            "relay",
+            "--key-env",
+            "RELAY_KEY",
+            "--base-url",
+            url,
+            "--wait-timeout",
+            "3",
+            "--out",
+            str(tmp_path),
+        ],
     )
     assert result.exit_code == 1, result.output
     retries = [line for line in result.output.splitlines() if "retrying submit" in line]

@@ -315,7 +315,7 @@ class _Progress:
 @click.option(
     "--wait-timeout",
     "timeout",
-    type=float,
+    type=click.FloatRange(0.0, min_open=True),
     callback=_seconds,
     default=None,
     help="Seconds for everything (submit, wait, downloads; each request's timeouts are cut to what is "
