@@ -38,11 +38,6 @@ def _building() -> None:
     click.echo("building the contract: sources -> merge -> overlays -> validate ...", err=True)
 
 
-def _building() -> None:
-    """Progress: a build takes a few seconds (more on a busy machine)."""
-    click.echo("building the contract: sources -> merge -> overlays -> validate ...", err=True)
-
-
 def _fail(exc: SpecError) -> None:
     """Bad input to the pipeline (a source, an overlay, the manifest): the error names the file; exit 2."""
     click.echo(f"error: {exc.render()}", err=True)
@@ -194,9 +189,9 @@ def diff_command(
         click.echo(f"error: {exc.render()}", err=True)
         sys.exit(2)
     click.echo(render_changes(changes, "text", old=str(old), new=str(new)), nl=False)
-    for path, fmt in ((report_json, "json"), (report_md, "markdown")):
-        if path is not None:
-            write_atomic(path, render_changes(changes, fmt, old=str(old), new=str(new)))
+    for target, fmt in ((report_json, "json"), (report_md, "markdown")):
+        if target is not None:
+            write_atomic(target, render_changes(changes, fmt, old=str(old), new=str(new)))
     sys.exit(1 if any(c.breaking for c in changes) else 0)
 
 

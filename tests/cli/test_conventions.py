@@ -145,9 +145,9 @@ def test_known_providers_are_listed_once() -> None:
 
 def test_root_reads_that_folder(tmp_path: Path, layout: object) -> None:
     """--root points every reader at the folder given, for that command only."""
-    import os
     import shutil
 
+    from kontext_contract import _layout
     from kontext_contract._layout import Layout
 
     assert isinstance(layout, Layout)
@@ -155,4 +155,4 @@ def test_root_reads_that_folder(tmp_path: Path, layout: object) -> None:
     (tmp_path / "openapi" / "providers" / "fal.openapi.yaml").unlink()
     result = CliRunner().invoke(main, ["check", "--root", str(tmp_path), "--dry-run"])
     assert result.exit_code == 2 and str(tmp_path) in result.output, result.output
-    assert "KONTEXT_CONTRACT_ROOT" not in os.environ or os.environ["KONTEXT_CONTRACT_ROOT"] != str(tmp_path)
+    assert _layout.shipped_root() != tmp_path.resolve()  # only for that command

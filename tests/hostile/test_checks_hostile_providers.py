@@ -4,7 +4,7 @@
   the unknown-id checks), the run goes on; a provider failing *everything* is an outage (exit 2, said so in
   the report) before any paid submit;
 - a status stream sending bytes but never a newline (fast: the line buffer is bounded; slow: the deadline
-  is checked per chunk), and a provider that accepts connections and never answers (``--request-timeout``,
+  is checked per chunk), and a provider that accepts connections and never answers (``--http-timeout``,
   and every call bounded by ``--wait-timeout``);
 - no key: the dry run says it is missing and exits as the real run (2); the real run writes its reports,
   marked incomplete;
@@ -235,8 +235,8 @@ def test_check_wait_timeout_ends_a_trickling_stream() -> None:
 @pytest.mark.parametrize(
     ("options", "bound"),
     [
-        (["--request-timeout", "0.5", "--wait-timeout", "600"], 0.5 * 3 + 2),  # three attempts of 0.5 s
-        (["--request-timeout", "60", "--wait-timeout", "1.5"], 1.5),  # the total bound wins
+        (["--http-timeout", "0.5", "--wait-timeout", "600"], 0.5 * 3 + 2),  # three attempts of 0.5 s
+        (["--http-timeout", "60", "--wait-timeout", "1.5"], 1.5),  # the total bound wins
     ],
 )
 def test_a_silent_provider_ends_within_the_timeouts(tmp_path: Path, options: list[str], bound: float) -> None:
@@ -250,13 +250,13 @@ def test_a_silent_provider_ends_within_the_timeouts(tmp_path: Path, options: lis
         elapsed = time.monotonic() - started
     assert code == 2, out + err
     assert elapsed < bound + 5, elapsed
-    assert "no answer after" in err and "--request-timeout" in err
+    assert "no answer after" in err and "--http-timeout" in err
     assert json.loads(report_path.read_text(encoding="utf-8"))["complete"] is False
 
 
 def test_request_timeout_is_validated() -> None:
-    code, _, err = _invoke(["--request-timeout", "0", "--dry-run"])
-    assert code == 2 and "--request-timeout" in err
+    code, _, err = _invoke(["--http-timeout", "0", "--dry-run"])
+    assert code == 2 and "--http-timeout" in err
 
 
 # -- no key ------------------------------------------------------------------------------------------------

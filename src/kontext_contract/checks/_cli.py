@@ -46,7 +46,7 @@ def _providers() -> list[str]:
 
 def _key_from_env(contract: ProviderContract, key_env: str | None, *, required: bool) -> Secret | None:
     """The key: ``$key_env``, else the provider document's ``key_env`` (or its ``key_env_pair`` joined with
-    ``:``, FACTS §3.4)."""
+    ``:``, docs/sources.md §3.4)."""
     names: list[str] = []
     if key_env:
         names.append(f"${key_env}")

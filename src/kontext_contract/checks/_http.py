@@ -265,7 +265,7 @@ class Session:
         scheme: the Authorization scheme to send (``Key`` or ``Bearer``).
         key: the credential.
         budget: the paid-submit cap.
-        timeout: seconds one attempt may wait (connect, each read, write): ``--request-timeout``.
+        timeout: seconds one attempt may wait (connect, each read, write): ``--http-timeout``.
         total_timeout: seconds one call may take with its retries (``--wait-timeout``); None: no bound
             beyond ``timeout`` per attempt.
         transport: an httpx transport (tests inject one; default: the network).
@@ -333,7 +333,7 @@ class Session:
         return min(self._timeout, left) if left > 0.05 else None
 
     def _no_answer(self, what: str, reason: str, attempts: int) -> str:
-        bound = f"--request-timeout {self._timeout:g} s per attempt" + (
+        bound = f"--http-timeout {self._timeout:g} s per attempt" + (
             f", --wait-timeout {self._total:g} s in all" if self._total is not None else ""
         )
         return self.redactor.text(f"{what}: no answer after {attempts} attempt(s) ({bound}): {reason}")
