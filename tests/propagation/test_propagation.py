@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -282,9 +283,9 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base
 
 
-@pytest.mark.parametrize("change", CHANGES, ids=[c.name for c in CHANGES])
-def test_a_contract_change_reaches_every_consumer(change: Change, pristine: Path, tmp_path: Path) -> None:
-    copy = tmp_path / "project"
+def _propagate(change: Change, pristine: Path, work: Path) -> dict[str, Any]:
+    """Copy, change by overlay, rebuild and regenerate, then run every consumer: what each found."""
+    copy = work / "project"
     shutil.copytree(pristine, copy)
     _apply(copy, change)
     _run(copy, "-m", "kontext_contract.cli", "spec", "build")
@@ -294,19 +295,10 @@ def test_a_contract_change_reaches_every_consumer(change: Change, pristine: Path
         "endpoint": change.endpoint,
         "body": change.body,
         "invalid": change.invalid,
-        "image_dir": str(tmp_path),
+        "image_dir": str(work),
     }
-    found = json.loads(_run(copy, str(SCENARIO), json.dumps(spec)).strip().splitlines()[-1])
-    mock = found["mock"]
-    assert mock["submit_code"] == 200 and mock["result_code"] == 200, mock
-    assert mock["states"][-1] == "COMPLETED" and not mock["problems"], mock
-    client = found["client"]
-    assert client["images"] >= 1 and client["image_format"] in ("JPEG", "PNG", "WEBP"), client
-    allowed = RELAY_DEVIATIONS if change.provider != "fal" else set()
-    failed = {line.split(":", 1)[0] for line in found["checks"]["failed"]}
-    assert failed <= allowed and found["checks"]["complete"], found["checks"]
-    change.expect(found)
-    suite = _run(
+    found: dict[str, Any] = json.loads(_run(copy, str(SCENARIO), json.dumps(spec)).strip().splitlines()[-1])
+    found["suite"] = _run(
         copy,
         "-m",
         "pytest",
@@ -318,5 +310,34 @@ def test_a_contract_change_reaches_every_consumer(change: Change, pristine: Path
         f"test_{change.provider.replace('-', '_')}_against_mock",
         extra_env={"HYPOTHESIS_PROFILE": "demo"},
     )
-    last = suite.strip().splitlines()[-1]
-    assert " passed" in last and "failed" not in last and "error" not in last, suite[-2000:]
+    return found
+
+
+@pytest.fixture(scope="module")
+def propagated(pristine: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Future[dict[str, Any]]]:
+    """Every change, run side by side (each is a few subprocesses; one per core), as futures: a test
+    fails with its own change's error."""
+    pool = ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1))
+    futures = {
+        c.name: pool.submit(_propagate, c, pristine, tmp_path_factory.mktemp("change")) for c in CHANGES
+    }
+    pool.shutdown(wait=False)
+    return futures
+
+
+@pytest.mark.parametrize("change", CHANGES, ids=[c.name for c in CHANGES])
+def test_a_contract_change_reaches_every_consumer(
+    change: Change, propagated: dict[str, Future[dict[str, Any]]]
+) -> None:
+    found = propagated[change.name].result(timeout=900)
+    mock = found["mock"]
+    assert mock["submit_code"] == 200 and mock["result_code"] == 200, mock
+    assert mock["states"][-1] == "COMPLETED" and not mock["problems"], mock
+    client = found["client"]
+    assert client["images"] >= 1 and client["image_format"] in ("JPEG", "PNG", "WEBP"), client
+    allowed = RELAY_DEVIATIONS if change.provider != "fal" else set()
+    failed = {line.split(":", 1)[0] for line in found["checks"]["failed"]}
+    assert failed <= allowed and found["checks"]["complete"], found["checks"]
+    change.expect(found)
+    last = found["suite"].strip().splitlines()[-1]
+    assert " passed" in last and "failed" not in last and "error" not in last, found["suite"][-2000:]
