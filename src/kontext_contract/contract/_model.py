@@ -63,6 +63,7 @@ REQUEST_ROLES = ("status", "status-stream", "result", "cancel")
 URL_FIELDS = {"status_url": "status", "response_url": "result", "cancel_url": "cancel"}
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 _PARAM = re.compile(r"\{([^}/]+)\}")
+_TOKEN = re.compile(r"[A-Za-z0-9._~-]+\Z")  # a request id that needs no percent-encoding in a path
 
 #: What a provider document that does not say otherwise is taken to state: fal's own scheme
 #: (``Authorization: Key <FAL_KEY>``; docs/sources.md §3.4), no synchronous API, its own queue URLs.
@@ -442,6 +443,7 @@ class ContractModel:
         self.state_schemas: Mapping[str, str] = self._state_schemas()
         self._routes = self._build_routes()
         self._validators: dict[str, SchemaValidator] = {}
+        self._templates: dict[tuple[str, bool], Mapping[str, tuple[str, str]]] = {}
         self._lock = threading.Lock()
 
     # -- construction ----------------------------------------------------------------------------
@@ -660,7 +662,8 @@ class ContractModel:
         the owner segments match any value."""
         routes: list[tuple[re.Pattern[str], Operation]] = []
         foreign = self.provider.queue_urls_host != "own"
-        for op in self.request_operations:
+        # the status first: clients ask it most (patterns never overlap, so the order decides nothing else)
+        for op in sorted(self.request_operations, key=lambda o: o.role != "status"):
             routes.append((_template_regex(op.path), op))
             if foreign:
                 owner = op.request_prefix.rsplit("/", 1)[0]
@@ -728,20 +731,47 @@ class ContractModel:
     def request_paths(self, endpoint_id: str, request_id: str) -> dict[str, str]:
         """The request URL fields of a queue status (:data:`URL_FIELDS`) as paths, for a request of
         ``endpoint_id``: ``{"status_url": "/fal-ai/flux-pro/requests/<id>/status", ...}``."""
-        endpoint = self.endpoint(endpoint_id)
-        return {name: endpoint.request(role).path_for(request_id) for name, role in URL_FIELDS.items()}
+        return self._fill(self.request_templates(endpoint_id, as_provider=False), request_id)
 
     def provider_request_paths(self, endpoint_id: str, request_id: str) -> dict[str, str]:
         """:meth:`request_paths` as the provider hands them out: under ``queue_urls_app`` when it states one."""
-        paths = self.request_paths(endpoint_id, request_id)
-        app = self.provider.queue_urls_app
-        if not app:
-            return paths
-        out = {}
+        return self._fill(self.request_templates(endpoint_id, as_provider=True), request_id)
+
+    @staticmethod
+    def _fill(templates: Mapping[str, tuple[str, str]], request_id: str) -> dict[str, str]:
+        quoted = request_id if _TOKEN.match(request_id) else quote(request_id, safe="")
+        return {name: before + quoted + after for name, (before, after) in templates.items()}
+
+    def request_templates(
+        self, endpoint_id: str, *, as_provider: bool = False
+    ) -> Mapping[str, tuple[str, str]]:
+        """URL field -> (the path before the request id, the path after it), for requests of
+        ``endpoint_id``; ``as_provider``: under the provider's ``queue_urls_app`` when it states one.
+        Cached: the mock answers with these on every submit and status.
+
+        Raises:
+            ContractError: no such endpoint, or a request operation's path has no parameter.
+        """
+        key = (endpoint_id, as_provider)
+        found = self._templates.get(key)
+        if found is not None:
+            return found
+        endpoint = self.endpoint(endpoint_id)
+        app = self.provider.queue_urls_app if as_provider else None
+        out: dict[str, tuple[str, str]] = {}
         for name, role in URL_FIELDS.items():
-            op = self.endpoint(endpoint_id).request(role)
-            owner = op.request_prefix.rsplit("/", 1)[0]
-            out[name] = "/" + app.strip("/") + paths[name][len(owner) :]
+            op = endpoint.request(role)
+            path = op.path
+            if app:
+                owner = op.request_prefix.rsplit("/", 1)[0]
+                path = "/" + app.strip("/") + path[len(owner) :]
+            match = _PARAM.search(path)
+            if match is None:
+                raise ContractError(
+                    f"{self.source}: {op.where}: the path {op.path} has no request id parameter"
+                )
+            out[name] = (path[: match.start()], path[match.end() :])
+        self._templates[key] = out
         return out
 
     def submit_paths(self) -> dict[str, EndpointModel]:

@@ -283,8 +283,8 @@ class QueueMachine:
         on the foreign host of ``x-provider.queue_urls.host``."""
         host = self.model.provider.queue_urls_host
         root = req.base if host == "own" else host.rstrip("/")
-        paths = self.model.provider_request_paths(req.endpoint.endpoint_id, req.id)
-        return {name: root + path for name, path in paths.items()}
+        templates = self.model.request_templates(req.endpoint.endpoint_id, as_provider=True)
+        return {name: root + before + req.id + after for name, (before, after) in templates.items()}
 
     def logs(self, req: Req, now: float) -> list[dict[str, Any]]:
         """The request's log lines up to ``now``: ``{message, level, source, timestamp}`` (docs/sources.md §3.1)."""
