@@ -106,6 +106,12 @@ async def test_an_echoing_provider_never_gets_the_key_shown_async(
     assert [t for t in texts if canary in t] == []
 
 
+def _generate(url: str, *options: str) -> Any:
+    """``kontext-contract generate "a fox"`` against a relay at ``url``, its key in $RELAY_KEY."""
+    args = ["a fox", "--provider", "relay", "--key-env", "RELAY_KEY", "--base-url", url, *options]
+    return CliRunner().invoke(generate_command, args)
+
+
 def test_generate_against_an_echoing_provider_prints_no_key(
     canary: str, tmp_path: Any, monkeypatch: Any
 ) -> None:
@@ -113,22 +119,7 @@ def test_generate_against_an_echoing_provider_prints_no_key(
     fields: nothing ``generate`` prints or writes is named after the key."""
     monkeypatch.setenv("RELAY_KEY", canary)
     with echo_server("logs") as url:
-        result = CliRunner().invoke(
-            generate_command,
-            [
-                "a fox",
-                "--provider",
-                "relay",
-                "--key-env",
-                "RELAY_KEY",
-                "--base-url",
-                url,
-                "--out",
-                str(tmp_path),
-                "--wait-timeout",
-                "20",
-            ],
-        )
+        result = _generate(url, "--out", str(tmp_path), "--wait-timeout", "20")
     assert result.exit_code == 0, result.output
     assert canary not in result.output
     written = [p.name for p in tmp_path.iterdir()]
@@ -139,20 +130,7 @@ def test_generate_against_an_echoing_provider_prints_no_key(
 def test_generate_against_an_echoing_provider_failing_prints_no_key(canary: str, monkeypatch: Any) -> None:
     monkeypatch.setenv("RELAY_KEY", canary)
     with echo_server("status") as url:
-        result = CliRunner().invoke(
-            generate_command,
-            [
-                "a fox",
-                "--provider",
-                "relay",
-                "--key-env",
-                "RELAY_KEY",
-                "--base-url",
-                url,
-                "--wait-timeout",
-                "20",
-            ],
-        )
+        result = _generate(url, "--wait-timeout", "20")
     assert result.exit_code == 1, result.output
     assert "ProviderIncompatibleError" in result.output
     assert canary not in result.output
@@ -201,22 +179,7 @@ def test_generate_timeout_bounds_a_silent_provider(tmp_path: Any, monkeypatch: A
     monkeypatch.setenv("RELAY_KEY", "k")
     with silent_server() as url:
         started = time.monotonic()
-        result = CliRunner().invoke(
-            generate_command,
-            [
-                "a fox",
-                "--provider",
-                "relay",
-                "--key-env",
-                "RELAY_KEY",
-                "--base-url",
-                url,
-                "--wait-timeout",
-                "2",
-                "--out",
-                str(tmp_path),
-            ],
-        )
+        result = _generate(url, "--wait-timeout", "2", "--out", str(tmp_path))
         elapsed = time.monotonic() - started
     assert result.exit_code == 1, result.output
     assert "AmbiguousSubmitError" in result.output and "ReadTimeout" in result.output
@@ -243,22 +206,7 @@ def test_retries_against_an_unreachable_provider_are_announced_with_their_reason
 def test_generate_shows_each_retry_against_an_unreachable_base_url(monkeypatch: Any, tmp_path: Any) -> None:
     monkeypatch.setenv("RELAY_KEY", "k")
     url = f"http://127.0.0.1:{free_port()}"
-    result = CliRunner().invoke(
-        generate_command,
-        [
-            "a fox",
-            "--provider",
-            "relay",
-            "--key-env",
-            "RELAY_KEY",
-            "--base-url",
-            url,
-            "--wait-timeout",
-            "3",
-            "--out",
-            str(tmp_path),
-        ],
-    )
+    result = _generate(url, "--wait-timeout", "3", "--out", str(tmp_path))
     assert result.exit_code == 1, result.output
     retries = [line for line in result.output.splitlines() if "retrying submit" in line]
     assert retries, result.output
