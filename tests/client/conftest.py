@@ -131,6 +131,18 @@ class SyncASGI(httpx.BaseTransport):
             raise httpx.ReadTimeout("no answer within the read timeout", request=request) from None
 
     def close(self) -> None:
+        """Cancel what is still running (a request given up on after its read timeout, e.g. a status stream)
+        and let it finish before the loop closes: a coroutine left pending would otherwise run its cleanup
+        when collected, on a closed loop (an unraisable "Event loop is closed")."""
+
+        async def drain() -> None:
+            pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+        if self.loop.is_running():
+            asyncio.run_coroutine_threadsafe(drain(), self.loop).result(timeout=5)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
         self.loop.close()
