@@ -150,6 +150,10 @@ class Layout:
         return self.build_dir / "merged.openapi.yaml"
 
     @property
+    def fact_accounting(self) -> Path:
+        return self.build_dir / "fact-accounting.json"
+
+    @property
     def merge_report_json(self) -> Path:
         return self.build_dir / "merge-report.json"
 

@@ -190,4 +190,8 @@ def test_acknowledge_records_a_reviewed_change(project: Layout) -> None:
     runner = CliRunner()
     assert runner.invoke(main, ["spec", "acknowledge", "--root", str(project.root)]).exit_code == 0
     assert "4.5" in project.acknowledged.read_text(encoding="utf-8")
-    assert runner.invoke(main, ["spec", "build", "--root", str(project.root)]).exit_code == 0
+    # acknowledged, yet fal's page (more trusted) still says 3.5: the relay's 4.5 reaches neither the
+    # contract nor an x-drops record, and the build says so (docs/pipeline.md "Overlays correct...")
+    built = runner.invoke(main, ["spec", "build", "--root", str(project.root)])
+    assert built.exit_code == 2
+    assert "001-relay-a-kontext.yaml states default guidance_scale.default = 4.5" in built.output

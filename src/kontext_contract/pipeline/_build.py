@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .._layout import Layout
+from ._accounting import AccountingResult, account_facts
 from ._errors import MergeError, OverlayError, SpecError, ValidationFailed
 from ._merge import Disagreement, MergeResult, merge_sources
 from ._overlay import AppliedAction, Overlay, apply_overlay, load_overlay
@@ -36,6 +37,7 @@ class BuildResult:
     applied: list[AppliedAction]
     provider_applied: dict[str, list[AppliedAction]]
     stale_acknowledgements: list[str]
+    accounting: AccountingResult | None = None
     timings: dict[str, float] = field(default_factory=dict)
     outputs: dict[Path, str] = field(default_factory=dict)
 
@@ -212,8 +214,10 @@ def build(layout: Layout, *, gate: bool = True) -> BuildResult:
             "no overlays found", file=layout.overlays_dir, expected="overlays/*.yaml", found="none"
         )
     stages: list[tuple[Overlay, dict[str, Any], dict[str, Any]]] = []  # (overlay, before, after)
+    overlays: list[Overlay] = []
     for path in overlay_files:
         overlay = load_overlay(path)
+        overlays.append(overlay)
         try:
             after, actions = apply_overlay(contract, overlay)
         except OverlayError:
@@ -231,6 +235,8 @@ def build(layout: Layout, *, gate: bool = True) -> BuildResult:
     except ValidationFailed:
         _blame_stages(stages, layout.contract, layout.root)
         raise
+    accounting = account_facts(manifest, documents, contract, overlays)
+    timings["accounting"] = time.perf_counter() - t2
     providers: dict[str, dict[str, Any]] = {}
     provider_applied: dict[str, list[AppliedAction]] = {}
     for path in _overlay_files(layout.provider_overlays_dir):
@@ -255,6 +261,7 @@ def build(layout: Layout, *, gate: bool = True) -> BuildResult:
         applied=applied,
         provider_applied=provider_applied,
         stale_acknowledgements=stale,
+        accounting=accounting,
         timings=timings,
     )
     source_ids = list(manifest.precedence)
@@ -268,6 +275,7 @@ def build(layout: Layout, *, gate: bool = True) -> BuildResult:
             }
         ),
         layout.merge_report_md: render_markdown(merge.disagreements, contract, source_ids),
+        layout.fact_accounting: dump_json(accounting.as_dict()),
         layout.overlay_log: dump_json(
             {
                 "contract": [a.as_dict() for a in applied],
@@ -289,7 +297,10 @@ def acknowledge(layout: Layout) -> tuple[int, int]:
     Returns:
         (number acknowledged, number that were new or changed).
     """
-    result = build(layout, gate=False)
+    # the merge alone: acknowledging what the sources disagree on does not depend on the overlays (a
+    # changed source may break an overlay or the fact accounting; the build reports that afterwards)
+    manifest = load_manifest(layout.manifest)
+    result = merge_sources(manifest, {s.id: s.load() for s in manifest.sources})
     old = load_acknowledged(layout)
     entries = []
     changed = 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
+    "AccountingError",
     "ManifestError",
     "MergeError",
     "OverlayError",
@@ -71,3 +72,8 @@ class OverlayError(SpecError):
 
 class ValidationFailed(SpecError):
     """A built document is not a valid OpenAPI document."""
+
+
+class AccountingError(SpecError):
+    """A fact a source states reaches neither the contract nor an overlay action's ``x-drops`` record
+    (docs/pipeline.md "Overlays correct, they do not restate")."""

@@ -25,7 +25,7 @@ from typing import Any
 from .._openapi import resolve_ref as _deref
 from ._sources import Manifest
 
-__all__ = ["ABSENT", "Disagreement", "MergeResult", "merge_sources"]
+__all__ = ["ABSENT", "Disagreement", "MergeResult", "body_schema", "merge_sources"]
 
 ABSENT = "(absent)"
 """How the report shows that a source does not state a value."""
@@ -162,13 +162,8 @@ def _operation_facts(
     body = _deref(doc, op.get("requestBody"))
     body = body if isinstance(body, dict) else {}
     facts["request_body.required"] = ("family", "required", body.get("required", ABSENT))
-    schema = _deref(
-        doc,
-        _get(body, "content").get("application/json", {}).get("schema")
-        if isinstance(_get(body, "content"), dict)
-        else None,
-    )
-    if isinstance(schema, dict):
+    schema = body_schema(doc, op)
+    if schema is not None:
         required = set(schema.get("required", []) or [])
         for name, prop in (schema.get("properties") or {}).items():
             prop = _deref(doc, prop)
@@ -200,6 +195,102 @@ def _operation_facts(
                     _example_value(value, request_id),
                 )
     return facts
+
+
+def body_schema(doc: dict[str, Any], op: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON request body schema of an operation, references followed; None when it has none."""
+    body = _deref(doc, op.get("requestBody"))
+    content = body.get("content") if isinstance(body, dict) else None
+    media = content.get("application/json") if isinstance(content, dict) else None
+    schema = _deref(doc, media.get("schema")) if isinstance(media, dict) else None
+    return schema if isinstance(schema, dict) else None
+
+
+# --------------------------------------------------------------------------- input components
+
+
+def _ordered_union(lists: list[list[Any]]) -> list[Any]:
+    out: list[Any] = []
+    seen: set[str] = set()
+    for values in lists:
+        for value in values:
+            key = _canonical(value)
+            if key not in seen:
+                seen.add(key)
+                out.append(copy.deepcopy(value))
+    return out
+
+
+def _input_components(
+    manifest: Manifest,
+    bodies: list[tuple[str, str, dict[str, Any], dict[str, Any]]],
+) -> dict[str, Any]:
+    """The shared input components of manifest ``merge.inputs`` (and the enum components of ``merge.enums``).
+
+    Args:
+        bodies: (source id, endpoint id, request body schema, source document), most trusted first.
+
+    A component's field is the deep union of that field in every source stating it, most trusted first (a
+    value stated differently goes by precedence, as the merge report's winner); its enum is the union of the
+    enums stated, in precedence order; it is required when the most trusted source stating it requires it.
+    Fields of ``endpoint_specific_fields`` come only from the sources describing the component's endpoints.
+    """
+    specific = manifest.endpoint_specific_fields
+    out: dict[str, Any] = {}
+    enums: dict[str, list[list[Any]]] = {}
+    enum_types: dict[str, Any] = {}
+    for name, endpoint_ids in manifest.inputs.items():
+        schema: dict[str, Any] = {}
+        properties: dict[str, Any] = {}
+        required: dict[str, bool] = {}
+        for _sid, endpoint_id, body, doc in bodies:
+            if not isinstance(body.get("properties"), dict):
+                continue
+            rest = {k: v for k, v in body.items() if k not in {"properties", "required"}}
+            schema = _union(schema, rest) if schema else copy.deepcopy(rest)
+            stated_required = set(body.get("required") or [])
+            for field_name, raw in body["properties"].items():
+                if field_name in specific and endpoint_id not in endpoint_ids:
+                    continue
+                prop = _deref(doc, raw)
+                if not isinstance(prop, dict):
+                    continue
+                if field_name in properties:
+                    properties[field_name] = _union(properties[field_name], prop)
+                else:
+                    properties[field_name] = copy.deepcopy(prop)
+                    required[field_name] = field_name in stated_required
+                if isinstance(prop.get("enum"), list):
+                    enums.setdefault(field_name, []).append(prop["enum"])
+                    enum_types.setdefault(field_name, prop.get("type", ABSENT))
+        for field_name, values in enums.items():
+            if field_name in properties and "enum" in properties[field_name]:
+                properties[field_name]["enum"] = _ordered_union(values)
+        for field_name, component in manifest.enums.items():
+            prop = properties.get(field_name)
+            if isinstance(prop, dict) and "enum" in prop:
+                stated = {"type": prop.pop("type")} if "type" in prop else {}
+                out[component] = {**stated, "enum": prop.pop("enum")}
+                properties[field_name] = {
+                    "allOf": [{"$ref": f"#/components/schemas/{component}"}],
+                    **prop,
+                }
+        if not properties:
+            continue
+        schema.setdefault("type", "object")
+        schema["properties"] = properties
+        names = [n for n, is_required in required.items() if is_required and n in properties]
+        if names:
+            schema["required"] = names
+        out[name] = schema
+    return out
+
+
+def _component_of(manifest: Manifest, endpoint_id: str) -> str | None:
+    for name, endpoint_ids in manifest.inputs.items():
+        if endpoint_id in endpoint_ids:
+            return name
+    return None
 
 
 # --------------------------------------------------------------------------- union
@@ -272,6 +363,7 @@ def merge_sources(manifest: Manifest, documents: dict[str, dict[str, Any]]) -> M
     ordered = sorted(documents, key=rank.__getitem__)
     facts: dict[str, dict[str, Fact]] = {}
     by_endpoint: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
+    bodies: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
     for sid in ordered:
         source = manifest.by_id(sid)
         doc = documents[sid]
@@ -289,6 +381,16 @@ def merge_sources(manifest: Manifest, documents: dict[str, dict[str, Any]]) -> M
                     found=f"paths {sorted(doc.get('paths', {}))}",
                 )
             facts[sid].update(_operation_facts(doc, op, ep.path, manifest.endpoint_specific_fields))
+            body = body_schema(doc, op)
+            if body is not None:
+                bodies.append((sid, ep.endpoint_id, body, doc))
+            component = _component_of(manifest, ep.endpoint_id)
+            if body is not None and component is not None:
+                # the merged operation's body refers to the shared input component built below
+                op = {**op, "requestBody": copy.deepcopy(_deref(doc, op["requestBody"]))}
+                op["requestBody"]["content"]["application/json"]["schema"] = {
+                    "$ref": f"#/components/schemas/{component}"
+                }
             by_endpoint.setdefault(ep.endpoint_id, []).append((sid, ep.method, op))
 
     disagreements = list(_disagreements(facts, ordered, "family", "family", rank))
@@ -322,6 +424,9 @@ def merge_sources(manifest: Manifest, documents: dict[str, dict[str, Any]]) -> M
         for key, value in doc.items():
             if key not in {"openapi", "info", "paths", "servers", "components"} and key not in root_extra:
                 root_extra[key] = copy.deepcopy(value)
+    inputs = _input_components(manifest, bodies)
+    if inputs:
+        components.setdefault("schemas", {}).update(inputs)
     for endpoint_id, entries in sorted(by_endpoint.items()):
         item: dict[str, Any] = {}
         for method in sorted({m for _, m, _ in entries}):

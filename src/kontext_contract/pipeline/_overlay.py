@@ -28,7 +28,7 @@ import jsonschema
 from ._errors import OverlayError
 from ._yamlio import load_yaml
 
-__all__ = ["OVERLAY_SCHEMA", "AppliedAction", "Overlay", "apply_overlay", "load_overlay"]
+__all__ = ["OVERLAY_SCHEMA", "AppliedAction", "Overlay", "apply_overlay", "json_path", "load_overlay"]
 
 # The structure of an Overlay 1.0.0 document (its section 4), as JSON Schema.
 OVERLAY_SCHEMA: dict[str, Any] = {
@@ -104,7 +104,8 @@ class Overlay:
         return actions
 
 
-def _json_path(parts: Any) -> str:
+def json_path(parts: Any) -> str:
+    """The JSONPath of a node from its keys and indices: ``$.paths["/x"].post.parameters[0]``."""
     out = "$"
     for part in parts:
         out += (
@@ -132,7 +133,7 @@ def load_overlay(path: Path) -> Overlay:
         raise OverlayError(
             "not a valid Overlay 1.0.0 document",
             file=path,
-            location=_json_path(first.absolute_path),
+            location=json_path(first.absolute_path),
             expected=f"{first.validator}: {json.dumps(first.validator_value, ensure_ascii=False)[:200]}",
             found=first.message[:300],
         )
@@ -242,7 +243,7 @@ def apply_overlay(
                         raise OverlayError(
                             "an update on an object must be an object",
                             file=overlay.path,
-                            location=f"{where} -> {_json_path(match.parts)}",
+                            location=f"{where} -> {json_path(match.parts)}",
                             expected="a mapping to merge",
                             found=type(update).__name__,
                         )
@@ -253,7 +254,7 @@ def apply_overlay(
                     raise OverlayError(
                         "update targets must be objects or arrays",
                         file=overlay.path,
-                        location=f"{where} -> {_json_path(match.parts)}",
+                        location=f"{where} -> {json_path(match.parts)}",
                         expected="an object or an array",
                         found=f"{type(node).__name__} {node!r}"[:200],
                     )
@@ -277,7 +278,7 @@ def apply_overlay(
                 target=target,
                 description=" ".join(action["description"].split()),
                 kind=kind,
-                matched=tuple(_json_path(m.parts) for m in matches),
+                matched=tuple(json_path(m.parts) for m in matches),
             )
         )
     return doc, applied

@@ -122,6 +122,10 @@ class Manifest:
     sources: tuple[Source, ...]
     precedence: tuple[str, ...]
     endpoint_specific_fields: frozenset[str] = field(default_factory=frozenset)
+    inputs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """input component name -> the endpoint ids whose request body it is (manifest ``merge.inputs``)."""
+    enums: dict[str, str] = field(default_factory=dict)
+    """input field -> the component its enum is stated in (manifest ``merge.enums``)."""
 
     def rank(self, source_id: str) -> int:
         """0 for the most trusted source."""
@@ -167,6 +171,18 @@ def load_manifest(path: Path) -> Manifest:
     merge = _req(data, "merge", "$", path, dict)
     precedence = tuple(str(x) for x in _req(merge, "precedence", "$.merge", path, list))
     specific = frozenset(str(x) for x in merge.get("endpoint_specific_fields", []))
+    inputs: dict[str, tuple[str, ...]] = {}
+    for name, endpoint_ids in (merge.get("inputs") or {}).items():
+        if not isinstance(endpoint_ids, list) or not all(isinstance(e, str) for e in endpoint_ids):
+            raise ManifestError(
+                "an input component lists the endpoint ids whose request body it is",
+                file=path,
+                location=f"$.merge.inputs.{name}",
+                expected="a list of endpoint ids",
+                found=repr(endpoint_ids)[:200],
+            )
+        inputs[str(name)] = tuple(endpoint_ids)
+    enums = {str(k): str(v) for k, v in (merge.get("enums") or {}).items()}
     sources: list[Source] = []
     for i, raw in enumerate(_req(data, "sources", "$", path, list)):
         where = f"$.sources[{i}]"
@@ -221,5 +237,10 @@ def load_manifest(path: Path) -> Manifest:
             found=str(list(precedence)),
         )
     return Manifest(
-        path=path, sources=tuple(sources), precedence=precedence, endpoint_specific_fields=specific
+        path=path,
+        sources=tuple(sources),
+        precedence=precedence,
+        endpoint_specific_fields=specific,
+        inputs=inputs,
+        enums=enums,
     )
