@@ -8,7 +8,7 @@
 
 Everything public is re-exported here; the modules behind it (``_client``, ``_async_client``,
 ``_providers``, ``_retry``, ``_errors``, ``_images``, ``_endpoints``, ``_validation``, ``_sse``,
-``_core``) are private. See docs/client.md.
+``_core``, ``_webhooks``) are private. See docs/client.md.
 """
 
 from kontext_api.models import (
@@ -56,6 +56,16 @@ from ._errors import (
 from ._images import check_image_bytes, decode_data_uri, image_content_type, to_data_uri
 from ._providers import MOCK_FAL_KEY, MOCK_RELAY_KEY, ForeignUrlPolicy, Provider, Secret
 from ._retry import RetryNotice, RetryPolicy
+from ._webhooks import (
+    JWKSCache,
+    JWKSError,
+    VerifiedWebhook,
+    WebhookVerificationError,
+    averify_webhook,
+    check_webhook,
+    parse_jwks,
+    verify_webhook,
+)
 
 __all__ = [
     "MOCK_FAL_KEY",
@@ -78,6 +88,8 @@ __all__ = [
     "GeneratedImage",
     "ImageContentError",
     "ImageFile",
+    "JWKSCache",
+    "JWKSError",
     "KontextEditInput",
     "KontextEditOutput",
     "KontextError",
@@ -111,10 +123,16 @@ __all__ = [
     "ServiceUnavailableError",
     "Timeouts",
     "ValidationError",
+    "VerifiedWebhook",
     "WaitTimeoutError",
+    "WebhookVerificationError",
+    "averify_webhook",
     "catalog",
     "check_image_bytes",
+    "check_webhook",
     "decode_data_uri",
     "image_content_type",
+    "parse_jwks",
     "to_data_uri",
+    "verify_webhook",
 ]

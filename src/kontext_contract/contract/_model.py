@@ -132,6 +132,19 @@ class Operation:
         return (self.server.rstrip("/") + self.path) if self.server else self.path
 
     @property
+    def callback_body_schema_name(self) -> str | None:
+        """The component name of the JSON body of the operation's first callback POST (a submit's
+        ``falWebhook``: ``WebhookPayload``), or None when it has none or it is not a ``$ref``."""
+        for callback in (self.spec.get("callbacks") or {}).values():
+            for item in (callback or {}).values():
+                body = ((item or {}).get("post") or {}).get("requestBody") or {}
+                schema = ((body.get("content") or {}).get("application/json") or {}).get("schema") or {}
+                ref = schema.get("$ref") if isinstance(schema, Mapping) else None
+                if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+                    return ref.rsplit("/", 1)[1]
+        return None
+
+    @property
     def request_prefix(self) -> str:
         """For a request operation, the path before its first parameter's segment:
         ``/fal-ai/flux-pro/requests/{request_id}/status`` -> ``/fal-ai/flux-pro/requests``."""

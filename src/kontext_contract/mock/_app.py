@@ -16,17 +16,19 @@ import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 import httpx
 from anyio import to_thread
 from starlette.applications import Starlette
 
 from .._layout import Layout
+from .._webhook_scheme import JWKS_PATH
 from ..contract import COMPLETED, ContractError, ContractModel, EndpointModel, load_document
 from ._config import MockConfig
 from ._images import parse_name
 from ._state import MockState, Req
+from ._storage import FILES_PREFIX, UPLOAD_PREFIX, StorageError
 
 __all__ = ["MockApp", "MockConnectionDropped", "create_app"]
 
@@ -177,8 +179,19 @@ class MockApp(Starlette):
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
         method: str = scope["method"]
+        if path.startswith(_STORAGE_PREFIX) or path in _STORAGE_ROUTES:
+            self.mock.tick()
+            await self._storage(path, method, scope, receive, send)
+            return
         if path.startswith("/_mock/"):
             await self._introspection(path, method, send)
+            return
+        if path == JWKS_PATH:
+            if method not in ("GET", "HEAD"):
+                raise _not_allowed("GET, HEAD")
+            await _send_json(
+                send, 200, self.mock.signer.jwks(), [(b"cache-control", b"public, max-age=86400")]
+            )
             return
         state = self.mock
         now = state.tick()
@@ -272,8 +285,8 @@ class MockApp(Starlette):
             )
             raise _Problem(401, {"detail": detail})
 
-    async def _body(self, scope: Scope, receive: Receive) -> bytes:
-        limit = self.config.max_body_bytes
+    async def _body(self, scope: Scope, receive: Receive, limit: int | None = None) -> bytes:
+        limit = self.config.max_body_bytes if limit is None else limit
         too_large = _Problem(413, {"detail": f"Request body is larger than the limit of {limit} bytes"})
         length = _header(scope, b"content-length")
         if length is not None and length.strip().isdigit() and int(length) > limit:
@@ -464,6 +477,75 @@ class MockApp(Starlette):
         else:
             await asyncio.sleep(seconds)
 
+    # -- fal's storage (docs/sources.md §3.8) ---------------------------------------------------------
+
+    async def _storage(self, path: str, method: str, scope: Scope, receive: Receive, send: Send) -> None:
+        """The storage emulation (:mod:`._storage`): initiate + PUT, the CDN token + upload, the files."""
+        storage = self.mock.storage
+        base = self.config.base_url or _base(scope)
+        self.mock.counters["storage"] += 1
+        try:
+            if path.startswith(FILES_PREFIX):
+                if method not in ("GET", "HEAD"):
+                    raise _not_allowed("GET, HEAD")
+                raw = scope.get("raw_path")
+                quoted = bytes(raw).decode("latin-1").split("?", 1)[0] if raw else quote(path)
+                upload = (
+                    storage.lookup(quoted[len(FILES_PREFIX) :]) if quoted.startswith(FILES_PREFIX) else None
+                )
+                if upload is None or upload.data is None:
+                    raise _Problem(404, {"detail": "No such file"})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 200,
+                        "headers": [
+                            (b"content-type", upload.content_type.encode("latin-1")),
+                            (b"content-length", str(len(upload.data)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": b"" if method == "HEAD" else upload.data})
+                return
+            if path.startswith(UPLOAD_PREFIX):
+                if method != "PUT":
+                    raise _not_allowed("PUT")
+                data = await self._body(scope, receive, self.config.max_upload_bytes)
+                if not storage.put(path[len(UPLOAD_PREFIX) :], data, _header(scope, b"content-type")):
+                    raise _Problem(404, {"detail": "No such upload (never initiated, or expired)"})
+                await _send_json(send, 200, {})
+                return
+            if method != "POST":
+                raise _not_allowed("POST")
+            if path == "/files/upload":
+                if not storage.authorized_cdn(_header(scope, b"authorization")):
+                    raise _Problem(401, {"detail": "Invalid or missing CDN token (POST /storage/auth/token)"})
+                data = await self._body(scope, receive, self.config.max_upload_bytes)
+                name = _header(scope, b"x-fal-file-name")
+                answer = storage.cdn_upload(data, name, _header(scope, b"content-type"), base)
+                await _send_json(send, 200, answer)
+                return
+            self._authorize(scope)
+            body = await self._body(scope, receive, 64 * 1024)
+            if path == "/storage/auth/token":
+                await _send_json(send, 200, storage.cdn_token(base))
+                return
+            try:
+                request = json.loads(body) if body else None
+            except (ValueError, RecursionError):
+                raise _Problem(
+                    422,
+                    {
+                        "detail": [
+                            {"type": "json_invalid", "loc": ["body"], "msg": "JSON decode error", "input": {}}
+                        ]
+                    },
+                ) from None
+            await _send_json(send, 200, storage.initiate(request, base))
+        except StorageError as exc:
+            detail = exc.detail if isinstance(exc.detail, dict) else {"detail": exc.detail}
+            await _send_json(send, exc.status, detail)
+
     # -- outside the contract ------------------------------------------------------------------------
 
     async def _introspection(self, path: str, method: str, send: Send) -> None:
@@ -492,6 +574,11 @@ class MockApp(Starlette):
             return
         raise _Problem(404, {"detail": "Not Found"})
 
+
+#: fal's storage routes on the REST host (``/storage/...``) and the v3 CDN (``/files/upload``), and the
+#: mock's own upload and file URLs (docs/sources.md §3.8)
+_STORAGE_ROUTES = frozenset({"/storage/upload/initiate", "/storage/auth/token", "/files/upload"})
+_STORAGE_PREFIX = "/_mock/storage/"
 
 #: the counter of ``/_mock/stats`` ``calls`` for each request role
 _KINDS = {"status": "status", "status-stream": "stream", "result": "result", "cancel": "cancel"}

@@ -5,7 +5,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-__all__ = ["DEFAULT_KEYS", "PROVIDERS", "FaultConfig", "MockConfig", "default_key"]
+__all__ = ["DEFAULT_KEYS", "PROVIDERS", "WEBHOOK_FAULT_KINDS", "FaultConfig", "MockConfig", "default_key"]
+
+#: the webhook faults (``MockConfig.webhook_faults``, ``--webhook-fault``): a delivery signed over another
+#: message, one whose timestamp is 600 s old (outside fal's ±300 s), one delivered twice with the same headers
+WEBHOOK_FAULT_KINDS: tuple[str, ...] = ("bad-signature", "stale-timestamp", "duplicate")
 
 #: The provider profiles: one document each in ``openapi/providers/{name}.openapi.yaml``.
 PROVIDERS: tuple[str, ...] = ("fal", "relay-a", "chainhub", "relay-b")
@@ -93,9 +97,19 @@ class MockConfig:
         webhook_allow_hosts: host names or IP addresses webhooks may be sent to besides loopback.
         webhook_timeout: seconds one webhook POST may take.
         sse_ping_interval: seconds between ``: ping`` comments of the status stream (fal: about 15).
+        webhook_key: a PEM file with the ED25519 private key that signs webhooks (default: a new key per
+            start); its public key is served at ``/.well-known/jwks.json``.
+        webhook_user_id: the ``X-Fal-Webhook-User-Id`` of every delivery.
+        webhook_retry_compression: fal retries a failed delivery 10 times over 2 hours; the mock waits
+            that schedule divided by this factor (1000: 7.2 seconds in all; 1: fal's own timing).
+        webhook_faults: faults of every delivery, from :data:`~._faults.WEBHOOK_FAULTS`: ``bad-signature``,
+            ``stale-timestamp``, ``duplicate``.
+        max_upload_bytes: largest file accepted by the storage emulation, bytes.
+        max_uploads: most uploaded files kept at once (the oldest are dropped first).
+        max_upload_store_bytes: most bytes of uploaded files kept at once (the oldest are dropped first).
 
     Raises:
-        ValueError: an unknown provider, a negative delay or limit.
+        ValueError: an unknown provider, a negative delay or limit, an unknown webhook fault.
     """
 
     provider: str = "fal"
@@ -112,6 +126,13 @@ class MockConfig:
     max_requests: int = 200_000
     webhook_timeout: float = 5.0
     sse_ping_interval: float = 15.0
+    webhook_key: str | None = None
+    webhook_user_id: str = "mock-user"
+    webhook_retry_compression: float = 1000.0
+    webhook_faults: tuple[str, ...] = ()
+    max_upload_bytes: int = 32 * 1024 * 1024
+    max_uploads: int = 256
+    max_upload_store_bytes: int = 256 * 1024 * 1024
 
     def __post_init__(self) -> None:
         if self.provider not in PROVIDERS:
@@ -127,3 +148,19 @@ class MockConfig:
         if self.base_url is not None:
             self.base_url = self.base_url.rstrip("/")
         self.webhook_allow_hosts = tuple(h.lower() for h in self.webhook_allow_hosts)
+        if not (math.isfinite(self.webhook_retry_compression) and self.webhook_retry_compression >= 1):
+            raise ValueError(
+                f"webhook_retry_compression must be a finite factor >= 1, got {self.webhook_retry_compression!r}"
+            )
+        self.webhook_faults = tuple(self.webhook_faults)
+        unknown = [f for f in self.webhook_faults if f not in WEBHOOK_FAULT_KINDS]
+        if unknown:
+            raise ValueError(
+                f"unknown webhook fault {unknown[0]!r}; expected one of {', '.join(WEBHOOK_FAULT_KINDS)}"
+            )
+        if self.max_upload_bytes < 0 or self.max_uploads < 0 or self.max_upload_store_bytes < 0:
+            raise ValueError("max_upload_bytes, max_uploads and max_upload_store_bytes must be >= 0")
+        if any(ord(c) < 33 or ord(c) > 126 for c in self.webhook_user_id) or not self.webhook_user_id:
+            raise ValueError(
+                f"webhook_user_id must be printable ASCII without spaces, got {self.webhook_user_id!r}"
+            )

@@ -34,6 +34,7 @@ __all__ = [
     "ImageSpec",
     "InputImageError",
     "decode_data_uri",
+    "decode_image_bytes",
     "encode_image",
     "extension_for",
     "mime_for",
@@ -306,8 +307,23 @@ def decode_data_uri(uri: str) -> tuple[int, int]:
         raise InputImageError("the data: URI is not valid base64") from None
     if not raw:
         raise InputImageError("the data: URI is empty")
+    return decode_image_bytes(raw, "the data: URI")
+
+
+def decode_image_bytes(raw: bytes, what: str = "the file") -> tuple[int, int]:
+    """Check that ``raw`` is an image Pillow reads fully, within the bounds of :func:`decode_data_uri` (the
+    header's size first, then the pixels within :data:`DECODE_BUDGET_BYTES`); ``what`` names it in errors.
+
+    Returns:
+        (width, height) in pixels.
+
+    Raises:
+        InputImageError: see :func:`decode_data_uri`.
+    """
+    if not raw:
+        raise InputImageError(f"{what} is empty")
     unreadable = InputImageError(
-        f"the data: URI is not an image Pillow can read in a format the mock decodes ({', '.join(INPUT_FORMATS)})"
+        f"{what} is not an image Pillow can read in a format the mock decodes ({', '.join(INPUT_FORMATS)})"
     )
     Image.init()  # every plugin registered, so that ``formats`` can name them
     too_large = f"more than the {MAX_INPUT_PIXELS / 1e6:.1f} MP this mock decodes"

@@ -11,7 +11,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-from typing import TYPE_CHECKING, Any
+from collections import Counter
+from typing import Any
 
 from anyio import to_thread
 
@@ -22,13 +23,15 @@ from ._images import (
     ImageSpec,
     InputImageError,
     decode_data_uri,
+    decode_image_bytes,
     extension_for,
     input_digest,
     mime_for,
     parse_name,
     size_for_ratio,
 )
-from ._queue import Outcome, Req
+from ._queue import Outcome, QueueMachine, Req
+from ._storage import FILES_PREFIX, Storage
 
 __all__ = ["Outputs"]
 
@@ -79,27 +82,43 @@ def plan_fillers(model: ContractModel) -> dict[str, tuple[dict[str, Any], dict[s
 
 
 class Outputs:
-    """The outputs half of :class:`~kontext_contract.mock._state.MockState` (a mixin)."""
+    """Input validation and model outputs, from the contract model; what a successful output is billed.
 
-    config: MockConfig
-    model: ContractModel
-    files: FileCache
-    #: endpoint id -> (output fields, image item fields) the contract requires and the mock gives no meaning:
-    #: a schema-valid value of each (:func:`plan_fillers`)
-    fillers: dict[str, tuple[dict[str, Any], dict[str, Any]]]
+    Args:
+        config: the mock's configuration.
+        model: the provider document's contract model.
+        queue: the queue (why a finished request did not run, the clock).
 
-    if TYPE_CHECKING:  # provided by the other parts of MockState
+    Attributes:
+        files: the LRU of rendered files.
+        fillers: endpoint id -> (output fields, image item fields) the contract requires and the mock gives
+            no meaning: a schema-valid value of each (:func:`plan_fillers`).
+        billed: what fal would bill: ``requests`` and ``images`` of the successful outputs made (each queued
+            request once, each synchronous run), by endpoint id (``requests:<id>``, ``images:<id>``).
+    """
 
-        def now(self) -> float:  # the queue mixin's clock
-            ...
-        def failure(self, req: Req, now: float) -> tuple[str, str] | None:  # the queue mixin's
-            ...
+    def __init__(self, config: MockConfig, model: ContractModel, queue: QueueMachine) -> None:
+        self.config = config
+        self.model = model
+        self.queue = queue
+        self.files = FileCache()
+        self.fillers = plan_fillers(model)
+        self.billed: Counter[str] = Counter()
+        #: uploaded files (set by the state): their URLs are input images the mock decodes
+        self.storage: Storage | None = None
+
+    def bill(self, endpoint: EndpointModel, outcome: Outcome) -> None:
+        """Count a successful output (one request, its images)."""
+        if outcome.status == 200:
+            images = outcome.body.get("images")
+            self.billed["requests:" + endpoint.endpoint_id] += 1
+            self.billed["images:" + endpoint.endpoint_id] += len(images) if isinstance(images, list) else 0
 
     async def outcome(self, req: Req, now: float) -> Outcome:
         """How a COMPLETED request answers its result (cached unless it carries inline images)."""
         if req.outcome is not None:
             return req.outcome
-        failed = self.failure(req, now)
+        failed = self.queue.failure(req, now)
         if failed is not None:
             error, error_type = failed
             if error_type == "request_timeout":
@@ -117,6 +136,9 @@ class Outputs:
             req.outcome = out
             return out
         out, cacheable = await self.evaluate(req.endpoint, req.body, base=req.base, seed=req.seed)
+        if not req.billed:
+            req.billed = True
+            self.bill(req.endpoint, out)
         if cacheable:
             req.outcome = out
         return out
@@ -138,14 +160,16 @@ class Outputs:
     async def _check(
         self, endpoint: EndpointModel, body: bytes, base: str
     ) -> tuple[Outcome | None, dict[str, Any] | None, tuple[float, float] | None]:
-        if len(body) > 65536 or b"data:" in body:  # inline images are decoded off the event loop
+        if (
+            len(body) > 65536 or b"data:" in body or FILES_PREFIX.encode() in body
+        ):  # images: off the event loop
             return await to_thread.run_sync(self.check_input, endpoint, body, base)
         return self.check_input(endpoint, body, base)
 
     async def ensure_checked(self, req: Req) -> None:
         """Validate a finished request's input once, so its status can say it failed (the 422 itself is
         the result's answer)."""
-        if req.outcome is not None or req.checked or self.failure(req, self.now()) is not None:
+        if req.outcome is not None or req.checked or self.queue.failure(req, self.queue.now()) is not None:
             return
         bad, _data, _ratio = await self._check(req.endpoint, req.body, req.base)
         if bad is not None:
@@ -206,7 +230,13 @@ class Outputs:
     def _input_size(self, value: str, base: str) -> tuple[int, int] | None:
         if value[:5].lower() == "data:":
             return decode_data_uri(value)
-        own = (self.config.base_url or base) + _FILES
+        own = self.config.base_url or base
+        if self.storage is not None and value.startswith(own + FILES_PREFIX):
+            upload = self.storage.lookup(value[len(own + FILES_PREFIX) :].split("?", 1)[0])
+            if upload is None or upload.data is None:
+                raise InputImageError("no such uploaded file on this mock (never uploaded, or expired)")
+            return decode_image_bytes(upload.data)
+        own += _FILES
         if value.startswith(own):
             spec = parse_name(value[len(own) :])
             if spec is None:

@@ -5,6 +5,9 @@ A request's state is computed from its timeline, never stored: submitted at ``t0
 ``t0 + queue_delay``, ``IN_PROGRESS`` for ``processing_delay``, then ``COMPLETED`` — earlier when it is
 cancelled, or when its ``X-Fal-Request-Timeout`` is shorter than its queue wait (docs/sources.md §3.1).
 The status code each state answers with, and the request URLs handed out, come from the contract model.
+
+The machine is sans-IO: it never sleeps, sends or schedules anything. It answers "what is the state of
+this request at time t" and "when does it end"; the webhooks (:mod:`._webhooks`) and the app ask it.
 """
 
 from __future__ import annotations
@@ -13,13 +16,12 @@ import bisect
 import heapq
 import random
 import sys
-import time
 import uuid
 from collections import Counter, deque
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..contract import COMPLETED, IN_PROGRESS, IN_QUEUE, ContractModel, EndpointModel
+from ._clock import Clock
 from ._config import MockConfig
 
 __all__ = ["Outcome", "QueueMachine", "Req"]
@@ -42,6 +44,7 @@ class Req:
 
     __slots__ = (
         "base",
+        "billed",
         "body",
         "cancelled_at",
         "checked",
@@ -81,65 +84,51 @@ class Req:
         self.cancelled_at: float | None = None
         self.outcome: Outcome | None = None
         self.checked = False
+        self.billed = False
         self.webhook_done = False
 
 
 class QueueMachine:
-    """The queue half of :class:`~kontext_contract.mock._state.MockState` (a mixin; the state sets the
-    attributes in its ``__init__``)."""
+    """The queue: the requests and their timeline, queue positions, cancellation, eviction, logs and
+    status bodies. Sans-IO (see the module's docstring).
 
-    config: MockConfig
-    model: ContractModel
-    requests: dict[str, Req]
-    _queue: deque[Req]
-    _order: deque[Req]
-    _leaving: list[tuple[float, int]]
-    _left: list[int]
-    _virtual: float
-    _seq: int
-    _enqueued: int
-    _seed_rng: random.Random
-    _epoch: datetime
-    _webhooks: list[tuple[float, int, Req]]
-    counters: Counter[str]
-    submits: Counter[str]
-    runs: Counter[str]
-    evicted: int
+    Args:
+        config: the mock's configuration (delays, TTL, limits, deterministic mode).
+        model: the provider document's contract model.
+        clock: the clock shared with the other parts of the mock.
+    """
 
-    if TYPE_CHECKING:  # provided by the other parts of MockState
-
-        def _pump(self) -> None:  # delivered by the webhooks mixin
-            ...
-        def _schedule_webhook(self, req: Req, due: float) -> None:  # delivered by the webhooks mixin
-            ...
+    def __init__(self, config: MockConfig, model: ContractModel, clock: Clock) -> None:
+        self.config = config
+        self.model = model
+        self.clock = clock
+        self.requests: dict[str, Req] = {}
+        self._queue: deque[Req] = deque()
+        self._order: deque[Req] = deque()
+        #: (time, seq) of queued requests that leave the queue before they start: cancelled while queued, or
+        #: their X-Fal-Request-Timeout passes first. Moved to ``_left`` (sorted seqs) when the time comes.
+        self._leaving: list[tuple[float, int]] = []
+        self._left: list[int] = []
+        self._seq = 0
+        self._enqueued = 0
+        self._seed_rng: random.Random = (
+            random.Random(config.faults.seed + 1) if config.deterministic else random.SystemRandom()
+        )
+        self.counters: Counter[str] = Counter()
+        self.submits: Counter[str] = Counter()
+        self.runs: Counter[str] = Counter()
+        self.evicted = 0
 
     def _new_uuid(self) -> str:
         return str(uuid.uuid4())
 
     def now(self) -> float:
         """Seconds on the mock's clock: monotonic time, or the virtual clock in deterministic mode."""
-        return self._virtual if self.config.deterministic else time.monotonic()
-
-    def advance(self, seconds: float) -> None:
-        """Move the virtual clock forward (deterministic mode; ignored otherwise) and deliver what is due."""
-        if self.config.deterministic and seconds > 0:
-            self._virtual += seconds
-            self._pump()
-
-    def tick(self) -> float:
-        """Called once per handled request: advance the virtual clock by ``clock_step``, evict what is
-        expired, deliver due webhooks. Returns the clock."""
-        if self.config.deterministic:
-            self._virtual += self.config.clock_step
-            if self._webhooks:
-                self._pump()
-        now = self.now()
-        self._evict(now)
-        return now
+        return self.clock.now()
 
     def timestamp(self, t: float) -> str:
         """ISO 8601 UTC time of clock time ``t``."""
-        return (self._epoch + timedelta(seconds=t)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return self.clock.timestamp(t)
 
     def new_id(self) -> str:
         """A request id: sequential in deterministic mode (``00000000-0000-4000-8000-000000000001``, ...)."""
@@ -162,8 +151,8 @@ class QueueMachine:
         timeout: float | None,
         now: float,
     ) -> Req:
-        """Record a submitted request and schedule its webhook. Never fails on the body's content:
-        invalid input is reported by the result (docs/sources.md §3.1)."""
+        """Record a submitted request. Never fails on the body's content: invalid input is reported by the
+        result (docs/sources.md §3.1). Who delivers its webhook asks :meth:`end_time`."""
         self._enqueued += 1
         req = Req(
             id=self.new_id(),
@@ -183,8 +172,6 @@ class QueueMachine:
             heapq.heappush(self._leaving, (now + req.timeout, req.seq))
         self._order.append(req)
         self.submits[endpoint.endpoint_id] += 1
-        if webhook is not None:
-            self._schedule_webhook(req, self.end_time(req))
         while len(self.requests) > self.config.max_requests and self._order:
             old = self._order.popleft()
             if self.requests.pop(old.id, None) is not None:
@@ -247,8 +234,6 @@ class QueueMachine:
             heapq.heappush(self._leaving, (now, req.seq))
         req.cancelled_at = now
         self.counters["cancelled"] += 1
-        if req.webhook is not None and not req.webhook_done:
-            self._schedule_webhook(req, now)
         return True
 
     def failure(self, req: Req, now: float) -> tuple[str, str] | None:
@@ -262,7 +247,8 @@ class QueueMachine:
             )
         return None
 
-    def _evict(self, now: float) -> None:
+    def evict(self, now: float) -> None:
+        """Forget finished requests older than ``request_ttl`` seconds."""
         ttl = self.config.request_ttl
         order = self._order
         while order:
