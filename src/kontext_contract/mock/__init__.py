@@ -16,12 +16,15 @@ Public surface::
 from ..contract import ContractError, ContractModel
 from ._app import MockApp, MockConnectionDropped, create_app
 from ._config import DEFAULT_KEYS, PROVIDERS, FaultConfig, MockConfig
-from ._server import MockServer
+from ._routing import FAL_HOSTS, route_fal
+from ._server import AppServer, MockServer
 from ._state import MockState
 
 __all__ = [
     "DEFAULT_KEYS",
+    "FAL_HOSTS",
     "PROVIDERS",
+    "AppServer",
     "ContractError",
     "ContractModel",
     "FaultConfig",
@@ -31,4 +34,5 @@ __all__ = [
     "MockServer",
     "MockState",
     "create_app",
+    "route_fal",
 ]

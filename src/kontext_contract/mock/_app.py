@@ -27,6 +27,7 @@ from .._webhook_scheme import JWKS_PATH
 from ..contract import COMPLETED, ContractError, ContractModel, EndpointModel, load_document
 from ._config import MockConfig
 from ._images import parse_name
+from ._signing import WebhookSigner
 from ._state import MockState, Req
 from ._storage import FILES_PREFIX, UPLOAD_PREFIX, StorageError
 
@@ -606,6 +607,7 @@ def create_app(
     document: dict[str, Any] | None = None,
     reference: dict[str, Any] | None = None,
     webhook_transport: httpx.AsyncBaseTransport | None = None,
+    signer: WebhookSigner | None = None,
 ) -> MockApp:
     """The mock as an ASGI application (a Starlette subclass).
 
@@ -616,12 +618,14 @@ def create_app(
         reference: with ``document``: a document holding the synchronous run operations, for the output
             schemas when ``document`` has none (default: ``openapi/kontext.openapi.yaml`` if found).
         webhook_transport: an httpx transport for webhook POSTs (default: the network, loopback only).
+        signer: the key that signs webhooks (default: ``config.webhook_key``'s, else a new one per app).
 
     Returns:
         The application; ``app.state.mock`` is its :class:`~kontext_contract.mock._state.MockState`.
 
     Raises:
         ContractError: the document lacks what the mock needs.
+        ValueError: ``config.webhook_key`` is not a readable ED25519 key file (the message names it).
         FileNotFoundError: a broken install without its contract (see ``_layout.shipped_root``).
     """
     config = config or MockConfig()
@@ -632,4 +636,4 @@ def create_app(
             with contextlib.suppress(FileNotFoundError, ContractError):
                 reference = load_document(Layout.shipped().contract)
         model = ContractModel.from_document(document, reference=reference)
-    return MockApp(MockState(config, model, webhook_transport=webhook_transport))
+    return MockApp(MockState(config, model, webhook_transport=webhook_transport, signer=signer))

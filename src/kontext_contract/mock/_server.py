@@ -7,14 +7,16 @@ import socket
 import threading
 import time
 from types import TracebackType
+from typing import Any, Literal, Self
 
 import uvicorn
 
 from ._app import MockApp, create_app
 from ._config import MockConfig
+from ._signing import WebhookSigner
 from ._state import MockState
 
-__all__ = ["MockServer", "bind_socket", "uvicorn_config"]
+__all__ = ["AppServer", "MockServer", "bind_socket", "uvicorn_config"]
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -38,7 +40,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def uvicorn_config(app: MockApp, *, access_log: bool, log_level: str) -> uvicorn.Config:
+def uvicorn_config(app: Any, *, access_log: bool, log_level: str) -> uvicorn.Config:
     """uvicorn settings for the mock: uvicorn's ``auto`` HTTP parser and event loop (httptools and uvloop
     when installed, else h11 and asyncio), no websockets. The access log has client, method, path and
     status only: never a header, so never the Authorization key."""
@@ -55,7 +57,93 @@ def uvicorn_config(app: MockApp, *, access_log: bool, log_level: str) -> uvicorn
     )
 
 
-class MockServer:
+class AppServer:
+    """Any ASGI application served by uvicorn on ``host:port`` in a background thread; a context manager.
+    (:class:`MockServer` serves the mock; the ``fal_mock`` pytest fixture serves an app's webhook receiver.)
+
+    Args:
+        app: the ASGI application.
+        host: the address to listen on; keep it loopback (the default).
+        port: the TCP port; 0 picks a free one.
+        access_log: print uvicorn's access log (no headers, so no key).
+        lifespan: uvicorn's lifespan setting (``on``, ``off``, ``auto``).
+
+    Raises:
+        OSError: on start, the address cannot be bound.
+        RuntimeError: on start, uvicorn did not come up within 10 seconds.
+    """
+
+    def __init__(
+        self,
+        app: Any,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        access_log: bool = False,
+        log_level: str = "warning",
+        lifespan: Literal["auto", "on", "off"] = "on",
+    ) -> None:
+        self.host = host
+        self.port = port
+        self._asgi = app
+        self._access_log = access_log
+        self._log_level = log_level
+        self._lifespan = lifespan
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._sock: socket.socket | None = None
+
+    @property
+    def base_url(self) -> str:
+        """``http://HOST:PORT`` of the running server (the port it really got)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def _config(self) -> uvicorn.Config:
+        config = uvicorn_config(self._asgi, access_log=self._access_log, log_level=self._log_level)
+        config.lifespan = self._lifespan
+        return config
+
+    def start(self) -> Self:
+        """Bind, start uvicorn in a daemon thread and wait until it accepts connections."""
+        if self._thread is not None:
+            return self
+        self._sock = bind_socket(self.host, self.port)
+        self.port = int(self._sock.getsockname()[1])
+        self._server = uvicorn.Server(self._config())
+        server, sock = self._server, self._sock
+        self._thread = threading.Thread(
+            target=lambda: server.run(sockets=[sock]), name="kontext-mock", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 10.0
+        while not server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the server did not start on {self.host}:{self.port}")
+            time.sleep(0.005)
+        return self
+
+    def stop(self) -> None:
+        """Ask uvicorn to exit, wait for the thread (at most ~5 s) and close the socket."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+        if self._sock is not None:
+            self._sock.close()
+        self._server = self._thread = self._sock = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+class MockServer(AppServer):
     """The mock served by uvicorn on ``host:port`` in a background thread; a context manager.
 
     Args:
@@ -63,6 +151,7 @@ class MockServer:
         host: the address to listen on; keep it loopback (the default).
         port: the TCP port; 0 picks a free one.
         access_log: print uvicorn's access log (no headers, so no key).
+        signer: the webhook key (default: ``config.webhook_key``'s, else a new one).
 
     Attributes:
         app: the ASGI application; ``server.app.mock`` (= ``app.state.mock``) is its state.
@@ -80,64 +169,13 @@ class MockServer:
         port: int = 0,
         access_log: bool = False,
         log_level: str = "warning",
+        signer: WebhookSigner | None = None,
     ) -> None:
         self.config = config or MockConfig()
-        self.host = host
-        self.port = port
-        self.app: MockApp = create_app(self.config)
-        self._access_log = access_log
-        self._log_level = log_level
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._sock: socket.socket | None = None
+        self.app: MockApp = create_app(self.config, signer=signer)
+        super().__init__(self.app, host=host, port=port, access_log=access_log, log_level=log_level)
 
     @property
     def state(self) -> MockState:
         """The mock's state (stats, clock)."""
         return self.app.mock
-
-    @property
-    def base_url(self) -> str:
-        """``http://HOST:PORT`` of the running server (the port it really got)."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    def start(self) -> MockServer:
-        """Bind, start uvicorn in a daemon thread and wait until it accepts connections."""
-        if self._thread is not None:
-            return self
-        self._sock = bind_socket(self.host, self.port)
-        self.port = int(self._sock.getsockname()[1])
-        self._server = uvicorn.Server(
-            uvicorn_config(self.app, access_log=self._access_log, log_level=self._log_level)
-        )
-        server, sock = self._server, self._sock
-        self._thread = threading.Thread(
-            target=lambda: server.run(sockets=[sock]), name="kontext-mock", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10.0
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the mock server did not start on {self.host}:{self.port}")
-            time.sleep(0.005)
-        return self
-
-    def stop(self) -> None:
-        """Ask uvicorn to exit, wait for the thread (at most ~5 s) and close the socket."""
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=5.0)
-        if self._sock is not None:
-            self._sock.close()
-        self._server = self._thread = self._sock = None
-
-    def __enter__(self) -> MockServer:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
