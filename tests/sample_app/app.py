@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from kontext_contract.client import JWKSCache, WebhookVerificationError, averify_webhook
+from kontext_contract.client import JWKSCache, JWKSError, WebhookVerificationError, averify_webhook
 
 EDIT = "fal-ai/flux-pro/kontext"
 TEXT = "fal-ai/flux-pro/kontext/text-to-image"
@@ -72,6 +72,9 @@ async def webhook(request: Request) -> JSONResponse:
     except WebhookVerificationError as exc:
         REFUSED.append((exc.reason, request.headers.get("x-fal-webhook-request-id")))
         return JSONResponse({"detail": exc.reason}, status_code=401)
+    except JWKSError as exc:  # no keys to check with: let fal retry later
+        REFUSED.append(("jwks_" + exc.reason, request.headers.get("x-fal-webhook-request-id")))
+        return JSONResponse({"detail": "cannot verify now"}, status_code=503)
     if hook.request_id not in RESULTS:  # fal may deliver twice: keep the first
         RESULTS[hook.request_id] = hook.output.images[0].url if hook.ok else hook.error
     return JSONResponse({"ok": True})
