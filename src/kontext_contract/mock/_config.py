@@ -178,7 +178,8 @@ class MockConfig:
         self.webhook_allow_hosts = tuple(h.lower() for h in self.webhook_allow_hosts)
         if not (math.isfinite(self.webhook_retry_compression) and self.webhook_retry_compression >= 1):
             raise MockConfigError(
-                "webhook_retry_compression", f"must be a finite factor >= 1, got {self.webhook_retry_compression!r}"
+                "webhook_retry_compression",
+                f"must be a finite factor >= 1, got {self.webhook_retry_compression!r}",
             )
         self.webhook_faults = tuple(self.webhook_faults)
         unknown = [f for f in self.webhook_faults if f not in WEBHOOK_FAULT_KINDS]
