@@ -40,10 +40,10 @@ spec: setup ## sources -> merge -> overlays -> openapi/kontext.openapi.yaml and 
 	$(BIN)/kontext-contract spec build
 
 client: setup ## regenerate generated/ from the contract (openapi-python-client, pinned)
-	$(BIN)/kontext-contract client generate
+	$(BIN)/kontext-contract codegen generate
 
 check-generated: setup ## fail if generated/ differs from a fresh regeneration
-	$(BIN)/kontext-contract client check
+	$(BIN)/kontext-contract codegen check
 
 acknowledge: setup ## accept the current merge disagreements into openapi/merge-acknowledged.yaml (review the diff!)
 	$(BIN)/kontext-contract spec acknowledge

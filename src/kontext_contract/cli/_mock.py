@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -10,13 +9,14 @@ from typing import Any, TypeVar
 import click
 import uvicorn
 
-from .._cli_options import check_url, root_option
 from ..contract import ContractError
-from ._app import create_app
-from ._config import PROVIDERS, FaultConfig, MockConfig, default_key
-from ._server import bind_socket, uvicorn_config
+from ..mock._app import create_app
+from ..mock._config import PROVIDERS, FaultConfig, MockConfig, MockConfigError, default_key
+from ..mock._server import bind_socket, uvicorn_config
+from ._errors import field_error
+from ._options import check_url, provider_option, root_option
 
-__all__ = ["mock_command"]
+__all__ = ["command"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,10 +32,12 @@ def _rate(name: str) -> Callable[[F], F]:
     )
 
 
-def _option_names(message: str) -> str:
-    """A configuration error as a person reads it: ``queue_delay`` becomes ``--queue-delay``."""
-    fields = "queue_delay|processing_delay|request_ttl|sse_ping_interval|max_body_bytes|retry_after"
-    return re.sub(rf"\b({fields})\b", lambda m: "--" + m.group(1).replace("_", "-"), message)
+#: the settings (MockConfig, FaultConfig fields) whose option is not named after them
+_OPTIONS = {
+    "base_url": "--public-url",
+    "seed": "--fault-seed",
+    **{f"rate_{kind}": f"--fault-{kind}" for kind in ("429", "502", "503", "504", "drop")},
+}
 
 
 @click.command("mock")
@@ -49,13 +51,7 @@ def _option_names(message: str) -> str:
     show_default=True,
     help="TCP port; 0 picks a free one.",
 )
-@click.option(
-    "--provider",
-    type=click.Choice(PROVIDERS),
-    default="fal",
-    show_default=True,
-    help="Provider profile to emulate.",
-)
+@provider_option(choices=PROVIDERS, extra="the profile the mock emulates.")
 @click.option(
     "--key", default=None, help="The key to accept (default: the mock's own test key of the profile)."
 )
@@ -126,7 +122,7 @@ def _option_names(message: str) -> str:
     help="uvicorn's access log (never has headers).",
 )
 @root_option
-def mock_command(
+def command(
     host: str,
     port: int,
     provider: str,
@@ -184,8 +180,10 @@ def mock_command(
             sse_ping_interval=sse_ping_interval,
         )
         app = create_app(config)
+    except MockConfigError as exc:
+        raise field_error(exc.field, exc.problem, _OPTIONS) from None
     except (ValueError, ContractError, FileNotFoundError) as exc:
-        raise click.UsageError(_option_names(str(exc))) from None
+        raise click.UsageError(str(exc)) from None
     try:
         sock = bind_socket(host, port)
     except OSError as exc:  # in use, not an address of this machine, not a host name: bad --host/--port

@@ -1,6 +1,6 @@
-"""``kontext-contract check`` and ``kontext-contract matrix``.
+"""``kontext-contract check``: one provider against the contract, a battery of named checks.
 
-Exit status of ``check``: 0 compatible (every check PASS or SKIP); 1 incompatibilities found (a FAIL);
+Exit status: 0 compatible (every check PASS or SKIP); 1 incompatibilities found (a FAIL);
 2 usage or connection error (bad option, no key, unreachable base URL, a key rejected with every scheme,
 HTML or garbage where the contract expects JSON, a provider document lacking what a check needs);
 130 interrupted by Ctrl-C. Reports asked for are written after every check, so an interrupted or stopped
@@ -18,18 +18,28 @@ from typing import Any
 
 import click
 
-from .._cli_options import check_url as _check_url
-from .._cli_options import report_json_option, report_md_option, root_option
+from ..checks._checks import ALL_CHECKS
+from ..checks._context import Check, Options
+from ..checks._contract import ContractProblem, ProviderContract
+from ..checks._matrix import embedded_mock, mock_target
+from ..checks._model import Report, Result
+from ..checks._report import write_reports
+from ..checks._runner import Target, plan_run, run_checks
 from ..client._providers import Secret
-from ._checks import ALL_CHECKS
-from ._context import Check, Options
-from ._contract import ContractProblem, ProviderContract
-from ._matrix import embedded_mock, mock_target, render_matrix, run_matrix
-from ._model import Report, Result
-from ._report import write_reports
-from ._runner import Target, plan_run, run_checks
+from ._options import (
+    base_url_option,
+    junit_option,
+    key_env_option,
+    provider_option,
+    report_json_option,
+    report_md_option,
+    root_option,
+    run_base_url_option,
+    seconds_option,
+    wait_timeout_option,
+)
 
-__all__ = ["check_command", "matrix_command"]
+__all__ = ["command"]
 
 _DRY_RUN_BASE = "http://embedded-mock.invalid"
 
@@ -123,29 +133,15 @@ class _Progress:
 
 
 @click.command("check")
-@click.option(
-    "--base-url", default=None, help="The provider's queue base URL. Default: start the embedded mock."
-)
+@base_url_option("start the embedded mock.")
 @click.option(
     "--auth",
     type=click.Choice(["key", "bearer"], case_sensitive=False),
     default=None,
     help="Authorization scheme: key (fal's 'Key <FAL_KEY>') or bearer (relays). Default: the provider document's.",
 )
-@click.option(
-    "--key-env",
-    default=None,
-    metavar="VAR",
-    help="Environment variable holding the key. Default: the provider document's x-provider.auth.key_env "
-    "(FAL_KEY, RELAY_A_KEY, CHAINHUB_KEY, RELAY_B_KEY); with the embedded mock, the mock then accepts that key "
-    "instead of its own.",
-)
-@click.option(
-    "--provider",
-    default="fal",
-    show_default=True,
-    help="Provider document with the expectations (openapi/providers/NAME.openapi.yaml): fal, relay-a, chainhub, relay-b.",
-)
+@key_env_option("with the embedded mock, the mock then accepts that key instead of its own.")
+@provider_option(extra="the expectations checked.")
 @click.option(
     "--endpoint",
     "endpoints",
@@ -165,18 +161,9 @@ class _Progress:
 )
 @report_json_option("the report (rewritten after every check)")
 @report_md_option("the report (rewritten after every check)")
-@click.option(
-    "--junit",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="PATH",
-    help="Also write the report as JUnit XML here (one test case per check).",
-)
-@click.option(
-    "--run-base-url",
-    default=None,
-    help="The synchronous API's base URL (fal: https://fal.run). Default: the provider document's when "
-    "--base-url is its documented queue URL; {mock}/run for the embedded mock.",
+@junit_option("the report (one test case per check)")
+@run_base_url_option(
+    "the provider document's when --base-url is its documented queue URL; {mock}/run for the embedded mock."
 )
 @click.option(
     "--poll-interval",
@@ -185,19 +172,11 @@ class _Progress:
     show_default=True,
     help="Seconds between status polls at first.",
 )
-@click.option(
-    "--wait-timeout",
-    type=click.FloatRange(0.0, min_open=True),
-    default=600.0,
-    show_default=True,
-    help="Seconds a request may take to complete.",
-)
-@click.option(
+@wait_timeout_option(default=600.0, help="Seconds a request may take to complete.")
+@seconds_option(
     "--http-timeout",
-    "request_timeout",
-    type=click.FloatRange(0.0, min_open=True),
+    dest="request_timeout",
     default=60.0,
-    show_default=True,
     help="Seconds one HTTP request may wait for the provider (connect, each read); a request with its "
     "retries never takes longer than --wait-timeout.",
 )
@@ -207,7 +186,7 @@ class _Progress:
     help="Show a progress bar (default: when stdout is a terminal).",
 )
 @root_option
-def check_command(
+def command(
     base_url: str | None,
     auth: str | None,
     key_env: str | None,
@@ -247,9 +226,6 @@ def check_command(
                 f"{endpoint!r} is not an endpoint of {contract.path}; it has: {', '.join(contract.submits)}",
                 param_hint="--endpoint",
             )
-    for option, url in (("--base-url", base_url), ("--run-base-url", run_base_url)):
-        if url is not None:
-            _check_url(option, url)
     scheme = {"key": "Key", "bearer": "Bearer"}[auth.lower()] if auth else contract.auth_scheme
     options = Options(
         endpoints=chosen,
@@ -431,65 +407,6 @@ def _run(
 
 
 def _redactor(key: Secret) -> Any:
-    from ._http import Redactor
+    from ..checks._http import Redactor
 
     return Redactor(key.reveal()).text
-
-
-@click.command("matrix")
-@click.option(
-    "--report-md",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="PATH",
-    help="Where to write the compatibility page as Markdown (default: docs/compatibility.md in the project).",
-)
-@click.option(
-    "--check",
-    "check_only",
-    is_flag=True,
-    help="Do not write: exit 1 if --report-md differs from a fresh run.",
-)
-@root_option
-def matrix_command(report_md: Path | None, check_only: bool, root: Path | None) -> None:
-    """Run every check against the mock's emulation of each documented provider (fal, relay-a, chainhub,
-    relay-b) and write the compatibility matrix (checks x providers) as Markdown.
-
-    Exit status: 0 written (or current with --check); 1 --check found it stale; 2 usage error (no project,
-    or a provider document lacks what the checks need).
-    """
-    from .. import _layout
-    from ..pipeline import write_atomic
-
-    try:
-        project = _layout.find_root(root=root)
-    except FileNotFoundError as exc:
-        raise click.UsageError(str(exc)) from None
-    click.echo(f"project: {project}", err=True)
-    output = report_md if report_md is not None else project / "docs" / "compatibility.md"
-    _layout.use_contract_from(project)  # the checks and the embedded mock read this project's documents
-    try:
-        rows = run_matrix(
-            on_provider=lambda name: click.echo(f"checking the mock's {name} emulation", err=True)
-        )
-    except ContractProblem as exc:
-        click.echo(f"error: the contract: {exc}", err=True)
-        sys.exit(2)
-    finally:
-        _layout.use_contract_from(None)
-    text = render_matrix(rows)
-    for row in rows:
-        counts = row.report.counts()
-        click.echo(
-            f"{row.report.provider:9} {counts['pass']:2} pass {counts['fail']:2} fail {counts['skip']:2} skip"
-            + ("" if row.report.complete else f"  INCOMPLETE: {row.report.error}")
-        )
-    if check_only:
-        current = output.read_text(encoding="utf-8") if output.is_file() else ""
-        if current != text:
-            click.echo(f"error: {output} is not what the checks give now; run `make matrix`", err=True)
-            sys.exit(1)
-        click.echo(f"{output} is current")
-        return
-    changed = write_atomic(output, text)
-    click.echo(f"{'wrote' if changed else 'unchanged:'} {output}")
