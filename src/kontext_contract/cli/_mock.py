@@ -11,7 +11,14 @@ import uvicorn
 
 from ..contract import ContractError
 from ..mock._app import create_app
-from ..mock._config import PROVIDERS, FaultConfig, MockConfig, MockConfigError, default_key
+from ..mock._config import (
+    PROVIDERS,
+    WEBHOOK_FAULT_KINDS,
+    FaultConfig,
+    MockConfig,
+    MockConfigError,
+    default_key,
+)
 from ..mock._server import bind_socket, uvicorn_config
 from ._errors import field_error
 from ._options import check_url, provider_option, root_option
@@ -36,6 +43,7 @@ def _rate(name: str) -> Callable[[F], F]:
 _OPTIONS = {
     "base_url": "--public-url",
     "seed": "--fault-seed",
+    "webhook_faults": "--webhook-fault",
     **{f"rate_{kind}": f"--fault-{kind}" for kind in ("429", "502", "503", "504", "drop")},
 }
 
@@ -109,6 +117,35 @@ _OPTIONS = {
     help="A host webhooks may go to besides loopback.",
 )
 @click.option(
+    "--webhook-key",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="PEM file of the ED25519 key that signs webhooks (default: a new key per start); "
+    "its public key is served at /.well-known/jwks.json.",
+)
+@click.option(
+    "--webhook-fault",
+    "webhook_faults",
+    type=click.Choice(WEBHOOK_FAULT_KINDS),
+    multiple=True,
+    help="Deliver every webhook with this fault (repeatable).",
+)
+@click.option(
+    "--webhook-retry-compression",
+    type=click.FloatRange(1.0),
+    default=1000.0,
+    show_default=True,
+    help="fal retries a failed webhook 10 times over 2 hours; wait that divided by this factor.",
+)
+@click.option(
+    "--max-upload-bytes",
+    type=click.IntRange(0),
+    default=32 * 1024 * 1024,
+    show_default=True,
+    help="Largest uploaded file (storage emulation), bytes.",
+)
+@click.option(
     "--sse-ping-interval",
     type=click.FloatRange(0.001),
     default=15.0,
@@ -141,6 +178,10 @@ def command(
     max_body_bytes: int,
     request_ttl: float,
     webhook_allow_hosts: tuple[str, ...],
+    webhook_key: str | None,
+    webhook_faults: tuple[str, ...],
+    webhook_retry_compression: float,
+    max_upload_bytes: int,
     sse_ping_interval: float,
     access_log: bool,
     root: object,
@@ -177,6 +218,10 @@ def command(
             max_body_bytes=max_body_bytes,
             request_ttl=request_ttl,
             webhook_allow_hosts=webhook_allow_hosts,
+            webhook_key=webhook_key,
+            webhook_faults=webhook_faults,
+            webhook_retry_compression=webhook_retry_compression,
+            max_upload_bytes=max_upload_bytes,
             sse_ping_interval=sse_ping_interval,
         )
         app = create_app(config)
@@ -206,7 +251,11 @@ def command(
     )
     if app.model.provider.sync_api:
         click.echo(f"  synchronous:      POST {base}/run/<endpoint_id>")
+    click.echo(f"  webhook keys:     GET {base}/.well-known/jwks.json (kid {app.mock.signer.kid})")
+    click.echo(f"  storage:          POST {base}/storage/upload/initiate, POST {base}/files/upload")
     click.echo(f"  stats:            GET {base}/_mock/stats")
+    if webhook_faults:
+        click.echo(f"  webhook faults:   {', '.join(webhook_faults)}")
     if faults.any:
         click.echo(
             f"  faults:           429 {fault_429}, 502 {fault_502}, 503 {fault_503}, 504 {fault_504}, drop {fault_drop}"
