@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed-stamp
 # The pinned tools (ruff, openapi-python-client) must be the ones found on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup lock spec client check-generated unasync check-unasync lint typecheck unit propagation test demo bench acknowledge mock diff contract contract-live matrix clean
+.PHONY: help setup lock update spec client check-generated unasync check-unasync lint typecheck unit propagation test demo bench acknowledge mock diff contract contract-live matrix clean
 
 LINT_PATHS = $(wildcard src tests contract_tests scripts bench)
 PORT ?= 8765
@@ -38,6 +38,9 @@ lock: ## recompile requirements.lock from requirements.in (then commit both)
 
 spec: setup ## sources -> merge -> overlays -> openapi/kontext.openapi.yaml and openapi/providers/
 	$(BIN)/kontext-contract spec build
+
+update: setup ## fetch fal's per-endpoint OpenAPI, check, apply, (YES=1: acknowledge), spec, client, diff; prints a PR summary
+	$(BIN)/kontext-contract sources update $(if $(YES),--yes) $(if $(SUMMARY),--summary-md $(SUMMARY))
 
 client: setup ## regenerate generated/ from the contract (openapi-python-client, pinned)
 	$(BIN)/kontext-contract codegen generate

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..pipeline import SpecError
+from ._intake import sources_fetch, sources_update
 from ._options import report_json_option, root_option
 from ._project import project_layout
 
@@ -16,7 +17,7 @@ __all__ = ["command"]
 
 @click.group("sources")
 def command() -> None:
-    """The source documents: check newer published copies against the manifest.
+    """The source documents: fetch fal's publications, check newer copies against the manifest, update.
 
     Exit status: 0 nothing needs a person; 1 something does; 2 usage error.
     """
@@ -97,3 +98,7 @@ def sources_check(from_dir: Path, apply: bool, report_json: Path | None, root: P
         )
         sys.exit(1)
     click.echo("result: " + ("changes are harmless" if report.changed else "nothing changed"))
+
+
+command.add_command(sources_fetch)
+command.add_command(sources_update)
