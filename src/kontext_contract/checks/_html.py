@@ -113,11 +113,12 @@ def render_html(report: Report, redact: Callable[[str], str] = str) -> str:
     """The HTML report of ``report``: one self-contained page (inline CSS, images as data: URIs), every text
     passed through ``redact`` once more."""
     by_name = {c.name: c for c in ALL_CHECKS}
-    checks = []
-    for result in report.results:
+    checks: list[dict[str, Any]] = []
+    for index, result in enumerate(report.results, 1):
         check = by_name.get(result.name)
         checks.append(
             {
+                "index": index,
                 "result": result,
                 "rule": check.rule.replace("``", "") if check else "",
                 "source": check.source if check else "",
@@ -133,6 +134,7 @@ def render_html(report: Report, redact: Callable[[str], str] = str) -> str:
             report=report,
             counts=report.counts(),
             checks=checks,
+            failures=[c for c, r in zip(checks, report.results, strict=True) if r.status == "fail"],
             images=[_image_view(i) for i in report.images],
             cost=_cost(report),
             verdict_class=verdict_class,
