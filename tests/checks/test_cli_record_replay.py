@@ -104,3 +104,18 @@ def test_the_matrix_from_committed_recordings(tmp_path: Path) -> None:
         cells = dict(zip(columns, [c.strip() for c in mine.split("|")[2:-1]], strict=True))
         assert [cells[p] for p in order] == [c.strip() for c in theirs.split("|")[2:-1]], mine
     assert 'data-verdict="compatible"' in html.read_text(encoding="utf-8")
+
+
+def test_generate_names_an_undocumented_relay(tmp_path: Path) -> None:
+    key = "acme-generate-key-0123456789"
+    with _server("relay-a", key=key) as server:
+        result = CliRunner().invoke(
+            main,
+            ["generate", "a red fox", "--provider", "relay", "--name", "acme", "--auth", "bearer",
+             "--base-url", server.base_url, "--key-env", "ACME_KEY", "--out", str(tmp_path), "--no-logs"],
+            env={"ACME_KEY": key},
+            catch_exceptions=False,
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"on acme ({server.base_url})" in result.output
+    assert key not in result.output
