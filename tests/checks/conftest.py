@@ -101,7 +101,6 @@ def serve(
     server = MockServer(config or embedded_mock_config(provider))
     if rewrite is not None:
         server.app = Breaker(server.app, rewrite)  # type: ignore[assignment]
-        server._asgi = server.app  # what uvicorn serves (AppServer); the attribute alone is not enough
     with server:
         yield server
 

@@ -31,7 +31,6 @@ def _server(provider: str, wrapper: Any = None, key: str | None = None) -> Itera
     server = MockServer(embedded_mock_config(provider, key))
     if wrapper is not None:
         server.app = wrapper(server.app)
-        server._asgi = server.app  # what uvicorn serves
     with server:
         yield server
 

@@ -67,7 +67,6 @@ class _Wrap:
 def _mock(answer: Any, config: MockConfig | None = None) -> Iterator[MockServer]:
     server = MockServer(config or embedded_mock_config("fal", CANARY))
     server.app = _Wrap(server.app, answer)  # type: ignore[assignment]
-    server._asgi = server.app  # what uvicorn serves (AppServer)
     with server:
         yield server
 
