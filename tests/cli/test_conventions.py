@@ -28,7 +28,7 @@ RETIRED = {
     "--report": "--report-json",
     "--json": "--report-json",
 }
-REPORT_OPTIONS = {"--report-json", "--report-md", "--junit"}
+REPORT_OPTIONS = {"--report-json", "--report-md", "--report-html", "--junit"}
 
 
 def _walk(

@@ -64,7 +64,14 @@ def _usage(message: str) -> NoReturn:
     sys.exit(2)
 
 
-def _provider(name: str, base_url: str | None, run_base_url: str | None, key_env: str | None) -> Provider:
+def _provider(
+    name: str,
+    base_url: str | None,
+    run_base_url: str | None,
+    key_env: str | None,
+    shown: str | None = None,
+    auth: str | None = None,
+) -> Provider:
     """The provider as the options name it; the key variable is the provider document's
     ``x-provider.auth.key_env`` unless ``--key-env`` names another. Errors name the options (exit 2)."""
     key: str | None = None
@@ -78,9 +85,19 @@ def _provider(name: str, base_url: str | None, run_base_url: str | None, key_env
                 raise click.UsageError(
                     "--provider relay (a relay without a provider document) needs --base-url and --key-env"
                 )
-            provider = Provider.relay(base_url, key=key, run_base_url=run_base_url)
+            provider = Provider.relay(
+                base_url,
+                key=key,
+                run_base_url=run_base_url,
+                name=shown or "relay",
+                auth_scheme="Key" if (auth or "").lower() == "key" else "Bearer",
+            )
         else:
             provider = Provider.from_document(name, base_url=base_url, key=key)
+            if shown:
+                provider = provider.with_options(name=shown)
+            if auth:
+                provider = provider.with_options(auth_scheme="Key" if auth.lower() == "key" else "Bearer")
     except MissingCredentialsError as exc:
         raise click.UsageError(f"{exc.problem} (or name another variable with --key-env)") from None
     except ConfigurationError as exc:
@@ -271,6 +288,20 @@ class _Progress:
 @base_url_option("the provider document's (fal: https://queue.fal.run).")
 @run_base_url_option("the provider document's when --base-url is not given.")
 @key_env_option("required with --provider relay.")
+@click.option(
+    "--name",
+    "shown_name",
+    default=None,
+    metavar="NAME",
+    help="The name messages give the provider (with --provider relay: default 'relay').",
+)
+@click.option(
+    "--auth",
+    type=click.Choice(["key", "bearer"], case_sensitive=False),
+    default=None,
+    help="Authorization scheme: key ('Key <key>', fal) or bearer (relays). Default: the provider document's; "
+    "bearer for --provider relay.",
+)
 @click.option("--num-images", type=int, default=None, help="1 to 4 (the contract's range is checked).")
 @click.option("--seed", type=int, default=None)
 @click.option("--aspect-ratio", default=None, help="e.g. 16:9 (see the contract's AspectRatio).")
@@ -305,6 +336,8 @@ def command(
     base_url: str | None,
     run_base_url: str | None,
     key_env: str | None,
+    shown_name: str | None,
+    auth: str | None,
     num_images: int | None,
     seed: int | None,
     aspect_ratio: str | None,
@@ -331,7 +364,7 @@ def command(
     """
     started = time.monotonic()
     try:
-        provider = _provider(provider_name, base_url, run_base_url, key_env)
+        provider = _provider(provider_name, base_url, run_base_url, key_env, shown_name, auth)
     except ConfigurationError as exc:  # a provider document the client cannot use
         _usage(str(exc))
     chosen = _endpoint(endpoint, len(images), use_max)

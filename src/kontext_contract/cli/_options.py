@@ -106,6 +106,17 @@ def report_md_option(what: str, default: Path | None = None, *, help: str | None
     )
 
 
+def report_html_option(what: str) -> Callable[[F], F]:
+    """``--report-html PATH``: one self-contained HTML page (docs/checks.md "HTML report")."""
+    return click.option(
+        "--report-html",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        metavar="PATH",
+        help=f"Also write {what} as one self-contained HTML page here.",
+    )
+
+
 def junit_option(what: str) -> Callable[[F], F]:
     return click.option(
         "--junit",
