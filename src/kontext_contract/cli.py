@@ -373,6 +373,10 @@ from .client._cli import generate_command  # noqa: E402
 
 main.add_command(generate_command)
 
+from .client._requests_cli import requests_group  # noqa: E402
+
+main.add_command(requests_group)
+
 
 from .checks._cli import check_command  # noqa: E402
 

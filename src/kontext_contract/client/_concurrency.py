@@ -13,12 +13,17 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import anyio.to_thread
 
 __all__ = ["AsyncIO", "SyncIO"]
 
 # an asyncio.timeout around a wait ends a little after the wait's own deadline, so that the deadline's
 # cleaner WaitTimeoutError wins whenever the transport honours its timeouts
 _GUARD_SLACK = 0.05
+
+T = TypeVar("T")
 
 
 class AsyncIO:
@@ -30,6 +35,13 @@ class AsyncIO:
     @staticmethod
     async def sleep(seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+    @staticmethod
+    async def offload(fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in a worker thread (anyio's), so blocking I/O -- the request journal's SQLite
+        writes -- never holds the event loop. A cancellation waits for the call to end (anyio's
+        ``abandon_on_cancel=False``): what follows knows whether the write was made."""
+        return await anyio.to_thread.run_sync(fn, *args)
 
     @staticmethod
     def slots(size: int | None) -> asyncio.Semaphore | contextlib.nullcontext[None]:
@@ -65,6 +77,11 @@ class SyncIO:
     @staticmethod
     def sleep(seconds: float) -> None:
         time.sleep(seconds)
+
+    @staticmethod
+    def offload(fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)``, in the calling thread."""
+        return fn(*args)
 
     @staticmethod
     def slots(size: int | None) -> contextlib.nullcontext[None]:
