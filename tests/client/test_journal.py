@@ -433,7 +433,7 @@ class MemoryJournal:
     def record_intent(self, intent: Intent) -> str:
         self._touch()
         with self.lock:
-            entry_id = f"{len(self.rows):032x}"
+            entry_id = intent.id
             self.rows[entry_id] = Entry(
                 entry_id, intent.kind, intent.endpoint_id, intent.input_digest, intent.provider, intent.base_url,
                 "pending", True, None, None, None, None, None, None, None, (), 0.0, None, 0.0, None, "h", 0,
@@ -452,7 +452,7 @@ class MemoryJournal:
         self.rows[entry_id] = replace(self.rows[entry_id], queue_status=queue_status)
 
     def record_outcome(self, entry_id: str, state: str, *, result: Any = None, error: Any = None,
-                       request_id: str | None = None) -> None:  # fmt: skip
+                       request_id: str | None = None, queue_status: str | None = None) -> None:  # fmt: skip
         self._touch()
         self.rows[entry_id] = replace(self.rows[entry_id], state=state, result=result, error=error)  # type: ignore[arg-type]
 

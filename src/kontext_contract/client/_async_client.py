@@ -17,12 +17,14 @@ import json
 import os
 import time
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Generic, TypeVar, Unpack, cast, overload
 
 import httpx
 from kontext_api.models import KontextEditOutput, KontextOutput, QueueStatusCompleted
 
+from ..contract import COMPLETED, IN_QUEUE
 from ._concurrency import AsyncIO
 from ._core import (
     CANCEL_GRACE,
@@ -229,6 +231,8 @@ class AsyncClient:
         self._slots = AsyncIO.slots(limits.max_connections if http_client is None else None)
         self._stream_supported = self.provider.status_stream
         self._journal, self._owns_journal = open_journal(journal)
+        #: the journal's one thread (async; the sync client writes in the calling thread)
+        self._journal_io: ThreadPoolExecutor | None = AsyncIO.worker() if self._journal is not None else None
         #: image URL of a journaled result -> its entry, so that save_image records the file (bounded)
         self._image_entries: dict[str, str] = {}
 
@@ -246,8 +250,10 @@ class AsyncClient:
         client opened from a path."""
         if self._owns_http:
             await self._http.aclose()
+        await AsyncIO.close_worker(self._journal_io)  # the writes posted are made first
+        self._journal_io = None
         if self._journal is not None and self._owns_journal:
-            await AsyncIO.offload(self._journal.close)
+            self._journal.close()
 
     @property
     def journal(self) -> JournalBackend | None:
@@ -355,8 +361,11 @@ class AsyncClient:
         headers, params = core.queue_extras(options)
         url = self.provider.queue_url(info.submit_path)
         what = f"submit to {info.endpoint_id}"
-        entry = await self._intent("queue", info.endpoint_id, data, self.provider.queue_base_url)
+        intent = self._intent("queue", info.endpoint_id, data, self.provider.queue_base_url)
+        sent = False
         try:
+            await self._write_intent(intent)
+            sent = True
             response = await self._send(
                 "POST",
                 url,
@@ -370,22 +379,21 @@ class AsyncClient:
                 raise core.error_for(response, what)
             ref, _status = core.ref_from_submit(info, response)
         except BaseException as exc:
-            if entry is not None:
-                await self._record_unanswered(entry, exc)
+            await self._record_unanswered(intent, exc, sent)
             raise
-        if entry is None:
+        if intent is None:
             return ref
         redact = core.redactor.text
-        await self._record(
+        self._post(  # not awaited: the journal's thread writes it next, before anything later
             "the handle",
             self._journal_of().record_submitted,
-            entry,
+            intent.id,
             redact(ref.request_id),
             redact(ref.status_url),
             redact(ref.response_url),
             redact(ref.cancel_url),
         )
-        return dataclasses.replace(ref, journal_id=entry)
+        return dataclasses.replace(ref, journal_id=intent.id)
 
     # ---- the journal -----------------------------------------------------------------------------------
 
@@ -394,55 +402,94 @@ class AsyncClient:
             raise ConfigurationError("this client has no journal: pass journal=PATH (or a Journal)")
         return self._journal
 
-    async def _intent(self, kind: str, endpoint_id: str, data: Any, base_url: str) -> str | None:
-        """Write the intent of a paid call before it is sent (None without a journal).
-
-        Raises:
-            JournalError: it could not be written; the paid request is not sent.
-        """
+    def _intent(self, kind: str, endpoint_id: str, data: Any, base_url: str) -> Intent | None:
+        """The intent of a paid call (None without a journal)."""
         if self._journal is None:
             return None
-        intent = Intent(
+        return Intent(
             kind="run" if kind == "run" else "queue",
             endpoint_id=endpoint_id,
             input_digest=canonical_digest(data),
             provider=self.provider.name,
             base_url=base_url,
         )
+
+    async def _write_intent(self, intent: Intent | None) -> None:
+        """Write the intent before the paid call is sent.
+
+        Raises:
+            JournalError: it could not be written; the paid request is not sent.
+        """
+        if intent is None:
+            return
         try:
-            return await AsyncIO.offload(self._journal.record_intent, intent)
+            await AsyncIO.offload(self._journal_io, self._journal_of().record_intent, intent)
         except JournalError as exc:
             exc.message += "; the paid request was not sent"
             exc.args = (exc.message,)
             raise
 
-    async def _record(self, what: str, write: Callable[..., None], *args: Any) -> None:
-        """A journal write after the request was sent: a failure is logged (with the request's ids, so
-        nothing is lost from sight), never raised -- the job is paid for and its answer is on its way."""
-        try:
-            await AsyncIO.offload(write, *args)
-        except JournalError as exc:
-            logger.error("could not record %s of entry %s (%s): %s", what, args[0], args[1:2], exc)
+    def _logged(self, what: str, write: Callable[..., None]) -> Callable[..., None]:
+        """``write`` whose failure is logged (with the entry's id and the request id, so nothing is lost
+        from sight), never raised: once a paid request is sent, its answer matters more than its record."""
 
-    async def _record_unanswered(self, entry: str, exc: BaseException) -> None:
+        def call(*args: Any) -> None:
+            try:
+                write(*args)
+            except JournalError as exc:
+                logger.error("could not record %s of entry %s (%s): %s", what, args[0], args[1:2], exc)
+
+        return call
+
+    async def _record(self, what: str, write: Callable[..., None], *args: Any) -> None:
+        """A journal write after the request was sent, awaited (see :meth:`_logged`)."""
+        await AsyncIO.offload(self._journal_io, self._logged(what, write), *args)
+
+    def _post(self, what: str, write: Callable[..., None], *args: Any) -> None:
+        """A journal write after the request was sent, not awaited: the journal's one thread makes it
+        before any later write (see :meth:`_logged`)."""
+        AsyncIO.post(self._journal_io, self._logged(what, write), *args)
+
+    async def _record_unanswered(self, intent: Intent | None, exc: BaseException, sent: bool) -> None:
         """A paid call without an answer to read: ``ambiguous`` when it may have reached the provider,
         ``failed`` when it provably did not (refused, an HTTP error answer, never sent)."""
-        ambiguous = isinstance(exc, AmbiguousSubmitError | ProviderIncompatibleError) or not isinstance(
-            exc, KontextError
+        if intent is None or (not sent and isinstance(exc, JournalError)):
+            return  # no intent was written
+        ambiguous = sent and (
+            isinstance(exc, AmbiguousSubmitError | ProviderIncompatibleError)
+            or not isinstance(exc, KontextError)
         )
-        sent = ambiguous or getattr(exc, "status_code", None) is not None
+        reached = ambiguous or getattr(exc, "status_code", None) is not None
         state = "ambiguous" if ambiguous else "failed"
         await self._record(
-            f"the {state} outcome", self._record_outcome, entry, state, None, error_record(exc, sent=sent)
+            f"the {state} outcome",
+            self._record_outcome,
+            intent.id,
+            state,
+            None,
+            error_record(exc, sent=reached),
         )
 
     def _record_outcome(
-        self, entry: str, state: str, result: Any, error: dict[str, Any] | None, request_id: str | None = None
+        self,
+        entry: str,
+        state: str,
+        result: Any,
+        error: dict[str, Any] | None,
+        request_id: str | None = None,
+        queue_status: str | None = None,
     ) -> None:
-        self._journal_of().record_outcome(entry, state, result=result, error=error, request_id=request_id)
+        self._journal_of().record_outcome(
+            entry, state, result=result, error=error, request_id=request_id, queue_status=queue_status
+        )
 
     async def _record_result(
-        self, entry: str | None, output: Any, error: BaseException | None, request_id: str | None = None
+        self,
+        entry: str | None,
+        output: Any,
+        error: BaseException | None,
+        request_id: str | None = None,
+        completed: bool = False,
     ) -> None:
         """The outcome of a result call (or a run): ``completed`` with the output JSON, else the state
         :func:`outcome_of` gives the error (none when it may still be fetched)."""
@@ -457,13 +504,20 @@ class AsyncClient:
                     self._image_entries[url] = entry
             result = self._core.redactor.deep(output.to_dict())
             await self._record(
-                "the result", self._record_outcome, entry, "completed", result, None, request_id
+                "the result", self._record_outcome, entry, "completed", result, None, request_id, "COMPLETED"
             )
             return
         state = outcome_of(error)
         if state is not None:
             await self._record(
-                f"the {state} outcome", self._record_outcome, entry, state, None, error_record(error)
+                f"the {state} outcome",
+                self._record_outcome,
+                entry,
+                state,
+                None,
+                error_record(error),
+                None,
+                "COMPLETED" if completed else None,
             )
 
     def get_handle(self, endpoint_id: EndpointId, request_id: str) -> AsyncRequestHandle[Output]:
@@ -523,7 +577,7 @@ class AsyncClient:
                 raise self._core.result_error(response, ref, completed)
             output = self._core.parse_output(ref.info, response, ref.request_id)
         except KontextError as exc:
-            await self._record_result(ref.journal_id, None, exc)
+            await self._record_result(ref.journal_id, None, exc, None, completed is not None)
             raise
         await self._record_result(ref.journal_id, output, None)
         return output
@@ -686,14 +740,19 @@ class AsyncClient:
     ) -> QueueStatusCompleted:
         deadline = current_deadline(None if timeout is None else time.monotonic() + timeout)
         last: QueueStatus | None = None
+        recorded = IN_QUEUE
         try:
             async with AsyncIO.deadline_guard(deadline):
                 # run the generators to their end (they stop after COMPLETED), so each stream is closed
                 async for status in self._events(ref, with_logs, stream, polling, deadline):
-                    if ref.journal_id is not None and (last is None or status.status != last.status):
-                        await self._record(
-                            "a status", self._journal_of().record_status, ref.journal_id, status.status
-                        )
+                    if (
+                        ref.journal_id is not None
+                        and status.status != recorded
+                        and status.status != COMPLETED
+                    ):
+                        # IN_QUEUE comes with the handle, COMPLETED with the outcome (one write each)
+                        recorded = status.status
+                        self._post("a status", self._journal_of().record_status, ref.journal_id, recorded)
                     if on_queue_update is not None:
                         on_queue_update(status)
                     last = status
@@ -825,6 +884,7 @@ class AsyncClient:
             prepared = self._core.prepare(info, input)
             journal = self._journal_of()
             found = await AsyncIO.offload(
+                self._journal_io,
                 journal.find_reusable,
                 info.endpoint_id,
                 canonical_digest(prepared),
@@ -909,9 +969,12 @@ class AsyncClient:
         headers = core.run_headers(request_timeout, runner_hint, object_lifecycle_seconds)
         what = f"run of {info.endpoint_id}"
         base = self.provider.run_base_url or self.provider.queue_base_url
-        entry = await self._intent("run", info.endpoint_id, data, base)
+        intent = self._intent("run", info.endpoint_id, data, base)
         request_id: str | None = None
+        sent = False
         try:
+            await self._write_intent(intent)
+            sent = True
             response = await self._send(
                 "POST",
                 url,
@@ -926,14 +989,14 @@ class AsyncClient:
                 raise core.error_for(response, what, result_call=True)
             output = core.parse_output(info, response, request_id)
         except BaseException as exc:
-            if entry is not None:
+            if intent is not None:
                 if request_id is None:
-                    await self._record_unanswered(entry, exc)
+                    await self._record_unanswered(intent, exc, sent)
                 else:  # answered: the run's outcome (a synchronous run has no handle to ask again)
                     await self._record(
                         "the outcome",
                         self._record_outcome,
-                        entry,
+                        intent.id,
                         "failed",
                         None,
                         error_record(exc),
@@ -941,7 +1004,10 @@ class AsyncClient:
                     )
             raise
         await self._record_result(
-            entry, output, None, None if request_id is None else core.redactor.text(request_id)
+            None if intent is None else intent.id,
+            output,
+            None,
+            None if request_id is None else core.redactor.text(request_id),
         )
         return output
 
@@ -956,7 +1022,7 @@ class AsyncClient:
             ConfigurationError: the client has no journal. JournalError: it cannot be read.
         """
         journal = self._journal_of()
-        entries = await AsyncIO.offload(journal.entries, ["pending"])
+        entries = await AsyncIO.offload(self._journal_io, journal.entries, ["pending"])
         return [e for e in entries if every_provider or self._resumable_here(e)]
 
     def _resumable_here(self, entry: Entry) -> bool:
@@ -990,7 +1056,7 @@ class AsyncClient:
         """
         journal = self._journal_of()
         if isinstance(entry, str):
-            entry = await AsyncIO.offload(journal.get, entry)
+            entry = await AsyncIO.offload(self._journal_io, journal.get, entry)
         core = self._core
         info = core.info(entry.endpoint_id)
         if not self._resumable_here(entry):

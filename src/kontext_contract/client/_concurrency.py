@@ -13,9 +13,8 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
-
-import anyio.to_thread
 
 __all__ = ["AsyncIO", "SyncIO"]
 
@@ -37,11 +36,37 @@ class AsyncIO:
         await asyncio.sleep(seconds)
 
     @staticmethod
-    async def offload(fn: Callable[..., T], *args: Any) -> T:
-        """``fn(*args)`` in a worker thread (anyio's), so blocking I/O -- the request journal's SQLite
-        writes -- never holds the event loop. A cancellation waits for the call to end (anyio's
-        ``abandon_on_cancel=False``): what follows knows whether the write was made."""
-        return await anyio.to_thread.run_sync(fn, *args)
+    def worker() -> ThreadPoolExecutor:
+        """The one thread that makes a client's journal calls, in the order they are made: blocking
+        SQLite I/O never holds the event loop, and a write posted without waiting (:meth:`post`) still
+        comes before the ones after it."""
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="kontext-journal")
+
+    @staticmethod
+    async def offload(worker: ThreadPoolExecutor | None, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` on ``worker``, awaited. A cancellation waits for the call to end first, so what
+        follows knows whether the write was made."""
+        future = asyncio.get_running_loop().run_in_executor(worker, fn, *args)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            await asyncio.wait([future])
+            raise
+
+    @staticmethod
+    def post(worker: ThreadPoolExecutor | None, fn: Callable[..., object], *args: Any) -> None:
+        """``fn(*args)`` on ``worker``, not awaited (it handles its own errors)."""
+        if worker is None:
+            fn(*args)
+        else:
+            worker.submit(fn, *args)
+
+    @staticmethod
+    async def close_worker(worker: ThreadPoolExecutor | None) -> None:
+        """Wait for the calls posted to ``worker``, then stop its thread."""
+        if worker is not None:
+            await AsyncIO.offload(worker, lambda: None)
+            worker.shutdown(wait=False)
 
     @staticmethod
     def slots(size: int | None) -> asyncio.Semaphore | contextlib.nullcontext[None]:
@@ -79,9 +104,23 @@ class SyncIO:
         time.sleep(seconds)
 
     @staticmethod
-    def offload(fn: Callable[..., T], *args: Any) -> T:
+    def worker() -> None:
+        """None: the sync client makes its journal calls in the calling thread."""
+        return None
+
+    @staticmethod
+    def offload(worker: ThreadPoolExecutor | None, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)``, in the calling thread."""
         return fn(*args)
+
+    @staticmethod
+    def post(worker: ThreadPoolExecutor | None, fn: Callable[..., object], *args: Any) -> None:
+        """``fn(*args)``, in the calling thread."""
+        fn(*args)
+
+    @staticmethod
+    def close_worker(worker: ThreadPoolExecutor | None) -> None:
+        """Nothing to wait for."""
 
     @staticmethod
     def slots(size: int | None) -> contextlib.nullcontext[None]:

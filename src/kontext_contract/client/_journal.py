@@ -32,7 +32,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
@@ -191,6 +191,8 @@ class Intent:
     """What is written before a paid call is sent.
 
     Attributes:
+        id: the new entry's id (32 hex digits, made by the client: known even if the write is
+            interrupted).
         kind: ``"queue"`` (a submit) or ``"run"`` (the synchronous API).
         endpoint_id: e.g. ``fal-ai/flux-pro/kontext``.
         input_digest: :func:`canonical_digest` of the validated input.
@@ -203,6 +205,7 @@ class Intent:
     input_digest: str
     provider: str
     base_url: str
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 def _iso(value: float | None) -> str | None:
@@ -298,14 +301,14 @@ class JournalBackend(Protocol):
 
     Every method is blocking (the async client calls them in a worker thread) and safe to call from
     several threads. A write that cannot be made raises :class:`JournalError`; :meth:`record_intent`
-    raising it means the paid request is not sent. Entry ids are made by the backend, unique across
-    processes.
+    raising it means the paid request is not sent. Entry ids are made by the client (:attr:`Intent.id`,
+    uuid4 hex), unique across processes.
     """
 
     location: str
 
     def record_intent(self, intent: Intent) -> str:
-        """Write the intent of a paid call (before it is sent); returns the new entry's id."""
+        """Write the intent of a paid call (before it is sent) as the entry ``intent.id``; returns it."""
         ...
 
     def record_submitted(
@@ -326,8 +329,10 @@ class JournalBackend(Protocol):
         result: Any = None,
         error: dict[str, Any] | None = None,
         request_id: str | None = None,
+        queue_status: str | None = None,
     ) -> None:
-        """The outcome: ``completed`` with the result JSON, ``failed``/``expired``/``ambiguous`` with an error."""
+        """The outcome: ``completed`` with the result JSON, ``failed``/``expired``/``ambiguous`` with an
+        error; ``queue_status`` the last queue status, when the outcome came with one (``COMPLETED``)."""
         ...
 
     def record_files(self, entry_id: str, paths: Sequence[str]) -> None:
@@ -593,7 +598,7 @@ class Journal:
     # -- writes ------------------------------------------------------------------------------------------
 
     def record_intent(self, intent: Intent) -> str:
-        entry_id = uuid.uuid4().hex
+        entry_id = intent.id
         pid, token = _own_process()
         now = time.time()
         row = (
@@ -666,6 +671,7 @@ class Journal:
         result: Any = None,
         error: dict[str, Any] | None = None,
         request_id: str | None = None,
+        queue_status: str | None = None,
     ) -> None:
         if state not in FINAL:
             raise ValueError(f"not an outcome: {state!r}")
@@ -676,18 +682,21 @@ class Journal:
         def write(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "UPDATE requests SET state = ?, result = coalesce(?, result), error = ?, "
-                "request_id = coalesce(request_id, ?), finished_at = ?, updated_at = ? "
-                "WHERE id = ? AND state != 'completed'",
+                "request_id = coalesce(request_id, ?), queue_status = coalesce(?, queue_status), "
+                "finished_at = ?, updated_at = ? WHERE id = ? AND state != 'completed'",
                 (
                     state,
                     result_text,
                     error_text,
                     None if request_id is None else redact(request_id),
+                    queue_status,
                     now,
                     now,
                     entry_id,
                 ),
             )
+            if queue_status is not None:
+                conn.execute("INSERT INTO events VALUES (?, ?, ?, NULL)", (entry_id, now, queue_status))
             detail = None if error is None else redact(str(error.get("message", "")))[:500]
             conn.execute("INSERT INTO events VALUES (?, ?, ?, ?)", (entry_id, now, state, detail))
 
