@@ -859,7 +859,7 @@ class AsyncClient:
         Args:
             endpoint_id, input, options: as for :meth:`submit`.
             with_logs: ask for log lines in the statuses.
-            on_enqueue: called with the request id once queued.
+            on_enqueue: called with the request id once queued (with ``reuse``: the reused request's id).
             on_queue_update: called with every status (``queue_position`` while ``IN_QUEUE``, ``logs``).
             timeout: seconds to wait for completion; then :class:`WaitTimeoutError`. ``None``: no limit.
             cancel_on_abort: when the wait ends without completion (``timeout``, Ctrl-C, the awaiting
@@ -891,8 +891,10 @@ class AsyncClient:
                 self.provider.name,
                 self.provider.queue_base_url,
             )
-            if found is not None:
+            if found is not None and found.request_id is not None:
                 logger.info("reusing request %s (%s) of the journal", found.request_id, found.state)
+                if on_enqueue is not None:
+                    on_enqueue(found.request_id)
                 return await self.resume(
                     found,
                     with_logs=with_logs,

@@ -25,7 +25,7 @@ from ._images import extension_for
 from ._journal import STATES, Entry, Journal, default_journal_path
 from ._providers import Provider
 
-__all__ = ["requests_group"]
+__all__ = ["generate_journal", "generate_journal_options", "requests_group"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _DOCUMENTED = ("fal", "relay-a", "chainhub", "relay-b")
@@ -49,6 +49,36 @@ journal_option: Callable[[F], F] = click.option(
     help="The request journal. Default: $KONTEXT_JOURNAL, else $XDG_STATE_HOME/kontext-contract/"
     "journal.sqlite3, else ~/.local/state/kontext-contract/journal.sqlite3.",
 )
+
+
+def generate_journal_options(command: F) -> F:
+    """``generate``'s journal options: ``--journal PATH``, ``--no-journal``, ``--reuse``."""
+    command = click.option(
+        "--reuse",
+        is_flag=True,
+        help="If the journal holds the same job (endpoint, input, provider, base URL) completed, or pending "
+        "and younger than fal's 30-day retention, take its result instead of paying again.",
+    )(command)
+    command = click.option(
+        "--no-journal", is_flag=True, help="Do not record the request in a journal (it cannot be resumed)."
+    )(command)
+    return journal_option(command)
+
+
+def generate_journal(path: Path | None, no_journal: bool, reuse: bool) -> Journal | None:
+    """The journal ``generate`` records its request in (default: the per-user one), or None.
+
+    Raises:
+        click.UsageError: --reuse with --no-journal, or --journal with --no-journal.
+        SystemExit: (2) the journal cannot be used; the message names the file and what to do.
+    """
+    if no_journal:
+        if reuse or path is not None:
+            raise click.UsageError(
+                f"{'--reuse' if reuse else '--journal'} needs a journal: drop --no-journal"
+            )
+        return None
+    return _open(path, read_only=False)
 
 
 def _open(path: Path | None, *, read_only: bool) -> Journal | None:
