@@ -865,7 +865,7 @@ class Client:
             stream: force or avoid the status stream (default: the provider's setting).
             reuse: with a journal: if it holds the same job -- endpoint, canonical input (sorted-key JSON
                 of the validated input), provider and base URL -- completed, or pending and younger than
-                fal's retention (docs/sources.md §3.7), return its result (waiting for it if pending)
+                fal's retention (docs/sources.md §3.9), return its result (waiting for it if pending)
                 instead of paying again.
 
         Returns:

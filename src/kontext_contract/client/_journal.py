@@ -69,7 +69,7 @@ APPLICATION_ID = 0x4B4A524E
 #: the environment variable naming the journal ``generate`` and ``requests`` use by default
 ENV_VAR = "KONTEXT_JOURNAL"
 #: seconds fal keeps a request's payloads (input and output JSON, the request history): 30 days by
-#: default (docs/sources.md §3.7). A pending entry older than this is not reused; resuming it is tried
+#: default (docs/sources.md §3.9). A pending entry older than this is not reused; resuming it is tried
 #: once and a 404 ends it as ``expired``.
 RETENTION_SECONDS = 30 * 24 * 3600.0
 #: seconds after which a submit still on the wire from another host is read as ambiguous (its process
@@ -262,7 +262,7 @@ class Entry:
         if self.state == "expired":
             return (
                 f"{self.provider} no longer knows request {self.request_id} (404): fal keeps request payloads "
-                "30 days by default (docs/sources.md §3.7); it cannot be fetched any more"
+                "30 days by default (docs/sources.md §3.9); it cannot be fetched any more"
             )
         if self.state == "failed":
             message = (self.error or {}).get("message", "failed")
