@@ -513,3 +513,41 @@ def test_default_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def test_tests_never_use_the_real_home_journal() -> None:
     assert not str(default_journal_path()).startswith(str(Path("~").expanduser() / ".local"))
+
+
+# ---- a journal edited by hand -------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_an_edited_journal_cannot_send_the_key_elsewhere(clients: Clients, tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    app = mock_app()
+    async with clients.on_mock(app, journal=path) as client:
+        handle = await do(client.submit(T2I, FOX))
+    with sqlite3.connect(path) as conn:  # someone points the recorded URLs at their own host
+        conn.execute(
+            "UPDATE requests SET status_url = replace(status_url, ?, ?), response_url = replace(response_url, ?, ?), "
+            "cancel_url = replace(cancel_url, ?, ?)",
+            [BASE, "https://evil.example"] * 3,
+        )
+    recorder = Recorder(asgi(app))
+    async with clients.on_mock(app, journal=path, transport=recorder) as client:
+        out = await do(client.resume(handle.request_id))
+    assert out.images
+    assert {httpx.URL(s.url).host for s in recorder.sent} == {"mock.test"}  # rebased onto the provider
+
+
+def test_an_unreadable_entry_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    with Journal(path) as journal:
+        entry = journal.record_intent(Intent("queue", T2I.value, "0" * 64, "fal", "https://queue.fal.run"))
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE requests SET result = '{not json', state = 'completed'")
+    with Journal(path) as journal, pytest.raises(JournalError) as caught:
+        journal.entries()
+    assert (
+        caught.value.reason == "corrupt" and str(path) in str(caught.value) and "forget" in str(caught.value)
+    )
+    with Journal(path) as journal:
+        journal.forget(entry)
+        assert journal.entries() == []

@@ -1083,15 +1083,17 @@ class Client:
                     else f"{entry.explanation}; its request id is not known yet"
                 )
             )
+        # the URLs recorded go through the provider's foreign-URL policy again: a journal is a file anyone
+        # may have edited, and the key must still go only to the provider's own hosts
         ref = RequestRef(
             info,
             entry.request_id,
-            entry.status_url or "",
-            entry.response_url or "",
-            entry.cancel_url or "",
+            core.adopt(entry.status_url) if entry.status_url else "",
+            core.adopt(entry.response_url) if entry.response_url else "",
+            core.adopt(entry.cancel_url) if entry.cancel_url else "",
             journal_id=entry.id,
         )
-        if not (ref.status_url and ref.response_url):
+        if not (ref.status_url and ref.response_url and ref.cancel_url):
             ref = dataclasses.replace(core.ref_for(info.endpoint_id, entry.request_id), journal_id=entry.id)
         done = self._wait(ref, with_logs, on_queue_update, stream, timeout, False, polling)
         return self._result(ref, done)

@@ -594,6 +594,13 @@ class Journal:
                 return fn(self._conn)
             except sqlite3.Error as exc:
                 raise self._error(exc, "read") from None
+            except (ValueError, TypeError) as exc:  # a row edited by hand: not JSON, not the columns' types
+                raise JournalError(
+                    self.location,
+                    "corrupt",
+                    f"an entry cannot be read ({type(exc).__name__}: {exc}): `kontext-contract requests forget ID` "
+                    "it, or move the file aside",
+                ) from None
 
     # -- writes ------------------------------------------------------------------------------------------
 
