@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed-stamp
 # The pinned tools (ruff, openapi-python-client) must be the ones found on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup lock spec client check-generated unasync check-unasync lint typecheck unit propagation test demo bench acknowledge mock diff contract contract-live matrix clean
+.PHONY: help setup lock update spec client check-generated unasync check-unasync lint typecheck unit propagation test demo bench acknowledge mock diff contract contract-live matrix recordings replay clean
 
 LINT_PATHS = $(wildcard src tests contract_tests scripts bench)
 PORT ?= 8765
@@ -39,11 +39,14 @@ lock: ## recompile requirements.lock from requirements.in (then commit both)
 spec: setup ## sources -> merge -> overlays -> openapi/kontext.openapi.yaml and openapi/providers/
 	$(BIN)/kontext-contract spec build
 
+update: setup ## fetch fal's per-endpoint OpenAPI, check, apply, (YES=1: acknowledge), spec, client, diff; prints a PR summary
+	$(BIN)/kontext-contract sources update $(if $(YES),--yes) $(if $(SUMMARY),--summary-md $(SUMMARY))
+
 client: setup ## regenerate generated/ from the contract (openapi-python-client, pinned)
-	$(BIN)/kontext-contract client generate
+	$(BIN)/kontext-contract codegen generate
 
 check-generated: setup ## fail if generated/ differs from a fresh regeneration
-	$(BIN)/kontext-contract client check
+	$(BIN)/kontext-contract codegen check
 
 acknowledge: setup ## accept the current merge disagreements into openapi/merge-acknowledged.yaml (review the diff!)
 	$(BIN)/kontext-contract spec acknowledge
@@ -89,9 +92,30 @@ diff: spec ## rebuild the contract, then classify its changes since BASE (a git 
 	git show "$(BASE):openapi/kontext.openapi.yaml" > "$$old" || { echo "error: no openapi/kontext.openapi.yaml at $(BASE)" >&2; exit 2; }; \
 	$(BIN)/kontext-contract diff "$$old" openapi/kontext.openapi.yaml
 
-matrix: setup ## the compatibility checks against the mock's emulation of each provider -> docs/compatibility.md + README
-	$(BIN)/kontext-contract matrix --report-md docs/compatibility.md
-	$(PY) scripts/embed_matrix.py README.md docs/compatibility.md
+RECORDINGS ?=
+RELAYS ?=
+matrix: setup ## the checks against the mock's emulation of each provider -> docs/compatibility.md + README; RECORDINGS=dir: from recordings -> reports/; RELAYS=relays.yaml adds live relays
+	mkdir -p reports
+	@if [ -n "$(RECORDINGS)$(RELAYS)" ]; then \
+	  $(BIN)/kontext-contract matrix $(if $(RECORDINGS),--recordings $(RECORDINGS)) $(if $(RELAYS),--relays $(RELAYS)) \
+	    --report-md reports/compatibility.md --report-html reports/compatibility.html; \
+	else \
+	  $(BIN)/kontext-contract matrix --report-md docs/compatibility.md --report-html reports/compatibility.html && \
+	  $(PY) scripts/embed_matrix.py README.md docs/compatibility.md; \
+	fi
+
+recordings: setup ## re-record recordings/mock/*.har: every check against each of the mock's provider profiles (check --record)
+	for p in fal relay-a chainhub relay-b; do \
+	  $(BIN)/kontext-contract check --provider $$p --no-progress --record recordings/mock/$$p.har >/dev/null || test $$? -eq 1; \
+	done
+
+replay: setup ## replay every committed recording against the current contract; exit 1 when a verdict turned (the CI job of docs/contract-tests.md)
+	mkdir -p reports
+	status=0; for f in recordings/*/*.har; do \
+	  n=$$(basename "$$f" .har); \
+	  $(BIN)/kontext-contract check --replay "$$f" --fail-on-turn --report-md "reports/replay-$$n.md" \
+	    --report-html "reports/replay-$$n.html" --junit "reports/replay-$$n.xml" || status=1; \
+	done; exit $$status
 
 mock: setup ## serve the stateful mock on 127.0.0.1:$(PORT) (PROVIDER=fal|relay-a|chainhub|relay-b)
 	$(BIN)/kontext-contract mock --host 127.0.0.1 --port $(PORT) --provider $(PROVIDER)

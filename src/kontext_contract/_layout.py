@@ -7,7 +7,7 @@ Two different questions, answered by two functions:
   ``openapi/`` of the checkout this package is imported from. It never depends on the current directory,
   so an installed client never reads an unrelated checkout's contract.
 - :func:`find_root`: the *project* the pipeline commands work on (``spec build/check/acknowledge``,
-  ``client generate/check``, ``sources check``, ``diff``, ``matrix``, ``demo``): ``--root``, else
+  ``codegen generate/check``, ``sources check``, ``diff``, ``matrix``, ``demo``): ``--root``, else
   ``$KONTEXT_CONTRACT_ROOT``, else the first folder at or above the current one that holds
   ``openapi/sources/manifest.yaml``. There is no fallback: run from an unrelated folder, a pipeline
   command fails (exit 2) instead of silently building the clone the package was installed from. The

@@ -64,6 +64,15 @@ class Redactor:
                 value = value.replace(secret, _MASK)
         return value
 
+    def raw(self, value: bytes) -> bytes:
+        """:meth:`text` for raw bytes (a body stored as base64 in a recording): every occurrence of the key
+        (or a half of it), UTF-8 encoded, replaced by ``****``."""
+        for secret in self._secrets:
+            encoded = secret.encode("utf-8")
+            if encoded in value:
+                value = value.replace(encoded, _MASK.encode("ascii"))
+        return value
+
     def shared_text(self, value: str) -> str:
         """:meth:`text` for the secrets of :data:`MIN_SHARED` characters or more (process-wide use)."""
         for secret in self._shared:

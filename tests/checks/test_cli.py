@@ -131,7 +131,13 @@ def test_the_paid_submit_cap_is_hard(tmp_path: Path) -> None:
     assert report["paid_submits"] == 2
     assert stats["submits_total"] - 1 + stats["runs_total"] == 2  # minus the invalid input, which is free
     skips = {c["name"]: c["evidence"]["reason"] for c in report["checks"] if c["status"] == "skip"}
-    assert set(skips) == {"same_seed_same_image", "sync_mode_data_uris", "sync_run_offered"}
+    assert set(skips) == {
+        "repeated_submit_accepted",
+        "same_seed_same_image",
+        "sync_mode_data_uris",
+        "sync_run_offered",
+    }
+    assert skips.pop("same_seed_same_image") == "depends on repeated_submit_accepted which was skipped"
     assert all("--max-paid-submits 2" in reason for reason in skips.values())
     assert result.exit_code == 0  # skips are not incompatibilities
 

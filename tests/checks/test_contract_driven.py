@@ -88,8 +88,11 @@ def test_a_scenario_that_cannot_follow_fails_its_checks_and_the_run_goes_on() ->
     finally:
         object.__setattr__(REPEAT, "run", original)
     assert report.complete
-    assert statuses(report, "fail") == {"same_seed_same_image"}
-    result = next(r for r in report.results if r.name == "same_seed_same_image")
+    assert statuses(report, "fail") == {"repeated_submit_accepted"}
+    assert "repeated_submit_accepted" in next(
+        r.evidence.reason for r in report.results if r.name == "same_seed_same_image"
+    )
+    result = next(r for r in report.results if r.name == "repeated_submit_accepted")
     assert result.evidence.got == "scenario repeat stopped: TypeError: an answer of a shape nobody expected"
 
 

@@ -104,4 +104,33 @@ def test_cancel_200_with_a_wrong_body_still_fails() -> None:
         _rewrite(lambda s, code: _is_cancel(s) and code == 202, 200, {"status": "CANCELLED", "success": 1}),
     )
     result = next(r for r in report.results if r.name == "cancel_unfinished_202")
-    assert result.status == "fail" and NOTE + " what cancel answers" in result.line()
+    # no fal publication states this answer: the note says so, and cites no publication for it
+    assert result.status == "fail" and NOTE not in result.line()
+    assert 'note: 200 {"status":"CANCELLED","success":1} is stated by no fal publication' in result.line()
+
+
+def test_a_found_value_no_publication_states_is_said_so_briefly() -> None:
+    """relay-a's request URLs name the app fal-ai/flux-1: neither the contract's reading nor the other
+    publications' (endpoint level) states it."""
+    report = run_against("relay-a")
+    line = next(r.line() for r in report.results if r.name == "request_urls_app")
+    note = line.split("; note: ", 1)[1]
+    assert note.startswith("/fal-ai/flux-1/requests/{request_id} is stated by no fal publication")
+    assert "types.gen.ts" not in note and len(note) < 280
+
+
+def test_endpoint_level_urls_cite_the_publications_that_state_them() -> None:
+    def endpoint_level(scope: Scope, code: int, headers: dict[str, str], raw: bytes | None) -> Any:
+        if raw is None or scope["method"] != "POST" or code != 200:
+            return code, headers, raw
+        body = json.loads(raw)
+        for name in ("response_url", "status_url", "cancel_url"):
+            body[name] = body[name].replace(
+                "/fal-ai/flux-pro/requests/", "/fal-ai/flux-pro/kontext/requests/"
+            )
+        return code, headers, json.dumps(body).encode()
+
+    report = run_against("fal", endpoint_level)
+    line = next(r.line() for r in report.results if r.name == "request_urls_app")
+    assert line.startswith("FAIL") and NOTE + " where the request operations live" in line
+    assert "types.gen.ts" in line

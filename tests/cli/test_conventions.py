@@ -4,6 +4,7 @@ statuses in every --help, errors that name the option a person typed."""
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,11 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from kontext_contract import cli
 from kontext_contract.cli import main
+
+CLI_PACKAGE = Path(cli.__file__).parent
+SRC = CLI_PACKAGE.parent
 
 # The one name for each thing; the names on the right are the ones it replaced and must not come back.
 RETIRED = {
@@ -23,7 +28,7 @@ RETIRED = {
     "--report": "--report-json",
     "--json": "--report-json",
 }
-REPORT_OPTIONS = {"--report-json", "--report-md", "--junit"}
+REPORT_OPTIONS = {"--report-json", "--report-md", "--report-html", "--junit"}
 #: commands whose --json is a flag printing their listing as JSON on stdout (issue 17: `requests list
 #: --json`), not a report file; it takes no value
 STDOUT_JSON = {("requests", "list"), ("requests", "show")}
@@ -62,6 +67,71 @@ def _options(command: click.Command) -> dict[str, click.Option]:
 def test_the_tree_is_walked() -> None:
     names = {" ".join(path) for path, _ in LEAVES}
     assert {"check", "matrix", "mock", "generate", "diff", "demo", "spec build", "sources check"} <= names
+    assert {"codegen generate", "codegen check"} <= names
+
+
+def test_one_module_per_command() -> None:
+    """Every top-level command is the ``command`` of its own module cli/_<name>.py (the hidden old name
+    ``client`` lives beside ``codegen``), and nothing outside cli/ defines a click command."""
+    for name, command in main.commands.items():
+        module = command.callback.__module__ if command.callback else ""
+        expected = "codegen" if name == "client" else name
+        assert module == f"kontext_contract.cli._{expected}", f"{name}: defined in {module}"
+    for path in SRC.rglob("*.py"):
+        if CLI_PACKAGE in path.parents:
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert "@click.command" not in text and "@click.group" not in text, f"{path}: a command outside cli/"
+
+
+def test_no_late_imports_in_the_cli() -> None:
+    """Commands are imported at the top of cli/__init__.py, not appended at the bottom (# noqa: E402)."""
+    for path in CLI_PACKAGE.glob("*.py"):
+        assert "noqa: E402" not in path.read_text(encoding="utf-8"), path
+
+
+def test_shared_options_are_declared_once() -> None:
+    """--base-url, --run-base-url, --key-env, --provider, --wait-timeout and the report options are
+    declared only in cli/_options.py; commands use its declarations."""
+    shared = {
+        "--root",
+        "--base-url",
+        "--run-base-url",
+        "--key-env",
+        "--provider",
+        "--wait-timeout",
+        "--report-json",
+        "--report-md",
+        "--junit",
+    }
+    for path in CLI_PACKAGE.glob("*.py"):
+        if path.name == "_options.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "option"
+            ):
+                names = {
+                    a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                }
+                assert not names & shared, f"{path.name}: declares {names & shared}; use cli/_options.py"
+
+
+def test_no_message_text_is_parsed_for_option_names() -> None:
+    """Errors carry the field they concern; the CLI never turns message text into option names."""
+    for path in CLI_PACKAGE.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "re.sub(" not in text and '.replace("pass ' not in text, path
+
+
+def test_the_old_codegen_name_still_works_hidden() -> None:
+    result = CliRunner().invoke(main, ["client", "--help"])
+    assert result.exit_code == 0 and "check" in result.output and "generate" in result.output
+    assert main.commands["client"].hidden
+    top = CliRunner().invoke(main, ["--help"]).output
+    assert "codegen" in top and "  client" not in top
 
 
 @pytest.mark.parametrize(("path", "command"), COMMANDS, ids=IDS)

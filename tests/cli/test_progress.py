@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from kontext_contract import _demo
-from kontext_contract.client import _cli
+from kontext_contract.cli import _generate as _cli
 
 
 def test_generate_repeats_its_status_while_nothing_changes(

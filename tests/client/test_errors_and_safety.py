@@ -201,7 +201,7 @@ async def test_canary_key_never_leaks_against_the_mock(
 
 
 def test_canary_key_never_printed_by_the_cli(canary: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from kontext_contract.client._cli import generate_command
+    from kontext_contract.cli._generate import command as generate_command
     from kontext_contract.mock import MockConfig, MockServer
 
     monkeypatch.setenv("RELAY_KEY", canary)  # the mock expects mock-relay-key: a 401 that names no key

@@ -119,7 +119,7 @@ async def test_a_silent_stream_times_out_on_the_client(clients: Clients) -> None
 
 
 def test_generate_command_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from kontext_contract.client._cli import generate_command
+    from kontext_contract.cli._generate import command as generate_command
 
     monkeypatch.setenv("FAL_KEY", "mock-key-id:mock-key-secret")
     source = tmp_path / "in.png"

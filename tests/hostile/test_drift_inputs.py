@@ -137,10 +137,24 @@ def test_a_partial_folder_still_works(project: Layout, tmp_path: Path) -> None:
 
 
 def _narrow_guidance(project: Layout) -> None:
-    path = project.overlays_dir / "020-inputs.overlay.yaml"
-    text = path.read_text(encoding="utf-8")
-    assert "maximum: 20" in text
-    path.write_text(text.replace("maximum: 20", "maximum: 10", 1), encoding="utf-8")
+    """A maintainer's overlay (made for the test) narrows guidance_scale to 1-10, recording the source's
+    maximum 20 it replaces (the build refuses a source fact that reaches neither the contract nor a record)."""
+    source = "$.paths['/fal-ai/flux-pro/kontext/multi'].post.requestBody.content['application/json']"
+    (project.overlays_dir / "099-narrow-guidance.overlay.yaml").write_text(
+        "overlay: 1.0.0\n"
+        "info: {title: made for the test, version: 1.0.0}\n"
+        "actions:\n"
+        "  - target: \"$.components.schemas['KontextEditInput','KontextMultiInput','KontextTextToImageInput']"
+        '.properties.guidance_scale"\n'
+        "    description: 'Made for the test: a narrower range. Source: seed 002.'\n"
+        "    update: {maximum: 10}\n"
+        "    x-drops:\n"
+        "      - source: 002-fal-kontext-multi.yaml\n"
+        f'        path: "{source}.schema.properties.guidance_scale.maximum"\n'
+        "        value: 20\n"
+        "        reason: made for the test\n",
+        encoding="utf-8",
+    )
 
 
 def test_diff_refuses_a_stale_contract_then_reports_the_edit_after_make_spec(

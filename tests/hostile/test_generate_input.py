@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from kontext_contract.client._cli import generate_command
+from kontext_contract.cli._generate import command as generate_command
 from kontext_contract.mock import MockConfig, MockServer
 
 
@@ -117,7 +117,7 @@ def test_bad_provider_options_exit_2(args: list[str], env: dict[str, str], named
 def test_a_large_image_file_is_refused_before_it_is_read(
     server: MockServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from kontext_contract.client import _cli
+    from kontext_contract.cli import _generate as _cli
 
     monkeypatch.setattr(_cli, "MAX_IMAGE_FILE_BYTES", 1000)
     big = tmp_path / "big.png"

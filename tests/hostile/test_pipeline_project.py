@@ -50,7 +50,7 @@ def _snapshot(root: Path) -> dict[Path, bytes]:
         ["spec", "build"],
         ["spec", "check"],
         ["spec", "acknowledge"],
-        ["client", "check"],
+        ["codegen", "check"],
         ["sources", "check", "--from", "."],
         ["matrix", "--check"],
     ],

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from kontext_contract.cli._generate import command as generate_command
 from kontext_contract.client import (
     AmbiguousSubmitError,
     AsyncClient,
@@ -26,7 +27,6 @@ from kontext_contract.client import (
     RetryPolicy,
     WaitTimeoutError,
 )
-from kontext_contract.client._cli import generate_command
 
 from .conftest import echo_server, free_port, silent_server
 

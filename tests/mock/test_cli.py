@@ -89,3 +89,30 @@ def test_usage_errors():
     assert result.exit_code == 2
     result = runner.invoke(main, ["mock", "--fault-429", "2"])
     assert result.exit_code == 2
+
+
+def test_webhook_key_and_faults_options(tmp_path):
+    from kontext_contract.mock._signing import WebhookSigner
+
+    signer = WebhookSigner.generate()
+    key = tmp_path / "hook.pem"
+    key.write_bytes(signer.pem())
+    proc, lines = _start(
+        "--webhook-key", str(key), "--webhook-fault", "duplicate", "--webhook-retry-compression", "10"
+    )
+    try:
+        base = next(m.group(1) for line in lines if (m := re.search(r"mock on (http://\S+)", line)))
+        assert any(signer.kid in line for line in lines)
+        assert httpx.get(f"{base}/.well-known/jwks.json").json() == signer.jwks()
+    finally:
+        out = _stop(proc)
+    assert "PRIVATE KEY" not in out + "\n".join(lines)
+
+
+def test_a_bad_webhook_key_or_fault_is_a_usage_error(tmp_path):
+    bad = tmp_path / "bad.pem"
+    bad.write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n")
+    result = CliRunner().invoke(main, ["mock", "--port", "0", "--webhook-key", str(bad)])
+    assert result.exit_code == 2 and str(bad) in result.output and "not a key" not in result.output
+    result = CliRunner().invoke(main, ["mock", "--port", "0", "--webhook-fault", "late"])
+    assert result.exit_code == 2 and "--webhook-fault" in result.output

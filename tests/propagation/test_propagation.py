@@ -1,7 +1,7 @@
 """A declarative contract change reaches every consumer with no code edit.
 
 For each kind of change: copy the project into a temporary folder, add one overlay (the way a maintainer
-changes the contract), run ``kontext-contract spec build`` and ``kontext-contract client generate`` there,
+changes the contract), run ``kontext-contract spec build`` and ``kontext-contract codegen generate`` there,
 and then, with that copy's code and contract and nothing else:
 
 - the mock's own answers follow (status code of each state, each body against its schema);
@@ -289,7 +289,7 @@ def _propagate(change: Change, pristine: Path, work: Path) -> dict[str, Any]:
     shutil.copytree(pristine, copy)
     _apply(copy, change)
     _run(copy, "-m", "kontext_contract.cli", "spec", "build")
-    _run(copy, "-m", "kontext_contract.cli", "client", "generate")
+    _run(copy, "-m", "kontext_contract.cli", "codegen", "generate")
     spec = {
         "provider": change.provider,
         "endpoint": change.endpoint,

@@ -80,6 +80,26 @@ def _cancel_status(ctx: Context, code: int, value: str) -> str:
     return value
 
 
+def _cancel_found(exchange: Exchange) -> str:
+    """A cancel answer in the terms of the ``cancel`` disagreement (``200 {success?: boolean}``, as fal's
+    per-endpoint OpenAPI states it), else the code and body found."""
+    body = exchange.body
+    if (
+        exchange.status == 200
+        and isinstance(body, dict)
+        and set(body) <= {"success"}
+        and isinstance(body.get("success", True), bool)
+    ):
+        return "200 {success?: boolean}"
+    return f"{exchange.status} {brief(body, 80)}"
+
+
+def _missing(downloads: list[Download]) -> Outcome | None:
+    """SKIP when a replay holds no bytes for an image (its recording stored only the digest)."""
+    gone = next((d for d in downloads if d.missing), None)
+    return skipped(gone.error or "an image is not in the recording") if gone is not None else None
+
+
 def _usable(run: QueueRun) -> Outcome | None:
     if run.usable:
         return None
@@ -192,7 +212,10 @@ def cancel_unknown_404(ctx: Context) -> Outcome:
     expected = _schema_name(ctx, "cancel", 404) + f" with status {value}"
     if problems:
         return failed(
-            probe.cancel.request_line(), expected, f"{probe.cancel.answer()}: {'; '.join(problems)}"
+            probe.cancel.request_line(),
+            expected,
+            f"{probe.cancel.answer()}: {'; '.join(problems)}",
+            found=_cancel_found(probe.cancel),
         )
     return passed(probe.cancel.request_line(), expected, probe.cancel.answer())
 
@@ -261,8 +284,15 @@ def submit_response_schema(ctx: Context) -> Outcome:
     expected = _schema_name(ctx, op.operation_id, 200)
     problems = _conformance(ctx, op.operation_id, run.submit, 200)
     if problems:
+        # in the terms of the url-fields-required disagreement: URL fields left out read as "optional";
+        # any other problem is not about it ("": no note)
+        urls = ("response_url", "status_url", "cancel_url")
+        about_urls = all(any(f"'{u}' is a required property" in p for u in urls) for p in problems)
         return failed(
-            run.submit.request_line(True), expected, f"{run.submit.answer()}: {'; '.join(problems)}"
+            run.submit.request_line(True),
+            expected,
+            f"{run.submit.answer()}: {'; '.join(problems)}",
+            found="optional" if about_urls else "",
         )
     return passed(run.submit.request_line(True), expected, run.submit.answer())
 
@@ -320,7 +350,11 @@ def request_urls_app(ctx: Context) -> Outcome:
         wrong = wrong or actual not in (path, base_path + path)
     expected = f"{', '.join(wanted.values())} with request_id {run.request_id}"
     if wrong:
-        return failed(run.submit.request_line(), expected, ", ".join(got))
+        # in the terms of the queue-paths disagreement: the request path found, as a template
+        found = urlsplit(run.returned.get("response_url", "")).path.removeprefix(base_path)
+        found = found.replace(run.request_id, "{request_id}")
+        found = found.replace(f"/{ctx.endpoint_id}/requests/", "/{endpoint_id}/requests/", 1)
+        return failed(run.submit.request_line(), expected, ", ".join(got), found=found or "(none)")
     return passed(run.submit.request_line(), expected, ", ".join(got))
 
 
@@ -373,7 +407,10 @@ def status_codes_by_state(ctx: Context) -> Outcome:
             wrong.append(f"{exchange.request_line()} -> {exchange.answer(120)}")
     sent = f"{len(run.statuses)} x GET {ctx.session.show(run.follow['status_url'])}"
     if wrong:
-        return failed(sent, expected, "; ".join(wrong[:2]))
+        # in the terms of the status-codes disagreement
+        codes_seen = {str(e.status) for e in run.statuses}
+        found = "200 in every state" if codes_seen == {"200"} else ", ".join(seen)
+        return failed(sent, expected, "; ".join(wrong[:2]), found=found)
     if run.completed is None:
         return failed(sent, expected, f"no COMPLETED status: {run.problem}")
     return passed(sent, expected, ", ".join(seen))
@@ -453,6 +490,8 @@ def status_stream_offered(ctx: Context) -> Outcome:
     run: QueueRun = ctx.data(MAIN)
     trace = run.stream
     assert trace is not None
+    if trace.missing is not None:
+        return skipped(trace.missing)
     exchange = trace.exchange
     op = ctx.contract.operation("status-stream")
     spec = op.response(200)
@@ -541,6 +580,9 @@ def image_size_follows_aspect_ratio(ctx: Context) -> Outcome:
     ``width``/``height`` the output states, where it states them, are that size."""
     run: QueueRun = ctx.data(MAIN)
     assert run.plan is not None and run.result is not None
+    gone = _missing(run.images)
+    if gone is not None:
+        return gone
     aspect = run.plan.aspect_ratio
     if aspect is None:
         return skipped(f"the {ctx.endpoint_id} input schema has no non-square aspect_ratio value")
@@ -577,6 +619,9 @@ def image_bytes_match_format(ctx: Context) -> Outcome:
     default when absent) names the same type."""
     run: QueueRun = ctx.data(MAIN)
     assert run.plan is not None and run.result is not None
+    gone = _missing(run.images)
+    if gone is not None:
+        return gone
     fmt = run.plan.output_format
     if fmt is None:
         return skipped(f"the {ctx.endpoint_id} input schema has no output_format")
@@ -629,7 +674,12 @@ def cancel_completed_400(ctx: Context) -> Outcome:
     if not problems and run.cancel.body.get("status") != value:
         problems.append(f"status is not {value}")
     if problems:
-        return failed(run.cancel.request_line(), expected, f"{run.cancel.answer()}: {'; '.join(problems)}")
+        return failed(
+            run.cancel.request_line(),
+            expected,
+            f"{run.cancel.answer()}: {'; '.join(problems)}",
+            found=_cancel_found(run.cancel),
+        )
     return passed(run.cancel.request_line(), expected, run.cancel.answer())
 
 
@@ -661,13 +711,18 @@ def cancel_unfinished_202(ctx: Context) -> Outcome:
         problems = _conformance(ctx, "cancel", run.cancel, code)
         if problems:
             got = f"{run.cancel.answer()}: {'; '.join(problems)}"
-            return failed(run.cancel.request_line(), expected, got)
+            return failed(run.cancel.request_line(), expected, got, found=_cancel_found(run.cancel))
         return passed(run.cancel.request_line(), expected, run.cancel.answer())
     problems = _conformance(ctx, "cancel", run.cancel, 202)
     if not problems and body.get("status") != value:
         problems.append(f"status is not {value}")
     if problems:
-        return failed(run.cancel.request_line(), expected, f"{run.cancel.answer()}: {'; '.join(problems)}")
+        return failed(
+            run.cancel.request_line(),
+            expected,
+            f"{run.cancel.answer()}: {'; '.join(problems)}",
+            found=_cancel_found(run.cancel),
+        )
     return passed(run.cancel.request_line(), expected, run.cancel.answer())
 
 
@@ -697,7 +752,34 @@ def _same(a: Download, b: Download) -> tuple[bool, str]:
 @check(
     scope="endpoint",
     needs=(MAIN, REPEAT),
-    depends_on=_OUTPUT_DEP,
+    depends_on=_SUBMIT_DEP,
+    source="docs/sources.md §3.1 (every submit is queued as a new request with its own request_id); docs/checks.md repeated_submit_accepted (relay users' reports)",
+)
+def repeated_submit_accepted(ctx: Context) -> Outcome:
+    """Submitting the same input a second time is queued as a new request: 200 with a request id of its
+    own. A relay that refuses the repeat (409 Conflict, a "duplicate") or hands back the first request
+    breaks a client's retry after a timeout and any batch of identical inputs."""
+    main: QueueRun = ctx.data(MAIN)
+    again: QueueRun = ctx.data(REPEAT)
+    op = ctx.contract.submit(ctx.endpoint_id)
+    sent = f"{again.submit.request_line()} twice with the same body"
+    expected = _schema_name(ctx, op.operation_id, 200) + " with a new request_id"
+    answer = again.submit.answer()
+    if again.submit.status == 409:
+        return failed(sent, expected, f"{answer}: the repeated submit is refused as a conflict")
+    if again.submit.status != 200:
+        return failed(sent, expected, f"{answer}: the repeated submit was not queued")
+    if again.request_id is None:
+        return failed(sent, expected, f"{answer}: no request_id")
+    if again.request_id == main.request_id:
+        return failed(sent, expected, f"the first request's id again ({again.request_id}): not a new request")
+    return passed(sent, expected, f"request_id {again.request_id} (the first: {main.request_id})")
+
+
+@check(
+    scope="endpoint",
+    needs=(MAIN, REPEAT),
+    depends_on=(*_OUTPUT_DEP, "repeated_submit_accepted"),
     source="docs/sources.md §3.3 (seed: same seed and prompt give the same image); contract seed description",
 )
 def same_seed_same_image(ctx: Context) -> Outcome:
@@ -710,6 +792,9 @@ def same_seed_same_image(ctx: Context) -> Outcome:
         return skipped(f"the {ctx.endpoint_id} input schema has no seed")
     sent = f"the main input twice, seed={main.plan.seed}"
     expected = f"the same images, output seed {main.plan.seed}"
+    gone = _missing(main.images + again.images)
+    if gone is not None:
+        return gone
     if again.result is None or again.result.status != 200 or not isinstance(again.result.body, dict):
         got = again.result.answer() if again.result else f"no result: {again.problem}"
         return failed(sent, expected, f"the second request: {got}")
@@ -743,6 +828,9 @@ def sync_mode_data_uris(ctx: Context) -> Outcome:
     expected = "every images[].url a data: URI of an image"
     if run.result is None or run.result.status != 200 or not isinstance(run.result.body, dict):
         return failed(sent, expected, run.result.answer() if run.result else f"no result: {run.problem}")
+    gone = _missing(run.images)
+    if gone is not None:
+        return gone
     urls = [i.get("url") for i in run.result.body.get("images", []) if isinstance(i, dict)]
     if not urls:
         return failed(sent, expected, "no images")
@@ -812,6 +900,37 @@ def request_id_header_present(ctx: Context) -> Outcome:
     return passed(sent, expected, "present on every one")
 
 
+@check(
+    scope="endpoint",
+    needs=(MAIN,),
+    source="docs/sources.md §3.2 (errors: 4xx/5xx with a FastAPI detail body); docs/checks.md no_error_body_on_success (relay users' reports)",
+)
+def no_error_body_on_success(ctx: Context) -> Outcome:
+    """No answer with a success status (2xx) carries an error instead: a JSON object with ``detail``
+    (FastAPI's error body) that is not what the contract declares for that answer. A client that trusts
+    the status code takes such an error for a result."""
+    seen = 0
+    bad: list[str] = []
+    for exchange in ctx.session.exchanges:
+        if exchange.status is None or not 200 <= exchange.status < 300 or not exchange.is_json:
+            continue
+        seen += 1
+        body = exchange.body
+        if not isinstance(body, dict) or "detail" not in body:
+            continue
+        problems = _conformance(ctx, exchange.operation, exchange) if exchange.operation else ["no operation"]
+        if problems:
+            bad.append(f"{exchange.request_line()} -> {exchange.answer(120)}")
+    sent = f"{seen} answers with a 2xx status"
+    expected = "no error body (detail) on a 2xx answer"
+    if bad:
+        more = f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""
+        return failed(sent, expected, bad[0] + more + ": an error reported as a success")
+    if not seen:
+        return skipped("no 2xx JSON answer seen")
+    return passed(sent, expected, "none carries one")
+
+
 #: every check, in the order they run (provider-wide first, then per endpoint; free before paid)
 ALL_CHECKS = (
     auth_scheme_accepted,
@@ -834,8 +953,10 @@ ALL_CHECKS = (
     image_bytes_match_format,
     cancel_completed_400,
     cancel_unfinished_202,
+    repeated_submit_accepted,
     same_seed_same_image,
     sync_mode_data_uris,
     sync_run_offered,
     request_id_header_present,
+    no_error_body_on_success,
 )

@@ -35,6 +35,7 @@ __all__ = [
     "BudgetExceeded",
     "Download",
     "Exchange",
+    "MissingEvidence",
     "ProviderUnreachable",
     "Redactor",
     "Session",
@@ -53,6 +54,12 @@ _RETRY_STATUSES = (429, 502, 503, 504)
 
 class ProviderUnreachable(Exception):
     """No HTTP answer: the base URL cannot be reached, or the connection broke. The message is redacted."""
+
+
+class MissingEvidence(Exception):
+    """A replay (``check --replay``) has no recorded answer for a request the checks send now, or holds only
+    its digest (a body over the recording's size bound). The checks that need it are SKIP with this
+    message as the reason; nothing is sent anywhere."""
 
 
 class BudgetExceeded(Exception):
@@ -178,6 +185,8 @@ class StreamTrace:
     saw_terminal: bool = False
     closed_after_terminal: bool = False
     error: str | None = None
+    #: a replay holds no answer for it: why (``status_stream_offered`` is then SKIP); else None
+    missing: str | None = None
 
 
 @dataclass(frozen=True)
@@ -188,6 +197,8 @@ class Download:
     data: bytes
     declared_type: str
     error: str | None = None
+    #: True when a replay holds no bytes for it (``error`` says why): the checks reading it are SKIP
+    missing: bool = False
 
 
 _EOL = re.compile(rb"\r\n|\r|\n")
@@ -271,6 +282,8 @@ class Session:
         transport: an httpx transport (tests inject one; default: the network).
         retry_delay: seconds before the first retry of a status/result/cancel/download call answered with
             429/502/503/504 or without an answer (doubled each time, two retries; submits never retry).
+        wrap: wraps every transport the session sends through (``check --record``'s
+            :meth:`~._har.Recorder.wrap`), the network's and an environment proxy's alike.
 
     Raises:
         ValueError: a base URL that is not absolute http(s), or carries credentials.
@@ -288,6 +301,7 @@ class Session:
         transport: httpx.BaseTransport | None = None,
         retry_delay: float = 0.5,
         total_timeout: float | None = None,
+        wrap: Callable[[httpx.BaseTransport], httpx.BaseTransport] | None = None,
     ) -> None:
         try:
             self.provider = Provider("checked", base_url, run_base_url, scheme, key, "rebase")
@@ -307,15 +321,23 @@ class Session:
         self._timeout = timeout
         self._total = total_timeout
         loopback = _is_loopback(self.base_url)
+        # On loopback (a local mock), a fresh connection costs ~1 ms, while a kept-alive one costs ~40 ms
+        # per request when the server's accepted sockets lack TCP_NODELAY (Nagle meets delayed ACK).
+        limits = httpx.Limits(max_keepalive_connections=0 if loopback else 20)
+        if wrap is not None:
+            transport = wrap(transport or httpx.HTTPTransport(limits=limits, trust_env=not loopback))
         self._http = httpx.Client(
             transport=transport,
             timeout=timeout,
             follow_redirects=False,
             trust_env=not loopback,
-            # On loopback (a local mock), a fresh connection costs ~1 ms, while a kept-alive one costs ~40 ms
-            # per request when the server's accepted sockets lack TCP_NODELAY (Nagle meets delayed ACK).
-            limits=httpx.Limits(max_keepalive_connections=0 if loopback else 20),
+            limits=limits,
         )
+        if wrap is not None:  # the transports of environment proxies (HTTPS_PROXY, ...) are recorded too
+            mounts = self._http._mounts
+            for pattern, mounted in list(mounts.items()):
+                if mounted is not None:
+                    mounts[pattern] = wrap(mounted)
 
     def close(self) -> None:
         self._http.close()
@@ -567,6 +589,9 @@ class Session:
                     if rest is not None:
                         self._event(trace, rest, is_terminal)
                     trace.closed_after_terminal = trace.saw_terminal
+        except MissingEvidence as exc:  # a replay without this stream: only its own check is SKIP
+            trace.missing = str(exc)
+            return trace
         except httpx.TimeoutException:
             trace.error = f"no data and no end of stream for {read:g} s (read timeout)"
         except httpx.HTTPError as exc:
@@ -600,6 +625,12 @@ class Session:
         Raises:
             ProviderUnreachable: the image's host could not be reached.
         """
+        try:
+            return self._download(url)
+        except MissingEvidence as exc:
+            return Download(self.show(url)[:80], b"", "", str(exc), missing=True)
+
+    def _download(self, url: str) -> Download:
         if url.startswith("data:"):
             try:
                 declared, data = decode_data_uri(url)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from ..client._providers import Secret
 from ..mock import PROVIDERS, MockConfig, MockServer
@@ -21,7 +23,16 @@ from ._contract import ProviderContract
 from ._model import Report, Result
 from ._runner import Target, run_checks
 
-__all__ = ["MatrixRow", "embedded_mock", "embedded_mock_config", "mock_target", "render_matrix", "run_matrix"]
+__all__ = [
+    "MatrixRow",
+    "embedded_mock",
+    "embedded_mock_config",
+    "matrix_from_recordings",
+    "mock_target",
+    "render_matrix",
+    "run_matrix",
+    "run_relays",
+]
 
 
 def embedded_mock_config(provider: str, key: str | None = None) -> MockConfig:
@@ -93,26 +104,84 @@ def run_matrix(
     return rows
 
 
+def matrix_from_recordings(
+    paths: Sequence[Path], *, on_provider: Callable[[str], None] | None = None
+) -> list[MatrixRow]:
+    """The matrix's columns from recordings (``check --record``), each replayed against the current
+    contract (:func:`~._replay.replay`): offline and free. One column per file, in the order given.
+
+    Raises:
+        RecordingProblem: a file is not a recording.
+        ContractProblem: a recorded provider has no document in the current project.
+    """
+    from ._har import load_har
+    from ._replay import replay
+
+    rows: list[MatrixRow] = []
+    for path in paths:
+        recording = load_har(path)
+        if on_provider is not None:
+            on_provider(str(recording.meta.get("name")))
+        report = replay(recording)
+        rows.append(MatrixRow(ProviderContract.load(str(recording.meta.get("provider"))), report))
+    return rows
+
+
+def run_relays(
+    relays: Sequence[Any], *, max_paid_submits: int = 5, on_provider: Callable[[str], None] | None = None
+) -> list[MatrixRow]:
+    """Columns for undocumented relays (``relays.yaml``, :func:`~._targets.load_relays`), checked live: each
+    costs up to ``max_paid_submits`` paid submits. A relay whose key variable is not set gets an incomplete
+    column saying which variable to set; nothing is sent to it."""
+    from ._targets import relay_endpoints, relay_target
+
+    rows: list[MatrixRow] = []
+    contract = ProviderContract.load("fal")
+    for spec in relays:
+        if on_provider is not None:
+            on_provider(spec.name)
+        options = Options(endpoints=tuple(relay_endpoints(spec, contract)), max_paid_submits=max_paid_submits)
+        key = spec.key()
+        if key is None:
+            report = Report(spec.name, spec.base_url, list(options.endpoints), max_paid_submits)
+            report.document = contract.path
+            report.error = f"no key: set ${spec.key_env}; nothing was sent"
+        else:
+            report = run_checks(relay_target(spec, key, contract), options)
+        rows.append(MatrixRow(contract, report))
+    return rows
+
+
 def _result(report: Report, name: str) -> Result | None:
     return next((r for r in report.results if r.name == name), None)
 
 
-def render_matrix(rows: Sequence[MatrixRow], *, command: str = "make matrix") -> str:
+#: what the default matrix page says its columns are
+MOCK_ORIGIN = (
+    "What `kontext-contract check` finds when it runs against the embedded mock's emulation of each\n"
+    "documented provider. The emulation follows each provider document's `x-provider` facts\n"
+    "(`openapi/providers/{provider}.openapi.yaml`): auth scheme, where the submit's queue URLs point,\n"
+    "whether there is a synchronous API, extra submit fields. So the matrix shows what each provider's own\n"
+    "documents say it does (docs/sources.md §2, docs/contract.md §2.14), not a live measurement; run\n"
+    "`kontext-contract check --base-url URL ...` against a provider for that. Check names and rules:\n"
+    "[checks.md](checks.md)."
+)
+
+
+def render_matrix(
+    rows: Sequence[MatrixRow], *, command: str = "make matrix", origin: str = MOCK_ORIGIN
+) -> str:
     """The matrix page: a legend, the table (one row per check, one column per provider), why each FAIL
-    and SKIP, and which documented deviation each check detects. Deterministic for deterministic reports."""
+    and SKIP, and which documented deviation each check detects. Deterministic for deterministic reports.
+    ``origin`` is the paragraph saying where the columns come from (the mock's emulations by default; the
+    recordings replayed, or live relays, otherwise)."""
     names = [row.report.provider for row in rows]
     out = [
         "# Compatibility matrix",
         "",
         f"<!-- Written by `{command}` (kontext-contract matrix --report-md docs/compatibility.md). Do not edit. -->",
         "",
-        "What `kontext-contract check` finds when it runs against the embedded mock's emulation of each",
-        "documented provider. The emulation follows each provider document's `x-provider` facts",
-        "(`openapi/providers/{provider}.openapi.yaml`): auth scheme, where the submit's queue URLs point,",
-        "whether there is a synchronous API, extra submit fields. So the matrix shows what each provider's own",
-        "documents say it does (docs/sources.md §2, docs/contract.md §2.14), not a live measurement; run",
-        "`kontext-contract check --base-url URL ...` against a provider for that. Check names and rules:",
-        "[checks.md](checks.md).",
+        *origin.split("\n"),
         "",
         "Legend: **PASS** the provider follows the rule. **FAIL** it does not: a client written for fal",
         "breaks or leaks its key there. **SKIP** the rule does not apply or could not be observed (the reason",

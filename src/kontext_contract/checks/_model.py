@@ -28,31 +28,46 @@ class Evidence:
     #: for a FAIL where fal's own publications disagree: which one the provider may be following, and
     #: which the contract follows (the contract's ``x-fal-publications-disagree``); else empty
     note: str = ""
+    #: for a replay whose verdict differs from the recorded run's: the contract changes since the recording
+    #: (``kontext-contract diff`` kinds and JSONPaths) that turned it; else empty
+    change: str = ""
 
     def text(self) -> str:
         """One line: ``sent ...; expected ...; got ...[; note: ...]`` (or the reason of a skip)."""
         if self.reason:
-            return self.reason
+            return self.reason + (f"; contract change: {self.change}" if self.change else "")
         parts = [f"sent {self.sent}" if self.sent else "", f"expected {self.expected}", f"got {self.got}"]
         if self.note:
             parts.append(f"note: {self.note}")
+        if self.change:
+            parts.append(f"contract change: {self.change}")
         return "; ".join(p for p in parts if p)
 
     def as_dict(self) -> dict[str, str]:
         if self.reason:
-            return {"reason": self.reason}
+            return {"reason": self.reason, **({"change": self.change} if self.change else {})}
         out = {"sent": self.sent, "expected": self.expected, "got": self.got}
         if self.note:
             out["note"] = self.note
+        if self.change:
+            out["change"] = self.change
         return out
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one check function returns: a status and its evidence."""
+    """What one check function returns: a status and its evidence.
+
+    ``found`` is, for a check that a disagreement among fal's publications names, the value the provider
+    answered in the terms of that disagreement (e.g. ``/{endpoint_id}/requests/{request_id}``, ``200 in
+    every state``): the FAIL's note cites the disagreement only when a publication states that value
+    (:func:`~._runner.disagreement_note`); ``""`` when the FAIL is about something else than the
+    disagreement (no note); None when the check does not tell.
+    """
 
     status: Status
     evidence: Evidence
+    found: str | None = None
 
 
 def passed(sent: str, expected: str, got: str) -> Outcome:
@@ -60,9 +75,9 @@ def passed(sent: str, expected: str, got: str) -> Outcome:
     return Outcome("pass", Evidence(sent=sent, expected=expected, got=got))
 
 
-def failed(sent: str, expected: str, got: str) -> Outcome:
-    """The provider breaks the rule: an incompatibility."""
-    return Outcome("fail", Evidence(sent=sent, expected=expected, got=got))
+def failed(sent: str, expected: str, got: str, *, found: str | None = None) -> Outcome:
+    """The provider breaks the rule: an incompatibility (``found``: see :class:`Outcome`)."""
+    return Outcome("fail", Evidence(sent=sent, expected=expected, got=got), found)
 
 
 def skipped(reason: str) -> Outcome:
@@ -111,7 +126,8 @@ class Report:
     """A run of the checks against one provider; complete only when every planned check ran.
 
     Attributes:
-        provider: the provider document's name (``fal``, ``relay-a``, ...).
+        provider: the provider's name as every line and report shows it: the provider document's name
+            (``fal``, ``relay-a``, ...), or ``--name`` for an undocumented relay (``--provider relay``).
         base_url: the queue base URL checked (the embedded mock's address when no --base-url was given).
         endpoints: the endpoint ids checked.
         max_paid_submits: the cap.
@@ -121,6 +137,10 @@ class Report:
         error: why the run stopped early (a connection error, a rejected key, ...), or None.
         mock: True when the checks ran against the embedded mock.
         paid_submits: paid submits spent so far (also those of a check interrupted before it finished).
+        document: the provider document holding the expectations (``openapi/providers/fal.openapi.yaml``).
+        replay: for a replay, the recording it evaluated (``{"file", "recorded", "contract_changed"}``).
+        images: the output images seen (for the HTML report; not in the JSON report).
+        images_downloaded: output images fetched or decoded (each costs money on a live provider).
     """
 
     provider: str
@@ -133,6 +153,10 @@ class Report:
     error: str | None = None
     mock: bool = False
     paid_submits: int = 0
+    document: str = ""
+    replay: dict[str, Any] | None = None
+    images: list[Any] = field(default_factory=list, repr=False)
+    images_downloaded: int = 0
 
     @property
     def failures(self) -> list[Result]:
@@ -186,4 +210,7 @@ class Report:
             "checks": [r.as_dict() for r in self.results],
             "paid_submits": self.paid_submits,
             "max_paid_submits": self.max_paid_submits,
+            "images": self.images_downloaded,
+            "document": self.document,
+            "replay": self.replay,
         }

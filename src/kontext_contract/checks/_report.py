@@ -34,10 +34,12 @@ def render_markdown(report: Report) -> str:
         f"# Provider checks: {report.provider}",
         "",
         f"- base URL: `{report.base_url}`" + (" (the embedded mock)" if report.mock else ""),
+        f"- expectations: `{report.document or '-'}`",
         f"- endpoints: {', '.join(f'`{e}`' for e in report.endpoints)}",
         f"- verdict: **{verdict}**",
         f"- checks: {counts['pass']} pass, {counts['fail']} fail, {counts['skip']} skip",
         f"- paid submits: {report.paid_submits} (cap {report.max_paid_submits})",
+        *_replay_lines(report),
         "",
         "| status | check | endpoint | evidence |",
         "|---|---|---|---|",
@@ -49,6 +51,21 @@ def render_markdown(report: Report) -> str:
     lines.append("")
     lines.append("Check names and rules: docs/checks.md.")
     return "\n".join(lines) + "\n"
+
+
+def _replay_lines(report: Report) -> list[str]:
+    if report.replay is None:
+        return []
+    replay = report.replay
+    changed = (
+        f"the contract changed since ({len(replay.get('contract_changes') or [])} change(s))"
+        if replay.get("contract_changed")
+        else "the contract is the recording's"
+    )
+    return [
+        f"- replay of `{replay.get('file')}` recorded {replay.get('recorded_at')} (then: "
+        f"{replay.get('recorded_verdict')}); {changed}; nothing was sent"
+    ]
 
 
 def render_junit(report: Report) -> str:
@@ -71,6 +88,8 @@ def render_junit(report: Report) -> str:
         ("compatible", str(report.compatible).lower()),
         ("complete", str(report.complete).lower()),
         ("paid_submits", str(report.paid_submits)),
+        ("expectations", report.document),
+        ("replay", str((report.replay or {}).get("file") or "")),
     ):
         ET.SubElement(props, "property", {"name": name, "value": value})
     for r in report.results:

@@ -28,7 +28,8 @@ from ..client._providers import Secret
 from ._checks import ALL_CHECKS
 from ._context import Check, Context, Options, RunState, Scenario
 from ._contract import ContractProblem, ProviderContract
-from ._http import Budget, BudgetExceeded, ProviderUnreachable, Session
+from ._evidence import collect_images
+from ._http import Budget, BudgetExceeded, MissingEvidence, ProviderUnreachable, Session
 from ._model import Evidence, Outcome, Report, Result, skipped
 from ._scenarios import SCENARIOS, Abort
 
@@ -50,6 +51,8 @@ class Target:
         key: the credential.
         scheme: the Authorization scheme expected (``Key`` or ``Bearer``).
         mock: whether ``base_url`` is the embedded mock.
+        name: the name every line and report gives the provider (``--name`` of an undocumented relay);
+            default: the provider document's name.
     """
 
     contract: ProviderContract
@@ -58,6 +61,12 @@ class Target:
     key: Secret
     scheme: str
     mock: bool = False
+    name: str | None = None
+
+    @property
+    def shown_name(self) -> str:
+        """``name``, else the provider document's name."""
+        return self.name or self.contract.name
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,9 @@ def _scenario_skip(state: RunState, ctx: Context, scenario: Scenario) -> tuple[O
     except BudgetExceeded as exc:  # a guard: the estimate above should prevent it
         state.data[key] = _NotRun(str(exc))
         return skipped(str(exc)), budget.spent - before
+    except MissingEvidence as exc:  # a replay lacking what this scenario asks: its checks are SKIP
+        state.data[key] = _NotRun(str(exc))
+        return skipped(str(exc)), budget.spent - before
     except (Abort, ProviderUnreachable, ContractProblem, KeyboardInterrupt):
         raise
     except Exception as exc:  # an answer the scenario could not follow: its checks FAIL, the run goes on
@@ -134,17 +146,31 @@ def _scenario_skip(state: RunState, ctx: Context, scenario: Scenario) -> tuple[O
     return None, budget.spent - before
 
 
-def disagreement_note(document: Mapping[str, Any], check_name: str) -> str:
+def disagreement_note(document: Mapping[str, Any], check_name: str, found: str | None = None) -> str:
     """What a FAIL of ``check_name`` must say when fal's own publications disagree on its rule: each entry of
     the contract's ``x-fal-publications-disagree`` (overlays/080-fal-publications.overlay.yaml) that names
     the check, as "fal's publications disagree on <topic>: <other sources> state <other reading>, the
     contract follows <its sources> (<its reading>); a provider doing the former fails here". The FAIL stays
     a FAIL (the contract's choice); the note says which publication the provider may be following. Empty
-    when no entry names the check."""
+    when no entry names the check.
+
+    ``found`` is what the check found, in the entry's terms (:attr:`~._model.Outcome.found`). When it is
+    given and the entry's other reading does not state it, no publication backs the provider: the note then
+    says only what was found and that no fal publication states it. An empty ``found`` means the FAIL is
+    about something else than the disagreement: no note."""
     notes: list[str] = []
     entries = document.get("x-fal-publications-disagree")
     for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, Mapping) or check_name not in (entry.get("checks") or []):
+            continue
+        if found == "":  # the FAIL is not about what the publications disagree on
+            continue
+        if found is not None and found not in str(entry.get("otherwise") or ""):
+            notes.append(
+                f"{found} is stated by no fal publication (they disagree on {entry.get('topic')} only between "
+                f"{_reading(entry.get('contract'))} and {_reading(entry.get('otherwise'))}; docs/contract.md: "
+                f"{entry.get('id')})"
+            )
             continue
         others = ", ".join(map(str, entry.get("otherwise_sources") or []))
         ours = ", ".join(map(str, entry.get("contract_sources") or []))
@@ -154,6 +180,11 @@ def disagreement_note(document: Mapping[str, Any], check_name: str) -> str:
             f"(docs/contract.md, where fal's own publications disagree: {entry.get('id')})"
         )
     return " | ".join(notes)
+
+
+def _reading(text: Any) -> str:
+    """A disagreement's reading without its example in parentheses (``app level, /{owner}/{app}/...``)."""
+    return str(text or "").split(" (", 1)[0]
 
 
 def outage(session: Session) -> str | None:
@@ -201,7 +232,11 @@ def _evaluate(state: RunState, check: Check, endpoint: str | None) -> Result:
                 "fail", Evidence(expected="an answer the check can read", got=f"{type(exc).__name__}: {exc}")
             )
     redact = state.session.redactor.text
-    note = disagreement_note(ctx.contract.document, check.name) if outcome.status == "fail" else ""
+    note = (
+        disagreement_note(ctx.contract.document, check.name, outcome.found)
+        if outcome.status == "fail"
+        else ""
+    )
     evidence = Evidence(
         sent=redact(outcome.evidence.sent),
         expected=redact(outcome.evidence.expected),
@@ -212,8 +247,14 @@ def _evaluate(state: RunState, check: Check, endpoint: str | None) -> Result:
     return Result(check.name, outcome.status, endpoint if check.scope == "endpoint" else None, evidence, paid)
 
 
-def _session(target: Target, options: Options, transport: httpx.BaseTransport | None) -> Session:
+def _session(
+    target: Target,
+    options: Options,
+    transport: httpx.BaseTransport | None,
+    wrap: Callable[[httpx.BaseTransport], httpx.BaseTransport] | None = None,
+) -> Session:
     return Session(
+        wrap=wrap,
         base_url=target.base_url,
         run_base_url=target.run_base_url,
         scheme=target.scheme,
@@ -233,13 +274,15 @@ def run_checks(
     transport: httpx.BaseTransport | None = None,
     on_start: Callable[[Check, str | None], None] | None = None,
     on_result: Callable[[Report, Result], None] | None = None,
+    wrap: Callable[[httpx.BaseTransport], httpx.BaseTransport] | None = None,
 ) -> Report:
     """Run every check against ``target``.
 
     Args:
         target: the provider, its base URL, key and expected scheme.
         options: endpoints, cap, polling.
-        transport: an httpx transport (tests inject one).
+        transport: an httpx transport (tests inject one; a replay gives its :class:`~._har.ReplayTransport`).
+        wrap: wraps every transport the run sends through (``check --record``: :meth:`~._har.Recorder.wrap`).
         on_start: called before each check (progress display).
         on_result: called after each check with the report so far (the CLI rewrites its reports then,
             so that nothing is lost on Ctrl-C).
@@ -250,13 +293,14 @@ def run_checks(
         needs. Nothing is raised for those (KeyboardInterrupt included).
     """
     report = Report(
-        provider=target.contract.name,
+        provider=target.shown_name,
         base_url=target.base_url,
         endpoints=list(options.endpoints),
         max_paid_submits=options.max_paid_submits,
         mock=target.mock,
+        document=target.contract.path,
     )
-    session = _session(target, options, transport)
+    session = _session(target, options, transport, wrap)
     state = RunState(target.contract, session, options, target.scheme)
     try:
         for check, endpoint in _planned(options):
@@ -288,6 +332,7 @@ def run_checks(
         session.cancel_open()
     finally:
         session.close()
+        report.images, report.images_downloaded = collect_images(state.data)
     return report
 
 

@@ -154,7 +154,9 @@ class Catalog:
         info = self.endpoints.get(str(endpoint_id))
         if info is None:
             known = ", ".join(sorted(self.endpoints))
-            raise ConfigurationError(f"unknown endpoint id {str(endpoint_id)!r}; the contract has: {known}")
+            raise ConfigurationError(
+                f"unknown endpoint id {str(endpoint_id)!r}; the contract has: {known}", field="endpoint_id"
+            )
         return info
 
     def lagging(self) -> dict[str, list[str]]:

@@ -106,11 +106,39 @@ class KontextError(Exception):
 
 
 class ConfigurationError(KontextError, ValueError):
-    """The client or provider was configured wrongly (a bad base URL, an unknown endpoint id, ...)."""
+    """The client or provider was configured wrongly (a bad base URL, an unknown endpoint id, ...).
+
+    Attributes:
+        field: the argument or setting it concerns (``"base_url"``, ``"queue_base_url"``,
+            ``"run_base_url"``, ``"key"``, ``"endpoint_id"``), or ``None``; a command line maps it to its
+            option (``kontext_contract.cli``), never by reading the message.
+        problem: what is wrong, without the remedy a Python caller reads (``"the relay-b document names no
+            host"``); defaults to the message.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, problem: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.problem = redact(problem) if problem is not None else self.message
 
 
 class MissingCredentialsError(ConfigurationError):
-    """No key was given and none was found in the provider's environment variables (docs/sources.md §3.4)."""
+    """No key was given and none was found in the provider's environment variables (docs/sources.md §3.4).
+
+    Attributes:
+        provider: the provider's name (``"fal"``, ``"relay-a"``, ...).
+        variables: the variables the key is read from, as messages show them (``"FAL_KEY or
+            FAL_KEY_ID+FAL_KEY_SECRET"``).
+    """
+
+    def __init__(self, provider: str, variables: str) -> None:
+        super().__init__(
+            f"no key for {provider}: pass key=, or set {variables} in the environment",
+            field="key",
+            problem=f"no key for {provider}: set {variables} in the environment",
+        )
+        self.provider = provider
+        self.variables = variables
 
 
 class ProviderIncompatibleError(KontextError):

@@ -53,7 +53,7 @@ class Secret:
 
     def __init__(self, value: str) -> None:
         if not value or any(c in value for c in "\r\n"):
-            raise ConfigurationError("a key must be a non-empty single line")
+            raise ConfigurationError("a key must be a non-empty single line", field="key")
         self._value = value
 
     def reveal(self) -> str:
@@ -87,11 +87,23 @@ def _origin(url: str) -> tuple[str, str, int]:
 def _normalize_base(url: str, what: str) -> str:
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(f"{what} must be an absolute http:// or https:// URL, got {url!r}")
+        raise ConfigurationError(
+            f"{what} must be an absolute http:// or https:// URL, got {url!r}",
+            field=what,
+            problem=f"must be an absolute http:// or https:// URL, got {url!r}",
+        )
     if parts.username is not None or parts.password is not None:
-        raise ConfigurationError(f"{what} must not carry credentials; pass key= or set the key variable")
+        raise ConfigurationError(
+            f"{what} must not carry credentials; pass key= or set the key variable",
+            field=what,
+            problem="must not carry credentials",
+        )
     if parts.query or parts.fragment:
-        raise ConfigurationError(f"{what} must not have a query or fragment, got {url!r}")
+        raise ConfigurationError(
+            f"{what} must not have a query or fragment, got {url!r}",
+            field=what,
+            problem=f"must not have a query or fragment, got {url!r}",
+        )
     return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
@@ -175,13 +187,13 @@ class Provider:
         environ = os.environ if env is None else env
         key = key or facts.key_from(environ)
         if key is None:
-            raise MissingCredentialsError(
-                f"no fal key: pass key=, or set {facts.key_variables} in the environment"
-            )
+            raise MissingCredentialsError(facts.name, facts.key_variables)
         queue = queue_base_url or facts.queue_base_url
         if queue is None:
             raise ConfigurationError(
-                "the fal provider document names no queue base URL: pass queue_base_url="
+                "the fal provider document names no queue base URL: pass queue_base_url=",
+                field="queue_base_url",
+                problem="the fal provider document names no queue base URL",
             )
         return cls(facts.name, queue, run_base_url or facts.run_base_url, facts.auth_scheme, Secret(key))
 
@@ -214,9 +226,7 @@ class Provider:
         if key is None:
             key = environ.get(key_env) or None
         if key is None:
-            raise MissingCredentialsError(
-                f"no key for {name}: pass key=, or set {key_env} in the environment"
-            )
+            raise MissingCredentialsError(name, key_env)
         return cls(name, base_url, run_base_url, auth_scheme, Secret(key), on_foreign_url, status_stream)
 
     @classmethod
@@ -247,14 +257,16 @@ class Provider:
         facts = _facts(name, providers_dir)
         queue = base_url or facts.queue_base_url
         if queue is None:
-            raise ConfigurationError(f"the {name} document names no host: pass base_url=")
+            raise ConfigurationError(
+                f"the {name} document names no host: pass base_url=",
+                field="base_url",
+                problem=f"the {name} document names no host",
+            )
         run = facts.run_base_url if facts.sync_api and base_url is None else None
         environ = os.environ if env is None else env
         key = key or facts.key_from(environ)
         if key is None:
-            raise MissingCredentialsError(
-                f"no key for {name}: pass key=, or set {facts.key_variables} in the environment"
-            )
+            raise MissingCredentialsError(name, facts.key_variables)
         return cls(name, queue, run, facts.auth_scheme, Secret(key), on_foreign_url)
 
     @classmethod

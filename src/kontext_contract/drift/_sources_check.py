@@ -23,18 +23,24 @@ from typing import Any
 
 from .._layout import Layout
 from ..pipeline import (
+    AccountingError,
     Disagreement,
+    Manifest,
     OverlayError,
+    SourceFact,
     SpecError,
+    account_facts,
     apply_overlay,
     load_acknowledged,
     load_manifest,
     load_overlay,
     merge_sources,
+    source_facts,
     validate_openapi,
     write_atomic,
 )
 from ._diff import Change, diff_documents
+from ._fetch import DEFAULT_FAL_OPENAPI_URL, FAL_OPENAPI_PREFIX, check_openapi, fal_openapi_url
 
 __all__ = ["SourceStatus", "SourcesFolderError", "SourcesReport", "check_sources"]
 
@@ -48,7 +54,7 @@ _FENCE = re.compile(r"^```yaml\n(.*?)^```", re.S | re.M)
 class SourceStatus:
     id: str
     file: str
-    status: str  # unchanged | changed | not-provided | needs-transcription | unparseable
+    status: str  # unchanged | changed | new | not-provided | needs-transcription | unparseable
     detail: str = ""
 
 
@@ -60,6 +66,11 @@ class SourcesReport:
     gone_disagreements: list[str] = field(default_factory=list)
     overlay_problems: list[str] = field(default_factory=list)
     contract_changes: list[Change] = field(default_factory=list)
+    new_facts: list[SourceFact] = field(default_factory=list)
+    changed_facts: list[tuple[SourceFact, SourceFact]] = field(default_factory=list)
+    removed_facts: list[SourceFact] = field(default_factory=list)
+    fact_problems: str | None = None
+    """the fact accounting's refusal on the new sources (facts in neither the contract nor an x-drops)."""
     build_error: str | None = None
     applied: list[str] = field(default_factory=list)
 
@@ -75,6 +86,7 @@ class SourcesReport:
             self.new_disagreements
             or self.changed_disagreements
             or self.overlay_problems
+            or self.fact_problems
             or self.build_error
             or any(c.breaking for c in self.contract_changes)
             or any(s.status in ("needs-transcription", "unparseable") for s in self.sources)
@@ -90,6 +102,10 @@ class SourcesReport:
             "gone_disagreements": self.gone_disagreements,
             "overlay_problems": self.overlay_problems,
             "contract_changes": [c.as_dict() for c in self.contract_changes],
+            "new_facts": [f.as_dict() for f in self.new_facts],
+            "changed_facts": [{"was": a.as_dict(), "now": b.as_dict()} for a, b in self.changed_facts],
+            "removed_facts": [f.as_dict() for f in self.removed_facts],
+            "fact_problems": self.fact_problems,
             "build_error": self.build_error,
             "needs_attention": self.needs_attention,
             "applied": self.applied,
@@ -224,6 +240,77 @@ def _set_digests(manifest_text: str, file_name: str, sha256: str, published_sha2
     return "\n".join(lines)
 
 
+def _fal_openapi_candidates(
+    manifest: Manifest, from_dir: Path
+) -> list[tuple[SourceStatus, str, str, str | None]]:
+    """(status, file name in the folder, text, endpoint id when new) of each per-endpoint OpenAPI document
+    ``sources fetch`` wrote (``fal-openapi.<endpoint id with / as -->.json``) that is new or changed.
+
+    Raises:
+        SourcesFolderError: such a file is not UTF-8 text, too large, not JSON or not OpenAPI 3.
+    """
+    known = {s.published_name: s for s in manifest.sources if s.kind == "fal-openapi"}
+    out: list[tuple[SourceStatus, str, str, str | None]] = []
+    for path in sorted(from_dir.glob(f"{FAL_OPENAPI_PREFIX}*.json")):
+        raw = _read(path)
+        endpoint_id = path.name[len(FAL_OPENAPI_PREFIX) : -len(".json")].replace("--", "/")
+        try:
+            check_openapi(raw, str(path), endpoint_id)
+        except SpecError as exc:
+            raise SourcesFolderError(exc.message, file=path, expected=exc.expected, found=exc.found) from None
+        source = known.get(path.name)
+        if source is None:
+            status = SourceStatus(
+                "(new)",
+                path.name,
+                "new",
+                f"fal's per-endpoint OpenAPI for {endpoint_id}, not in the manifest",
+            )
+            out.append((status, path.name, raw.decode("utf-8"), endpoint_id))
+        elif _sha(raw) != source.published_sha256:
+            status = SourceStatus(source.id, source.file.name, "changed", f"{path.name} changed")
+            out.append((status, path.name, raw.decode("utf-8"), None))
+    return out
+
+
+def _next_id(taken: list[str]) -> str:
+    number = max((int(i) for i in taken if i.isdigit()), default=-1) + 1
+    return f"{number:03d}"
+
+
+def _add_source(
+    manifest_text: str, sid: str, file_name: str, published: str, text: str, endpoint_id: str
+) -> str:
+    """Append a fal-openapi entry to the manifest text (comments kept) and make it the most trusted."""
+    digest = _sha(text.encode("utf-8"))
+    entry = (
+        f"  - id: '{sid}'\n"
+        f"    file: {file_name}\n"
+        "    provider: fal\n"
+        "    kind: fal-openapi\n"
+        f"    url: {fal_openapi_url(endpoint_id, DEFAULT_FAL_OPENAPI_URL)}\n"
+        f"    origin: fal's per-endpoint OpenAPI for {endpoint_id} (fal-js libs/client/src/schema.ts, fetchEndpointSchemas)\n"
+        "    form: OpenAPI 3 (JSON) as fal publishes it, kept byte for byte as downloaded\n"
+        "    published:\n"
+        f"      name: {published}\n"
+        f"      sha256: {digest}\n"
+        f"    sha256: {digest}\n"
+        "    endpoints:\n"
+        f"      - {{endpoint_id: {endpoint_id}, method: post, path: /{endpoint_id}}}\n"
+    )
+    text_out = manifest_text.rstrip("\n") + "\n" + entry
+    return re.sub(r"^(  precedence: \[)", lambda m: f"{m.group(1)}'{sid}', ", text_out, count=1, flags=re.M)
+
+
+def _facts(layout: Layout) -> dict[tuple[str, str], SourceFact]:
+    manifest = load_manifest(layout.manifest)
+    out: dict[tuple[str, str], SourceFact] = {}
+    for source in manifest.sources:
+        for fact in source_facts(source, source.load()):
+            out[(fact.source, fact.path)] = fact
+    return out
+
+
 def check_sources(layout: Layout, from_dir: Path, *, apply: bool = False) -> SourcesReport:
     """Compare the files in ``from_dir`` (published pages named as in the manifest's ``published.name``,
     or transcribed sources named as in ``openapi/sources/``) with the manifest, rebuild, and report.
@@ -244,12 +331,14 @@ def check_sources(layout: Layout, from_dir: Path, *, apply: bool = False) -> Sou
     report = SourcesReport()
     manifest = load_manifest(layout.manifest)
     expected = sorted({n for s in manifest.sources for n in (s.published_name, s.file.name)})
-    if not any((from_dir / name).exists() for name in expected):
+    if not any((from_dir / name).exists() for name in expected) and not any(
+        from_dir.glob(f"{FAL_OPENAPI_PREFIX}*.json")
+    ):
         present = sorted(p.name for p in from_dir.iterdir())
         raise SourcesFolderError(
             "none of the expected files is in the folder (an empty or wrong folder, or a broken download)",
             file=from_dir,
-            expected="at least one of: " + ", ".join(expected),
+            expected="at least one of: " + ", ".join(expected) + f", or {FAL_OPENAPI_PREFIX}<endpoint>.json",
             found=(
                 f"{len(present)} other file(s): "
                 + ", ".join(present[:8])
@@ -259,22 +348,80 @@ def check_sources(layout: Layout, from_dir: Path, *, apply: bool = False) -> Sou
             else "an empty folder",
         )
     updates: dict[str, tuple[str, str | None]] = {}
+    fal_documents = {n: (st, text, e) for st, n, text, e in _fal_openapi_candidates(manifest, from_dir)}
+    known_fal = {s.published_name for s in manifest.sources if s.kind == "fal-openapi"}
     for source in manifest.sources:
+        if source.kind == "fal-openapi":
+            if source.published_name in fal_documents:
+                fal_status, fal_text, _ = fal_documents[source.published_name]
+                report.sources.append(fal_status)
+                updates[source.file.name] = (fal_text, _sha(fal_text.encode("utf-8")))
+            elif (from_dir / source.published_name).exists():
+                report.sources.append(
+                    SourceStatus(
+                        source.id,
+                        source.file.name,
+                        "unchanged",
+                        f"{source.published_name} matches the manifest",
+                    )
+                )
+            else:
+                report.sources.append(
+                    SourceStatus(
+                        source.id,
+                        source.file.name,
+                        "not-provided",
+                        f"no {source.published_name} in the folder",
+                    )
+                )
+            continue
         status, text, published_digest = _candidate(layout, from_dir, source)
         report.sources.append(status)
         if text is not None:
             updates[source.file.name] = (text, published_digest)
+    additions: list[tuple[str, str, str, str]] = []  # (id, file, published name, endpoint id)
+    taken = [s.id for s in manifest.sources]
+    for name, (new_status, new_text, endpoint_id) in fal_documents.items():
+        if name in known_fal or endpoint_id is None:
+            continue
+        sid = _next_id(taken)
+        taken.append(sid)
+        file_name = f"{sid}-fal-openapi-{endpoint_id.replace('/', '--')}.json"
+        new_status.id, new_status.file = sid, file_name
+        report.sources.append(new_status)
+        additions.append((sid, file_name, name, endpoint_id))
+        updates[file_name] = (new_text, None)
 
     with tempfile.TemporaryDirectory(prefix="kontext-sources-") as tmp:
         work = Layout(Path(tmp))
         shutil.copytree(layout.root / "openapi", work.root / "openapi")
         shutil.copytree(layout.overlays_dir, work.overlays_dir)
         manifest_text = work.manifest.read_text(encoding="utf-8")
+        added = {file_name for _, file_name, _, _ in additions}
         for name, (text, published_digest) in updates.items():
             (work.sources_dir / name).write_text(text, encoding="utf-8")
-            manifest_text = _set_digests(manifest_text, name, _sha(text.encode("utf-8")), published_digest)
+            if name not in added:
+                manifest_text = _set_digests(
+                    manifest_text, name, _sha(text.encode("utf-8")), published_digest
+                )
+        for sid, file_name, published, endpoint_id in additions:
+            manifest_text = _add_source(
+                manifest_text, sid, file_name, published, updates[file_name][0], endpoint_id
+            )
         work.manifest.write_text(manifest_text, encoding="utf-8")
         try:
+            before = _facts(layout)
+            after = _facts(work)
+            report.new_facts = [f for k, f in after.items() if k not in before]
+            report.removed_facts = [f for k, f in before.items() if k not in after]
+            report.changed_facts = [
+                (before[k], f)
+                for k, f in after.items()
+                if k in before
+                and f.kind not in ("property", "parameter")  # a field's own facts say what changed in it
+                and json.dumps(before[k].value, sort_keys=True, default=str)
+                != json.dumps(f.value, sort_keys=True, default=str)
+            ]
             report_build(work, layout, report)
         except SpecError as exc:
             report.build_error = exc.render()
@@ -311,6 +458,12 @@ def report_build(work: Layout, layout: Layout, report: SourcesReport) -> None:
     validate_openapi(
         contract, name="openapi/kontext.openapi.yaml (rebuilt)", produced_by="the overlays on the new sources"
     )
+    if not problems:
+        overlays = [load_overlay(p) for p in sorted(work.overlays_dir.glob("*.yaml"))]
+        try:
+            account_facts(manifest, documents, contract, overlays)
+        except (AccountingError, OverlayError) as exc:
+            report.fact_problems = exc.render().replace(str(work.root) + "/", "")
     from ..pipeline import load_yaml
 
     committed = load_yaml(layout.contract)

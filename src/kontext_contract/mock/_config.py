@@ -5,7 +5,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-__all__ = ["DEFAULT_KEYS", "PROVIDERS", "WEBHOOK_FAULT_KINDS", "FaultConfig", "MockConfig", "default_key"]
+__all__ = [
+    "DEFAULT_KEYS",
+    "PROVIDERS",
+    "WEBHOOK_FAULT_KINDS",
+    "FaultConfig",
+    "MockConfig",
+    "MockConfigError",
+    "default_key",
+]
 
 #: the webhook faults (``MockConfig.webhook_faults``, ``--webhook-fault``): a delivery signed over another
 #: message, one whose timestamp is 600 s old (outside fal's ±300 s), one delivered twice with the same headers
@@ -25,9 +33,24 @@ def default_key(scheme: str) -> str:
     return DEFAULT_KEYS["Key"] if scheme.lower() == "key" else DEFAULT_KEYS["Bearer"]
 
 
+class MockConfigError(ValueError):
+    """A setting of :class:`MockConfig` or :class:`FaultConfig` out of range.
+
+    Attributes:
+        field: the setting's name (``"queue_delay"``, ``"rate_429"``, ...); a command line maps it to its
+            option (``kontext_contract.cli``).
+        problem: what is wrong with its value (``"must be a finite number of seconds >= 0, got inf"``).
+    """
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field} {problem}")
+        self.field = field
+        self.problem = problem
+
+
 def _check_rate(name: str, value: float) -> None:
     if not (isinstance(value, int | float) and math.isfinite(value) and 0.0 <= value <= 1.0):
-        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
+        raise MockConfigError(name, f"must be a probability in [0, 1], got {value!r}")
 
 
 @dataclass
@@ -49,7 +72,7 @@ class FaultConfig:
         seed: seed of the fault draws, so a run is reproducible.
 
     Raises:
-        ValueError: a rate outside [0, 1] or a negative retry_after.
+        MockConfigError: (a ValueError) a rate outside [0, 1] or a negative retry_after.
     """
 
     rate_429: float = 0.0
@@ -64,7 +87,7 @@ class FaultConfig:
         for name in ("rate_429", "rate_502", "rate_503", "rate_504", "rate_drop"):
             _check_rate(name, getattr(self, name))
         if self.retry_after < 0:
-            raise ValueError(f"retry_after must be >= 0 seconds, got {self.retry_after!r}")
+            raise MockConfigError("retry_after", f"must be >= 0 seconds, got {self.retry_after!r}")
 
     @property
     def any(self) -> bool:
@@ -109,7 +132,8 @@ class MockConfig:
         max_upload_store_bytes: most bytes of uploaded files kept at once (the oldest are dropped first).
 
     Raises:
-        ValueError: an unknown provider, a negative delay or limit, an unknown webhook fault.
+        MockConfigError: (a ValueError, naming the field) an unknown provider, a negative delay or limit,
+            an unknown webhook fault.
     """
 
     provider: str = "fal"
@@ -136,31 +160,38 @@ class MockConfig:
 
     def __post_init__(self) -> None:
         if self.provider not in PROVIDERS:
-            raise ValueError(f"unknown provider {self.provider!r}; expected one of {', '.join(PROVIDERS)}")
+            raise MockConfigError(
+                "provider", f"is unknown: {self.provider!r}; expected one of {', '.join(PROVIDERS)}"
+            )
         for name in ("queue_delay", "processing_delay", "request_ttl", "clock_step", "webhook_timeout"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
+                raise MockConfigError(name, f"must be a finite number of seconds >= 0, got {value!r}")
         if not (math.isfinite(self.sse_ping_interval) and self.sse_ping_interval > 0):
-            raise ValueError(f"sse_ping_interval must be > 0 seconds, got {self.sse_ping_interval!r}")
-        if self.max_body_bytes < 0 or self.max_requests < 1:
-            raise ValueError("max_body_bytes must be >= 0 and max_requests >= 1")
+            raise MockConfigError("sse_ping_interval", f"must be > 0 seconds, got {self.sse_ping_interval!r}")
+        if self.max_body_bytes < 0:
+            raise MockConfigError("max_body_bytes", f"must be >= 0, got {self.max_body_bytes!r}")
+        if self.max_requests < 1:
+            raise MockConfigError("max_requests", f"must be >= 1, got {self.max_requests!r}")
         if self.base_url is not None:
             self.base_url = self.base_url.rstrip("/")
         self.webhook_allow_hosts = tuple(h.lower() for h in self.webhook_allow_hosts)
         if not (math.isfinite(self.webhook_retry_compression) and self.webhook_retry_compression >= 1):
-            raise ValueError(
-                f"webhook_retry_compression must be a finite factor >= 1, got {self.webhook_retry_compression!r}"
+            raise MockConfigError(
+                "webhook_retry_compression",
+                f"must be a finite factor >= 1, got {self.webhook_retry_compression!r}",
             )
         self.webhook_faults = tuple(self.webhook_faults)
         unknown = [f for f in self.webhook_faults if f not in WEBHOOK_FAULT_KINDS]
         if unknown:
-            raise ValueError(
-                f"unknown webhook fault {unknown[0]!r}; expected one of {', '.join(WEBHOOK_FAULT_KINDS)}"
+            raise MockConfigError(
+                "webhook_faults",
+                f"has an unknown webhook fault {unknown[0]!r}; expected one of {', '.join(WEBHOOK_FAULT_KINDS)}",
             )
-        if self.max_upload_bytes < 0 or self.max_uploads < 0 or self.max_upload_store_bytes < 0:
-            raise ValueError("max_upload_bytes, max_uploads and max_upload_store_bytes must be >= 0")
+        for name in ("max_upload_bytes", "max_uploads", "max_upload_store_bytes"):
+            if getattr(self, name) < 0:
+                raise MockConfigError(name, f"must be >= 0, got {getattr(self, name)!r}")
         if any(ord(c) < 33 or ord(c) > 126 for c in self.webhook_user_id) or not self.webhook_user_id:
-            raise ValueError(
-                f"webhook_user_id must be printable ASCII without spaces, got {self.webhook_user_id!r}"
+            raise MockConfigError(
+                "webhook_user_id", f"must be printable ASCII without spaces, got {self.webhook_user_id!r}"
             )

@@ -100,9 +100,13 @@ class AppServer:
         return f"http://{host}:{self.port}"
 
     def _config(self) -> uvicorn.Config:
-        config = uvicorn_config(self._asgi, access_log=self._access_log, log_level=self._log_level)
+        config = uvicorn_config(self.served_app(), access_log=self._access_log, log_level=self._log_level)
         config.lifespan = self._lifespan
         return config
+
+    def served_app(self) -> Any:
+        """The ASGI application uvicorn serves, read when the server starts."""
+        return self._asgi
 
     def start(self) -> Self:
         """Bind, start uvicorn in a daemon thread and wait until it accepts connections."""
@@ -174,6 +178,10 @@ class MockServer(AppServer):
         self.config = config or MockConfig()
         self.app: MockApp = create_app(self.config, signer=signer)
         super().__init__(self.app, host=host, port=port, access_log=access_log, log_level=log_level)
+
+    def served_app(self) -> Any:
+        """``self.app`` as it is at start: a test may wrap it before starting the server."""
+        return self.app
 
     @property
     def state(self) -> MockState:

@@ -233,7 +233,8 @@ def _input_components(
     A component's field is the deep union of that field in every source stating it, most trusted first (a
     value stated differently goes by precedence, as the merge report's winner); its enum is the union of the
     enums stated, in precedence order; it is required when the most trusted source stating it requires it.
-    Fields of ``endpoint_specific_fields`` come only from the sources describing the component's endpoints.
+    Fields of ``endpoint_specific_fields``, and the schema's own keys (but its ``title``: the component is
+    named by the manifest), come only from the sources describing the component's endpoints.
     """
     specific = manifest.endpoint_specific_fields
     out: dict[str, Any] = {}
@@ -246,8 +247,11 @@ def _input_components(
         for _sid, endpoint_id, body, doc in bodies:
             if not isinstance(body.get("properties"), dict):
                 continue
-            rest = {k: v for k, v in body.items() if k not in {"properties", "required"}}
-            schema = _union(schema, rest) if schema else copy.deepcopy(rest)
+            if endpoint_id in endpoint_ids:
+                # the schema's own keys (an export's field order, ...) belong to the sources of the
+                # component's endpoints; its title is the source's class name, the component's name is ours
+                rest = {k: v for k, v in body.items() if k not in {"properties", "required", "title"}}
+                schema = _union(schema, rest) if schema else copy.deepcopy(rest)
             stated_required = set(body.get("required") or [])
             for field_name, raw in body["properties"].items():
                 if field_name in specific and endpoint_id not in endpoint_ids:

@@ -11,7 +11,8 @@ and the target):
 - every action has a ``description`` saying what was wrong, with a ``Source:`` naming the public source
   of the fact it applies;
 - a target that matches nothing fails; an action that leaves the document unchanged fails;
-- ``update`` and ``remove`` together, or neither, fail; so does an ``update`` on a scalar.
+- ``update`` and ``remove`` together, or neither, fail; so does an ``update`` on a scalar;
+- an ``update`` on an array holding that item already changes nothing (no duplicate is appended): it fails.
 """
 
 from __future__ import annotations
@@ -249,7 +250,8 @@ def apply_overlay(
                         )
                     _merge_into(node, update)
                 elif isinstance(node, list):
-                    node.append(copy.deepcopy(update))
+                    if update not in node:  # an item the array already holds changes nothing (below)
+                        node.append(copy.deepcopy(update))
                 else:
                     raise OverlayError(
                         "update targets must be objects or arrays",

@@ -19,6 +19,10 @@ from ._yamlio import load_yaml
 __all__ = ["Endpoint", "Manifest", "Repair", "Source", "load_manifest", "sha256_file"]
 
 
+#: the kinds of source document the merge reads (manifest ``kind``)
+SOURCE_KINDS = ("document", "fal-openapi")
+
+
 def sha256_file(path: Path) -> str:
     """Hex SHA-256 of a file's bytes."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -75,6 +79,11 @@ class Source:
     sha256: str
     endpoints: tuple[Endpoint, ...]
     repair: Repair | None = None
+    kind: str = "document"
+    """``document`` (a page transcribed, or an export kept as published) or ``fal-openapi`` (fal's
+    per-endpoint OpenAPI, kept byte for byte as downloaded; docs/pipeline.md "Intake")."""
+    url: str | None = None
+    """where ``sources fetch`` downloads the published document (fal-openapi: the per-endpoint URL)."""
 
     def load(self) -> dict[str, Any]:
         """Check the file against its recorded SHA-256, then parse it.
@@ -221,8 +230,19 @@ def load_manifest(path: Path) -> Manifest:
                 sha256=_req(raw, "sha256", where, path),
                 endpoints=endpoints,
                 repair=repair,
+                kind=str(raw.get("kind", "document")),
+                url=str(raw["url"]) if raw.get("url") else None,
             )
         )
+    for i, s in enumerate(sources):
+        if s.kind not in SOURCE_KINDS:
+            raise ManifestError(
+                "unknown source kind",
+                file=path,
+                location=f"$.sources[{i}].kind",
+                expected=" or ".join(SOURCE_KINDS),
+                found=repr(s.kind),
+            )
     ids = [s.id for s in sources]
     if len(set(ids)) != len(ids):
         raise ManifestError(

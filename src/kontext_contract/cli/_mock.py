@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -10,13 +9,21 @@ from typing import Any, TypeVar
 import click
 import uvicorn
 
-from .._cli_options import check_url, root_option
 from ..contract import ContractError
-from ._app import create_app
-from ._config import PROVIDERS, FaultConfig, MockConfig, default_key
-from ._server import bind_socket, uvicorn_config
+from ..mock._app import create_app
+from ..mock._config import (
+    PROVIDERS,
+    WEBHOOK_FAULT_KINDS,
+    FaultConfig,
+    MockConfig,
+    MockConfigError,
+    default_key,
+)
+from ..mock._server import bind_socket, uvicorn_config
+from ._errors import field_error
+from ._options import check_url, provider_option, root_option
 
-__all__ = ["mock_command"]
+__all__ = ["command"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,10 +39,13 @@ def _rate(name: str) -> Callable[[F], F]:
     )
 
 
-def _option_names(message: str) -> str:
-    """A configuration error as a person reads it: ``queue_delay`` becomes ``--queue-delay``."""
-    fields = "queue_delay|processing_delay|request_ttl|sse_ping_interval|max_body_bytes|retry_after"
-    return re.sub(rf"\b({fields})\b", lambda m: "--" + m.group(1).replace("_", "-"), message)
+#: the settings (MockConfig, FaultConfig fields) whose option is not named after them
+_OPTIONS = {
+    "base_url": "--public-url",
+    "seed": "--fault-seed",
+    "webhook_faults": "--webhook-fault",
+    **{f"rate_{kind}": f"--fault-{kind}" for kind in ("429", "502", "503", "504", "drop")},
+}
 
 
 @click.command("mock")
@@ -49,13 +59,7 @@ def _option_names(message: str) -> str:
     show_default=True,
     help="TCP port; 0 picks a free one.",
 )
-@click.option(
-    "--provider",
-    type=click.Choice(PROVIDERS),
-    default="fal",
-    show_default=True,
-    help="Provider profile to emulate.",
-)
+@provider_option(choices=PROVIDERS, extra="the profile the mock emulates.")
 @click.option(
     "--key", default=None, help="The key to accept (default: the mock's own test key of the profile)."
 )
@@ -113,6 +117,35 @@ def _option_names(message: str) -> str:
     help="A host webhooks may go to besides loopback.",
 )
 @click.option(
+    "--webhook-key",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="PEM file of the ED25519 key that signs webhooks (default: a new key per start); "
+    "its public key is served at /.well-known/jwks.json.",
+)
+@click.option(
+    "--webhook-fault",
+    "webhook_faults",
+    type=click.Choice(WEBHOOK_FAULT_KINDS),
+    multiple=True,
+    help="Deliver every webhook with this fault (repeatable).",
+)
+@click.option(
+    "--webhook-retry-compression",
+    type=click.FloatRange(1.0),
+    default=1000.0,
+    show_default=True,
+    help="fal retries a failed webhook 10 times over 2 hours; wait that divided by this factor.",
+)
+@click.option(
+    "--max-upload-bytes",
+    type=click.IntRange(0),
+    default=32 * 1024 * 1024,
+    show_default=True,
+    help="Largest uploaded file (storage emulation), bytes.",
+)
+@click.option(
     "--sse-ping-interval",
     type=click.FloatRange(0.001),
     default=15.0,
@@ -126,7 +159,7 @@ def _option_names(message: str) -> str:
     help="uvicorn's access log (never has headers).",
 )
 @root_option
-def mock_command(
+def command(
     host: str,
     port: int,
     provider: str,
@@ -145,6 +178,10 @@ def mock_command(
     max_body_bytes: int,
     request_ttl: float,
     webhook_allow_hosts: tuple[str, ...],
+    webhook_key: str | None,
+    webhook_faults: tuple[str, ...],
+    webhook_retry_compression: float,
+    max_upload_bytes: int,
     sse_ping_interval: float,
     access_log: bool,
     root: object,
@@ -181,11 +218,17 @@ def mock_command(
             max_body_bytes=max_body_bytes,
             request_ttl=request_ttl,
             webhook_allow_hosts=webhook_allow_hosts,
+            webhook_key=webhook_key,
+            webhook_faults=webhook_faults,
+            webhook_retry_compression=webhook_retry_compression,
+            max_upload_bytes=max_upload_bytes,
             sse_ping_interval=sse_ping_interval,
         )
         app = create_app(config)
+    except MockConfigError as exc:
+        raise field_error(exc.field, exc.problem, _OPTIONS) from None
     except (ValueError, ContractError, FileNotFoundError) as exc:
-        raise click.UsageError(_option_names(str(exc))) from None
+        raise click.UsageError(str(exc)) from None
     try:
         sock = bind_socket(host, port)
     except OSError as exc:  # in use, not an address of this machine, not a host name: bad --host/--port
@@ -208,7 +251,11 @@ def mock_command(
     )
     if app.model.provider.sync_api:
         click.echo(f"  synchronous:      POST {base}/run/<endpoint_id>")
+    click.echo(f"  webhook keys:     GET {base}/.well-known/jwks.json (kid {app.mock.signer.kid})")
+    click.echo(f"  storage:          POST {base}/storage/upload/initiate, POST {base}/files/upload")
     click.echo(f"  stats:            GET {base}/_mock/stats")
+    if webhook_faults:
+        click.echo(f"  webhook faults:   {', '.join(webhook_faults)}")
     if faults.any:
         click.echo(
             f"  faults:           429 {fault_429}, 502 {fault_502}, 503 {fault_503}, 504 {fault_504}, drop {fault_drop}"

@@ -1,6 +1,6 @@
-"""``kontext-contract check`` and ``kontext-contract matrix``.
+"""``kontext-contract check``: one provider against the contract, a battery of named checks.
 
-Exit status of ``check``: 0 compatible (every check PASS or SKIP); 1 incompatibilities found (a FAIL);
+Exit status: 0 compatible (every check PASS or SKIP); 1 incompatibilities found (a FAIL);
 2 usage or connection error (bad option, no key, unreachable base URL, a key rejected with every scheme,
 HTML or garbage where the contract expects JSON, a provider document lacking what a check needs);
 130 interrupted by Ctrl-C. Reports asked for are written after every check, so an interrupted or stopped
@@ -18,18 +18,30 @@ from typing import Any
 
 import click
 
-from .._cli_options import check_url as _check_url
-from .._cli_options import report_json_option, report_md_option, root_option
+from .._redact import Redactor
+from ..checks._checks import ALL_CHECKS
+from ..checks._context import Check, Options
+from ..checks._contract import ContractProblem, ProviderContract
+from ..checks._matrix import embedded_mock, mock_target
+from ..checks._model import Report, Result
+from ..checks._report import write_reports
+from ..checks._runner import Target, plan_run, run_checks
 from ..client._providers import Secret
-from ._checks import ALL_CHECKS
-from ._context import Check, Options
-from ._contract import ContractProblem, ProviderContract
-from ._matrix import embedded_mock, mock_target, render_matrix, run_matrix
-from ._model import Report, Result
-from ._report import write_reports
-from ._runner import Target, plan_run, run_checks
+from ._options import (
+    base_url_option,
+    junit_option,
+    key_env_option,
+    provider_option,
+    report_html_option,
+    report_json_option,
+    report_md_option,
+    root_option,
+    run_base_url_option,
+    seconds_option,
+    wait_timeout_option,
+)
 
-__all__ = ["check_command", "matrix_command"]
+__all__ = ["command"]
 
 _DRY_RUN_BASE = "http://embedded-mock.invalid"
 
@@ -123,28 +135,16 @@ class _Progress:
 
 
 @click.command("check")
-@click.option(
-    "--base-url", default=None, help="The provider's queue base URL. Default: start the embedded mock."
-)
+@base_url_option("start the embedded mock.")
 @click.option(
     "--auth",
     type=click.Choice(["key", "bearer"], case_sensitive=False),
     default=None,
     help="Authorization scheme: key (fal's 'Key <FAL_KEY>') or bearer (relays). Default: the provider document's.",
 )
-@click.option(
-    "--key-env",
-    default=None,
-    metavar="VAR",
-    help="Environment variable holding the key. Default: the provider document's x-provider.auth.key_env "
-    "(FAL_KEY, RELAY_A_KEY, CHAINHUB_KEY, RELAY_B_KEY); with the embedded mock, the mock then accepts that key "
-    "instead of its own.",
-)
-@click.option(
-    "--provider",
-    default="fal",
-    show_default=True,
-    help="Provider document with the expectations (openapi/providers/NAME.openapi.yaml): fal, relay-a, chainhub, relay-b.",
+@key_env_option("with the embedded mock, the mock then accepts that key instead of its own.")
+@provider_option(
+    extra="the expectations checked; or relay: a relay without one, held to fal's (needs --name, --base-url, --key-env)."
 )
 @click.option(
     "--endpoint",
@@ -165,18 +165,9 @@ class _Progress:
 )
 @report_json_option("the report (rewritten after every check)")
 @report_md_option("the report (rewritten after every check)")
-@click.option(
-    "--junit",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="PATH",
-    help="Also write the report as JUnit XML here (one test case per check).",
-)
-@click.option(
-    "--run-base-url",
-    default=None,
-    help="The synchronous API's base URL (fal: https://fal.run). Default: the provider document's when "
-    "--base-url is its documented queue URL; {mock}/run for the embedded mock.",
+@junit_option("the report (one test case per check)")
+@run_base_url_option(
+    "the provider document's when --base-url is its documented queue URL; {mock}/run for the embedded mock."
 )
 @click.option(
     "--poll-interval",
@@ -185,19 +176,11 @@ class _Progress:
     show_default=True,
     help="Seconds between status polls at first.",
 )
-@click.option(
-    "--wait-timeout",
-    type=click.FloatRange(0.0, min_open=True),
-    default=600.0,
-    show_default=True,
-    help="Seconds a request may take to complete.",
-)
-@click.option(
+@wait_timeout_option(default=600.0, help="Seconds a request may take to complete.")
+@seconds_option(
     "--http-timeout",
-    "request_timeout",
-    type=click.FloatRange(0.0, min_open=True),
+    dest="request_timeout",
     default=60.0,
-    show_default=True,
     help="Seconds one HTTP request may wait for the provider (connect, each read); a request with its "
     "retries never takes longer than --wait-timeout.",
 )
@@ -206,8 +189,46 @@ class _Progress:
     default=None,
     help="Show a progress bar (default: when stdout is a terminal).",
 )
+@click.option(
+    "--name",
+    default=None,
+    metavar="NAME",
+    help="The name every line and report gives the provider. Required with --provider relay (a relay "
+    "without a provider document, held to fal's); default: the provider document's name.",
+)
+@click.option(
+    "--record",
+    "record_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE.har",
+    help="Record every exchange of the run as HAR 1.2 here (redacted; written atomically at the end).",
+)
+@click.option(
+    "--record-max-body",
+    type=click.IntRange(0),
+    default=4 * 1024 * 1024,
+    show_default=True,
+    metavar="BYTES",
+    help="The largest body --record stores; a larger one (an image) is kept as its SHA-256 and size.",
+)
+@click.option(
+    "--replay",
+    "replay_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE.har",
+    help="Evaluate every check on a recording (--record) against the current contract: offline, "
+    "deterministic, free. Excludes --base-url, --record and --dry-run.",
+)
+@click.option(
+    "--fail-on-turn",
+    is_flag=True,
+    help="With --replay: exit 1 only when a verdict differs from the recorded run's (CI on contract changes).",
+)
+@report_html_option("the report (evidence, images, cost)")
 @root_option
-def check_command(
+def command(
     base_url: str | None,
     auth: str | None,
     key_env: str | None,
@@ -223,6 +244,12 @@ def check_command(
     wait_timeout: float,
     request_timeout: float,
     progress: bool | None,
+    name: str | None,
+    record_path: Path | None,
+    record_max_body: int,
+    replay_path: Path | None,
+    fail_on_turn: bool,
+    report_html: Path | None,
     root: Path | None,
 ) -> None:
     """Check one provider against the contract with a battery of named checks (docs/checks.md).
@@ -231,10 +258,38 @@ def check_command(
     contract expects, what came back). Live use costs money: every submit that runs the model counts
     against --max-paid-submits; --dry-run shows what would be sent. The key is never printed.
 
-    Exit status: 0 compatible, 1 incompatibilities found, 2 usage or connection error, 130 interrupted.
+    Any relay: --provider relay --name NAME --base-url URL --auth bearer|key --key-env VAR (held to fal's
+    provider document). --record FILE.har keeps the run; --replay FILE.har evaluates it again, offline.
+
+    Exit status: 0 compatible, 1 incompatibilities found (with --fail-on-turn: a verdict turned since the
+    recording), 2 usage or connection error, 130 interrupted.
     """
+    if replay_path is not None:
+        for option, value in (
+            ("--base-url", base_url),
+            ("--record", record_path),
+            ("--dry-run", dry_run or None),
+        ):
+            if value is not None:
+                raise click.UsageError(f"--replay sends nothing: it cannot be combined with {option}")
+        _replay(replay_path, report_json, report_md, junit, report_html, progress, fail_on_turn)
+        return
+    if fail_on_turn:
+        raise click.UsageError("--fail-on-turn goes with --replay")
+    relay = provider == "relay"
+    if relay:
+        missing = [
+            o for o, v in (("--name", name), ("--base-url", base_url), ("--key-env", key_env)) if not v
+        ]
+        if missing:
+            raise click.UsageError(
+                "--provider relay (a relay without a provider document) needs " + ", ".join(missing)
+            )
+        auth = auth or "bearer"
     try:
-        contract = ProviderContract.load(provider)
+        from ..checks._targets import RELAY_DOCUMENT
+
+        contract = ProviderContract.load(RELAY_DOCUMENT if relay else provider)
     except ContractProblem as exc:
         message = str(exc)
         if "known providers" not in message:  # the document's own problem
@@ -247,9 +302,6 @@ def check_command(
                 f"{endpoint!r} is not an endpoint of {contract.path}; it has: {', '.join(contract.submits)}",
                 param_hint="--endpoint",
             )
-    for option, url in (("--base-url", base_url), ("--run-base-url", run_base_url)):
-        if url is not None:
-            _check_url(option, url)
     scheme = {"key": "Key", "bearer": "Bearer"}[auth.lower()] if auth else contract.auth_scheme
     options = Options(
         endpoints=chosen,
@@ -262,12 +314,13 @@ def check_command(
         base_url is not None
         and base_url.rstrip("/") == (contract.queue_base_url or "")
         and run_base_url is None
+        and not relay
     ):
         run_base_url = contract.run_base_url if contract.sync_api else None
     # the real run needs a key for a live provider, and for the embedded mock when --key-env names one
     key_needed = base_url is not None or key_env is not None
     if dry_run:
-        _dry_run(contract, base_url, run_base_url, key_env, scheme, options, key_needed=key_needed)
+        _dry_run(contract, base_url, run_base_url, key_env, scheme, options, key_needed=key_needed, name=name)
         return
     if key_needed and _key_from_env(contract, key_env, required=False) is None:
         _no_key(contract, key_env, base_url, options, report_json, report_md, junit)
@@ -279,14 +332,86 @@ def check_command(
             except ValueError as exc:
                 raise click.UsageError(f"the embedded mock has no profile {provider!r}: {exc}") from None
             target = mock_target(contract, server, scheme=scheme)
-            if run_base_url is not None:
-                target = Target(contract, target.base_url, run_base_url, target.key, scheme, mock=True)
+            target = Target(
+                contract, target.base_url, run_base_url or target.run_base_url, target.key, scheme, True, name
+            )
         else:
             key = _key_from_env(contract, key_env, required=True)
             assert key is not None
-            target = Target(contract, base_url, run_base_url, key, scheme)
-        code = _run(target, options, report_json, report_md, junit, progress)
+            target = Target(contract, base_url, run_base_url, key, scheme, name=name)
+        code = _run(
+            target,
+            options,
+            report_json,
+            report_md,
+            junit,
+            progress,
+            report_html=report_html,
+            record=(record_path, record_max_body) if record_path else None,
+        )
     sys.exit(code)
+
+
+def _replay(
+    path: Path,
+    report_json: Path | None,
+    report_md: Path | None,
+    junit: Path | None,
+    report_html: Path | None,
+    progress: bool | None,
+    fail_on_turn: bool,
+) -> None:
+    """``check --replay``: every check on a recording, against the current contract; nothing is sent."""
+    from ..checks._har import RecordingProblem, load_har
+    from ..checks._replay import replay
+
+    try:
+        recording = load_har(path)
+    except RecordingProblem as exc:
+        raise click.BadParameter(str(exc), param_hint="--replay") from None
+    meta = recording.meta
+    endpoints = list((meta.get("options") or {}).get("endpoints") or [])
+    click.echo(
+        f"replaying {meta.get('name')} at {meta.get('base_url')} from {path} (recorded {meta.get('recorded_at')}): "
+        f"endpoints {', '.join(endpoints)}; nothing is sent"
+    )
+    paths = {"json_path": report_json, "md_path": report_md, "junit_path": junit}
+
+    def line(report: Report, result: Result) -> None:
+        click.echo(result.line())
+
+    try:
+        report = replay(recording, on_result=line)
+    except ContractProblem as exc:
+        click.echo(f"error: the contract: {exc}", err=True)
+        sys.exit(2)
+    try:
+        write_reports(report, str, **paths)
+        if report_html is not None:
+            from ..checks._html import render_html, write_html
+
+            write_html(report_html, render_html(report))
+    except OSError as exc:
+        click.echo(f"error: cannot write a report: {exc}", err=True)
+        sys.exit(2)
+    turned = [r for r in report.results if r.evidence.change]
+    changed = (report.replay or {}).get("contract_changed")
+    counts = report.counts()
+    click.echo(
+        f"REPLAYED: {report.verdict()}. {counts['pass']} pass, {counts['fail']} fail, {counts['skip']} skip; "
+        f"recorded: {(report.replay or {}).get('recorded_verdict')}; "
+        + (
+            f"the contract changed since the recording; {len(turned)} verdict(s) turned"
+            if changed
+            else "the contract is the recording's"
+        )
+    )
+    if report.error:
+        click.echo(f"error: {report.error}", err=True)
+        sys.exit(2)
+    if fail_on_turn:
+        sys.exit(1 if turned else 0)
+    sys.exit(_exit_status(report))
 
 
 def _key_names(contract: ProviderContract, key_env: str | None) -> str:
@@ -334,6 +459,7 @@ def _dry_run(
     options: Options,
     *,
     key_needed: bool,
+    name: str | None = None,
 ) -> None:
     """Print the plan. When the real run would need a key and none is set, the plan still prints (nothing
     is sent either way), the Authorization line says the key is missing, and the exit status is the real
@@ -348,7 +474,7 @@ def _dry_run(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     where = base_url or "the embedded mock (started on a free loopback port; shown as embedded-mock.invalid)"
-    click.echo(f"dry run: nothing is sent. Provider {contract.name} ({contract.path}) at {where}")
+    click.echo(f"dry run: nothing is sent. Provider {name or contract.name} ({contract.path}) at {where}")
     if found is None and key_needed:
         shown = f"{scheme} <missing: {_key_names(contract, key_env)} not set>"
     elif found is None:
@@ -379,6 +505,9 @@ def _run(
     report_md: Path | None,
     junit: Path | None,
     progress: bool | None,
+    *,
+    report_html: Path | None = None,
+    record: tuple[Path, int] | None = None,
 ) -> int:
     redact = _redactor(target.key)
     enabled = sys.stdout.isatty() if progress is None else progress
@@ -386,12 +515,12 @@ def _run(
     display = _Progress(enabled, total)
     where = "the embedded mock" if target.mock else target.base_url
     click.echo(
-        f"checking {target.contract.name} at {where}: {total} checks, endpoints {', '.join(options.endpoints)}, "
+        f"checking {target.shown_name} at {where}: {total} checks, endpoints {', '.join(options.endpoints)}, "
         f"at most {options.max_paid_submits} paid submits"
     )
 
     paths = {"json_path": report_json, "md_path": report_md, "junit_path": junit}
-    empty = Report(target.contract.name, target.base_url, list(options.endpoints), options.max_paid_submits)
+    empty = Report(target.shown_name, target.base_url, list(options.endpoints), options.max_paid_submits)
     try:  # a report that cannot be written is a usage error, found before anything is spent
         write_reports(empty, redact, **paths)
     except OSError as exc:
@@ -404,10 +533,32 @@ def _run(
         except OSError as exc:  # keep checking; the final write below tries again
             click.echo(f"warning: cannot write a report: {exc}", err=True)
 
+    recorder = None
+    if record is not None:
+        from ..checks._har import Recorder
+
+        recorder = Recorder(record[1])
     with display.running():
-        report = run_checks(target, options, on_start=display.start, on_result=written)
+        report = run_checks(
+            target,
+            options,
+            on_start=display.start,
+            on_result=written,
+            wrap=recorder.wrap if recorder is not None else None,
+        )
     try:
         write_reports(report, redact, **paths)
+        if report_html is not None:
+            from ..checks._html import render_html, write_html
+
+            write_html(report_html, render_html(report, redact))
+        if recorder is not None and record is not None:
+            from ..checks._har import write_har
+            from ..checks._replay import recording_document
+
+            key_redactor = Redactor(target.key.reveal())
+            write_har(record[0], recording_document(recorder, target, options, report, key_redactor))
+            click.echo(f"recorded {len(recorder.entries)} exchanges to {record[0]}")
     except OSError as exc:
         click.echo(f"error: cannot write a report: {exc}", err=True)
         return 2
@@ -431,65 +582,6 @@ def _run(
 
 
 def _redactor(key: Secret) -> Any:
-    from ._http import Redactor
+    from ..checks._http import Redactor
 
     return Redactor(key.reveal()).text
-
-
-@click.command("matrix")
-@click.option(
-    "--report-md",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="PATH",
-    help="Where to write the compatibility page as Markdown (default: docs/compatibility.md in the project).",
-)
-@click.option(
-    "--check",
-    "check_only",
-    is_flag=True,
-    help="Do not write: exit 1 if --report-md differs from a fresh run.",
-)
-@root_option
-def matrix_command(report_md: Path | None, check_only: bool, root: Path | None) -> None:
-    """Run every check against the mock's emulation of each documented provider (fal, relay-a, chainhub,
-    relay-b) and write the compatibility matrix (checks x providers) as Markdown.
-
-    Exit status: 0 written (or current with --check); 1 --check found it stale; 2 usage error (no project,
-    or a provider document lacks what the checks need).
-    """
-    from .. import _layout
-    from ..pipeline import write_atomic
-
-    try:
-        project = _layout.find_root(root=root)
-    except FileNotFoundError as exc:
-        raise click.UsageError(str(exc)) from None
-    click.echo(f"project: {project}", err=True)
-    output = report_md if report_md is not None else project / "docs" / "compatibility.md"
-    _layout.use_contract_from(project)  # the checks and the embedded mock read this project's documents
-    try:
-        rows = run_matrix(
-            on_provider=lambda name: click.echo(f"checking the mock's {name} emulation", err=True)
-        )
-    except ContractProblem as exc:
-        click.echo(f"error: the contract: {exc}", err=True)
-        sys.exit(2)
-    finally:
-        _layout.use_contract_from(None)
-    text = render_matrix(rows)
-    for row in rows:
-        counts = row.report.counts()
-        click.echo(
-            f"{row.report.provider:9} {counts['pass']:2} pass {counts['fail']:2} fail {counts['skip']:2} skip"
-            + ("" if row.report.complete else f"  INCOMPLETE: {row.report.error}")
-        )
-    if check_only:
-        current = output.read_text(encoding="utf-8") if output.is_file() else ""
-        if current != text:
-            click.echo(f"error: {output} is not what the checks give now; run `make matrix`", err=True)
-            sys.exit(1)
-        click.echo(f"{output} is current")
-        return
-    changed = write_atomic(output, text)
-    click.echo(f"{'wrote' if changed else 'unchanged:'} {output}")

@@ -7,7 +7,6 @@ cancelled first). Everything printed passes through the key redaction (``kontext
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import sys
@@ -19,12 +18,11 @@ from typing import Any, NoReturn
 
 import click
 
-from .._cli_options import check_url, root_option
 from .._redact import redact
-from ._client import Client
-from ._core import QueueStatus
-from ._endpoints import Endpoint, catalog
-from ._errors import (
+from ..client._client import Client
+from ..client._core import QueueStatus
+from ..client._endpoints import Endpoint, catalog
+from ..client._errors import (
     ConfigurationError,
     ImageContentError,
     JournalError,
@@ -32,14 +30,26 @@ from ._errors import (
     MissingCredentialsError,
     ValidationError,
 )
-from ._images import extension_for, to_data_uri
-from ._providers import Provider
-from ._requests_cli import generate_journal, generate_journal_options
-from ._retry import RetryNotice, RetryPolicy
+from ..client._images import extension_for, to_data_uri
+from ..client._providers import Provider
+from ..client._retry import RetryNotice, RetryPolicy
+from ._errors import field_error
+from ._options import (
+    DOCUMENT_PROVIDERS,
+    base_url_option,
+    key_env_option,
+    provider_option,
+    root_option,
+    run_base_url_option,
+    seconds_option,
+    wait_timeout_option,
+)
+from ._requests import generate_journal, generate_journal_options
 
-__all__ = ["generate_command"]
+__all__ = ["command"]
 
-_DOCUMENT_PROVIDERS = ("relay-a", "chainhub", "relay-b")
+#: the Provider arguments whose option is not named after them
+_OPTIONS = {"queue_base_url": "--base-url", "key": "--key-env"}
 #: the largest --image file read into a data: URI, bytes (about 4/3 of it goes into the request body;
 #: providers refuse large bodies with 413; larger images are better passed as URLs)
 MAX_IMAGE_FILE_BYTES = 64 * 1024 * 1024
@@ -56,12 +66,16 @@ def _usage(message: str) -> NoReturn:
     sys.exit(2)
 
 
-def _provider(name: str, base_url: str | None, run_base_url: str | None, key_env: str | None) -> Provider:
+def _provider(
+    name: str,
+    base_url: str | None,
+    run_base_url: str | None,
+    key_env: str | None,
+    shown: str | None = None,
+    auth: str | None = None,
+) -> Provider:
     """The provider as the options name it; the key variable is the provider document's
     ``x-provider.auth.key_env`` unless ``--key-env`` names another. Errors name the options (exit 2)."""
-    for option, url in (("--base-url", base_url), ("--run-base-url", run_base_url)):
-        if url is not None:
-            check_url(option, url)
     key: str | None = None
     if key_env:
         key = os.environ.get(key_env) or None
@@ -73,23 +87,26 @@ def _provider(name: str, base_url: str | None, run_base_url: str | None, key_env
                 raise click.UsageError(
                     "--provider relay (a relay without a provider document) needs --base-url and --key-env"
                 )
-            provider = Provider.relay(base_url, key=key, run_base_url=run_base_url)
+            provider = Provider.relay(
+                base_url,
+                key=key,
+                run_base_url=run_base_url,
+                name=shown or "relay",
+                auth_scheme="Key" if (auth or "").lower() == "key" else "Bearer",
+            )
         else:
             provider = Provider.from_document(name, base_url=base_url, key=key)
+            if shown:
+                provider = provider.with_options(name=shown)
+            if auth:
+                provider = provider.with_options(auth_scheme="Key" if auth.lower() == "key" else "Bearer")
     except MissingCredentialsError as exc:
-        raise click.UsageError(
-            f"{_option_names(str(exc))} (or name another variable with --key-env)"
-        ) from None
+        raise click.UsageError(f"{exc.problem} (or name another variable with --key-env)") from None
     except ConfigurationError as exc:
-        raise click.UsageError(_option_names(str(exc))) from None
+        raise field_error(exc.field, exc.problem, _OPTIONS) from None
     if run_base_url is not None:
         provider = provider.with_options(run_base_url=run_base_url.rstrip("/"))
     return provider
-
-
-def _option_names(message: str) -> str:
-    """A library error as a person at the command line reads it: the options, not the Python arguments."""
-    return message.replace("pass base_url=", "pass --base-url").replace("pass key=, or set", "set")
 
 
 def _endpoint(explicit: str | None, images: int, use_max: bool) -> str:
@@ -169,7 +186,7 @@ def _option_for(field: str, image_fields: set[str]) -> str:
     inputs, else the field's name."""
     if field in image_fields:
         return "--image"
-    for param in generate_command.params:
+    for param in command.params:
         if param.name == field:
             return param.opts[0] if isinstance(param, click.Option) else field.upper()
     return f"the field {field}"
@@ -184,13 +201,6 @@ def _invalid_input(error: ValidationError, image_fields: set[str]) -> NoReturn:
         option = _option_for(field.split(".")[0], image_fields)
         lines.append(f"invalid value for {option} ({field}): {item.get('msg', 'invalid')}")
     _usage("; ".join(lines) or str(error))
-
-
-def _seconds(_ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
-    """A positive, finite number of seconds (or absent)."""
-    if value is not None and not (math.isfinite(value) and value > 0):
-        raise click.BadParameter(f"expected a positive number of seconds, found {value}", param=param)
-    return value
 
 
 def _retrying(notice: RetryNotice) -> None:
@@ -272,32 +282,27 @@ class _Progress:
     help="Any endpoint id of the contract (e.g. fal-ai/flux-pro/kontext/max/multi). Default: from the number of images.",
 )
 @click.option("--max", "use_max", is_flag=True, help="Use the [max] variant of the chosen endpoint.")
+@provider_option(
+    choices=[*DOCUMENT_PROVIDERS, "relay"],
+    dest="provider_name",
+    extra="or relay: any other relay (Bearer; needs --base-url and --key-env).",
+)
+@base_url_option("the provider document's (fal: https://queue.fal.run).")
+@run_base_url_option("the provider document's when --base-url is not given.")
+@key_env_option("required with --provider relay.")
 @click.option(
-    "--provider",
-    "provider_name",
-    type=click.Choice(["fal", "relay", *_DOCUMENT_PROVIDERS]),
-    default="fal",
-    show_default=True,
-    help="Whose provider document to use (openapi/providers/NAME.openapi.yaml), or relay: any other relay "
-    "(Bearer; needs --base-url and --key-env).",
+    "--name",
+    "shown_name",
+    default=None,
+    metavar="NAME",
+    help="The name messages give the provider (with --provider relay: default 'relay').",
 )
 @click.option(
-    "--base-url",
+    "--auth",
+    type=click.Choice(["key", "bearer"], case_sensitive=False),
     default=None,
-    help="The provider's queue base URL. Default: the provider document's (fal: https://queue.fal.run).",
-)
-@click.option(
-    "--run-base-url",
-    default=None,
-    help="The synchronous API's base URL. Default: the provider document's (fal: https://fal.run) when "
-    "--base-url is not given.",
-)
-@click.option(
-    "--key-env",
-    default=None,
-    metavar="VAR",
-    help="Environment variable holding the key. Default: the provider document's x-provider.auth.key_env "
-    "(FAL_KEY, RELAY_A_KEY, CHAINHUB_KEY, RELAY_B_KEY); required with --provider relay.",
+    help="Authorization scheme: key ('Key <key>', fal) or bearer (relays). Default: the provider document's; "
+    "bearer for --provider relay.",
 )
 @click.option("--num-images", type=int, default=None, help="1 to 4 (the contract's range is checked).")
 @click.option("--seed", type=int, default=None)
@@ -307,18 +312,9 @@ class _Progress:
 @click.option("--sync-mode", is_flag=True, help="Ask for the images inline as data: URIs.")
 @click.option("--run", "use_run", is_flag=True, help="Use the synchronous API instead of the queue.")
 @click.option("--priority", type=click.Choice(["normal", "low"]), default=None)
-@click.option(
-    "--request-timeout",
-    type=float,
-    callback=_seconds,
-    default=None,
-    help="Seconds the job may wait to start.",
-)
-@click.option(
-    "--wait-timeout",
-    "timeout",
-    type=click.FloatRange(0.0, min_open=True),
-    callback=_seconds,
+@seconds_option("--request-timeout", default=None, help="Seconds the job may wait to start.")
+@wait_timeout_option(
+    dest="timeout",
     default=None,
     help="Seconds for everything (submit, wait, downloads; each request's timeouts are cut to what is "
     "left); then cancel and fail.",
@@ -334,7 +330,7 @@ class _Progress:
 )
 @generate_journal_options
 @root_option
-def generate_command(
+def command(
     prompt: str,
     images: tuple[str, ...],
     endpoint: str | None,
@@ -343,6 +339,8 @@ def generate_command(
     base_url: str | None,
     run_base_url: str | None,
     key_env: str | None,
+    shown_name: str | None,
+    auth: str | None,
     num_images: int | None,
     seed: int | None,
     aspect_ratio: str | None,
@@ -376,7 +374,7 @@ def generate_command(
     """
     started = time.monotonic()
     try:
-        provider = _provider(provider_name, base_url, run_base_url, key_env)
+        provider = _provider(provider_name, base_url, run_base_url, key_env, shown_name, auth)
     except ConfigurationError as exc:  # a provider document the client cannot use
         _usage(str(exc))
     chosen = _endpoint(endpoint, len(images), use_max)

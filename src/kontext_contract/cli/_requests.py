@@ -17,15 +17,15 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from .._cli_options import root_option
 from .._redact import redact
-from ._client import Client
-from ._errors import AmbiguousSubmitError, ConfigurationError, JournalError, KontextError
-from ._images import extension_for
-from ._journal import STATES, Entry, Journal, default_journal_path
-from ._providers import Provider
+from ..client._client import Client
+from ..client._errors import AmbiguousSubmitError, ConfigurationError, JournalError, KontextError
+from ..client._images import extension_for
+from ..client._journal import STATES, Entry, Journal, default_journal_path
+from ..client._providers import Provider
+from ._options import key_env_option, root_option, wait_timeout_option
 
-__all__ = ["generate_journal", "generate_journal_options", "requests_group"]
+__all__ = ["command", "generate_journal", "generate_journal_options", "requests_group"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _DOCUMENTED = ("fal", "relay-a", "chainhub", "relay-b")
@@ -216,7 +216,7 @@ def show_command(entry_id: str, journal_path: Path | None, as_json: bool, root: 
 def _provider_for(entry: Entry, key_env: str | None) -> Provider:
     """The provider an entry was sent to, as ``generate`` builds it (the key from the provider document's
     variable, or ``--key-env``)."""
-    from ._cli import _provider
+    from ._generate import _provider
 
     name = entry.provider
     if name.startswith("mock-"):
@@ -230,7 +230,7 @@ def _provider_for(entry: Entry, key_env: str | None) -> Provider:
 
 
 def _save(client: Client, entry: Entry, output: Any, out_dir: Path) -> list[Path]:
-    from ._cli import _check_out_dir, _file_stem
+    from ._generate import _check_out_dir, _file_stem
 
     _check_out_dir(out_dir)
     stem = _file_stem(entry.request_id or entry.id)
@@ -254,18 +254,9 @@ def _save(client: Client, entry: Entry, output: Any, out_dir: Path) -> list[Path
     default=None,
     help="Save the images here as `generate` does ({request_id}-{n}.jpg). Default: record the result only.",
 )
-@click.option(
-    "--key-env",
-    default=None,
-    metavar="VAR",
-    help="Environment variable holding the key. Default: the provider document's x-provider.auth.key_env.",
-)
-@click.option(
-    "--wait-timeout",
-    "timeout",
-    type=click.FloatRange(0.0, min_open=True),
-    default=None,
-    help="Seconds to wait for each request at most (it stays pending).",
+@key_env_option("for a relay without a provider document (--provider relay), required.")
+@wait_timeout_option(
+    dest="timeout", default=None, help="Seconds to wait for each request at most (it stays pending)."
 )
 @root_option
 def resume_command(
@@ -354,3 +345,6 @@ def forget_command(entry_id: str, journal_path: Path | None, root: Path | None) 
             _fail(str(exc))
     note = "; its request is no longer tracked" if entry.state == "pending" else ""
     _say(f"forgot {entry.id} ({entry.state}, {entry.request_id or 'no request id'}){note}", err=True)
+
+
+command = requests_group
