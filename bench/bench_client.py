@@ -6,7 +6,10 @@
    the mock) ``subscribe`` returns, ours (status stream) vs ``fal_client.subscribe`` (polls every
    0.1 s). Goal: ours at least 5x faster.
 3. 1,000 concurrent async subscribes: wall time and peak RSS of the client process (a fresh child
-   process, so the number is the client's alone). Goal: under 200 MB.
+   process, so the number is the client's alone). Goal: under 200 MB. Then the same with a request
+   journal (docs/client.md "When the process dies"), side by side.
+4. The request journal's cost: ``subscribe`` with and without ``journal=`` (sync and async, interleaved
+   rounds, medians). Goal: the journal adds at most 10% or 2 ms per subscribe, whichever is larger.
 
 The mock runs in its own process (uvicorn) on 127.0.0.1 with a free port; every
 loop is bounded. Run: ``make bench`` or ``.venv/bin/python bench/bench_client.py [--quick]``.
@@ -22,6 +25,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -153,8 +157,8 @@ def bench_completion(runs: int, delays: tuple[float, ...]) -> tuple[float, float
     return statistics.median(extra_ours), statistics.median(extra_fal)
 
 
-async def _concurrent(base: str, count: int) -> dict[str, Any]:
-    async with AsyncClient(Provider.mock(base)) as client:  # default limits: 100 connections
+async def _concurrent(base: str, count: int, journal: str | None = None) -> dict[str, Any]:
+    async with AsyncClient(Provider.mock(base), journal=journal) as client:  # default limits: 100 connections
         cpu = time.process_time()
         started = time.perf_counter()
         outs = await asyncio.gather(
@@ -164,18 +168,26 @@ async def _concurrent(base: str, count: int) -> dict[str, Any]:
         cpu = time.process_time() - cpu
     assert [o.seed for o in outs] == list(range(count))
     stats = httpx.get(base + "/_mock/stats").json()
+    completed = None
+    if journal is not None:
+        from kontext_contract.client import Journal
+
+        with Journal(journal, read_only=True) as j:
+            completed = len(j.entries(["completed"]))
     return {
         "wall": wall,
         "cpu": cpu,
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "submits": stats["submits_total"],
+        "journaled": completed,
     }
 
 
-def bench_concurrent(count: int, delay: float) -> dict[str, Any]:
+def bench_concurrent(count: int, delay: float, journal: str | None = None) -> dict[str, Any]:
     with mock_server(delay) as base:
+        command = [sys.executable, __file__, "--child-concurrent", base, "--count", str(count)]
         child = subprocess.run(
-            [sys.executable, __file__, "--child-concurrent", base, "--count", str(count)],
+            command + (["--journal", journal] if journal else []),
             capture_output=True,
             text=True,
             timeout=300,
@@ -183,6 +195,65 @@ def bench_concurrent(count: int, delay: float) -> dict[str, Any]:
         )
     result: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
     return result
+
+
+def bench_journal(
+    n: int, rounds: int, folder: str
+) -> dict[str, tuple[tuple[float, float], tuple[float, float]]]:
+    """Per subscribe, without and with a journal: ((wall, client CPU), (wall, client CPU)) seconds,
+    medians of interleaved rounds (the first round of each warms up), sync and async. The client CPU
+    includes the journal's thread."""
+    out: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {}
+    with mock_server() as base:
+        counter = iter(range(10**9))
+        with (
+            Client(Provider.mock(base)) as plain,
+            Client(Provider.mock(base), journal=f"{folder}/sync.sqlite3") as kept,
+        ):
+
+            def sync_call(client: Client) -> Callable[[], Any]:
+                return lambda: client.subscribe(T2I, {"prompt": f"s{next(counter)}"})
+
+            out["sync"] = _interleaved(sync_call(plain), sync_call(kept), n, rounds)
+
+        async def run_async() -> tuple[tuple[float, float], tuple[float, float]]:
+            journal = f"{folder}/async.sqlite3"
+            async with (
+                AsyncClient(Provider.mock(base)) as plain,
+                AsyncClient(Provider.mock(base), journal=journal) as kept,
+            ):
+                times: dict[int, list[tuple[float, float]]] = {0: [], 1: []}
+                for index in range(rounds + 1):
+                    order = [(0, plain), (1, kept)]
+                    for which, client in order if index % 2 else order[::-1]:
+                        wall, cpu = time.perf_counter(), time.process_time()
+                        for _ in range(n):
+                            await client.subscribe(T2I, {"prompt": f"a{next(counter)}"})
+                        if index:
+                            times[which].append(
+                                ((time.perf_counter() - wall) / n, (time.process_time() - cpu) / n)
+                            )
+                return _medians(times[0]), _medians(times[1])
+
+        out["async"] = asyncio.run(run_async())
+    return out
+
+
+def _medians(times: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(t[0] for t in times), statistics.median(t[1] for t in times)
+
+
+def _interleaved(
+    first: Callable[[], Any], second: Callable[[], Any], n: int, rounds: int
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    per_call(first, 10), per_call(second, 10)
+    a: list[tuple[float, float]] = []
+    b: list[tuple[float, float]] = []
+    for index in range(rounds):
+        order = [(a, first), (b, second)]
+        for times, fn in order if index % 2 else order[::-1]:
+            times.append(per_call(fn, n))
+    return _medians(a), _medians(b)
 
 
 def main() -> None:
@@ -194,12 +265,13 @@ def main() -> None:
     parser.add_argument("--serve-mock", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--delay", type=float, default=0.0, help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, default=1000, help="concurrent subscribes (default 1000)")
+    parser.add_argument("--journal", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_mock:
         serve_mock(args.serve_mock, args.delay)
         return
     if args.child_concurrent:
-        print(json.dumps(asyncio.run(_concurrent(args.child_concurrent, args.count))))
+        print(json.dumps(asyncio.run(_concurrent(args.child_concurrent, args.count, args.journal))))
         return
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < 4096 <= hard:
@@ -237,6 +309,27 @@ def main() -> None:
         f"   wall {result['wall']:5.2f} s (client CPU {result['cpu']:4.2f} s; the rest is the mock)   peak RSS of the client process {result['rss_mb']:5.1f} MB   "
         f"submits seen by the mock {result['submits']}  [{'ok' if result['rss_mb'] < 200 else 'MISSED'}]"
     )
+    with tempfile.TemporaryDirectory(prefix="bench-journal-") as folder:
+        kept = bench_concurrent(count, 0.5, f"{folder}/concurrent.sqlite3")
+        print(
+            f"   with a journal: wall {kept['wall']:5.2f} s (client CPU {kept['cpu']:4.2f} s), {kept['wall'] / result['wall']:4.2f}x "
+            f"the wall without; peak RSS {kept['rss_mb']:5.1f} MB; {kept['journaled']} entries completed in the journal  "
+            f"[{'ok' if kept['journaled'] == count and kept['rss_mb'] < 200 else 'MISSED'}]"
+        )
+
+        jn, jrounds = (20, 4) if args.quick else (50, 12)
+        print(
+            f"\n4. subscribe with and without a journal, medians of {jrounds} interleaved rounds of {jn} "
+            "(goal: the journal adds <= 10% or <= 2 ms, whichever is larger)"
+        )
+        for kind, ((without, cpu0), (with_, cpu1)) in bench_journal(jn, jrounds, folder).items():
+            added = with_ - without
+            allowed = max(0.10 * without, 0.002)
+            print(
+                f"   {kind:<5} without {without * 1000:5.2f} ms, with {with_ * 1000:5.2f} ms per subscribe: "
+                f"{with_ / without:4.2f}x, +{added * 1000:5.2f} ms  [{'ok' if added <= allowed else 'MISSED'}]   "
+                f"client CPU {cpu0 * 1000:4.2f} -> {cpu1 * 1000:4.2f} ms"
+            )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT.parent / "shared" / "seeds"
 
 
+@pytest.fixture(autouse=True)
+def _journal_outside_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test writes the per-user request journal (``generate`` keeps one by default): every test, and
+    every process it starts, gets its own through $KONTEXT_JOURNAL."""
+    monkeypatch.setenv("KONTEXT_JOURNAL", str(tmp_path_factory.mktemp("journal") / "journal.sqlite3"))
+
+
 @pytest.fixture(scope="session")
 def layout() -> Layout:
     return Layout(ROOT)

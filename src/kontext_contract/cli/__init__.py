@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import click
 
-from . import _check, _codegen, _demo, _diff, _generate, _matrix, _mock, _sources, _spec
+from . import _check, _codegen, _demo, _diff, _generate, _matrix, _mock, _requests, _sources, _spec
 
 __all__ = ["COMMANDS", "main"]
 
@@ -52,6 +52,7 @@ COMMANDS: tuple[click.Command, ...] = (
     _demo.command,
     _mock.command,
     _generate.command,
+    _requests.command,
     _check.command,
     _matrix.command,
 )

@@ -25,6 +25,7 @@ from ..client._endpoints import Endpoint, catalog
 from ..client._errors import (
     ConfigurationError,
     ImageContentError,
+    JournalError,
     KontextError,
     MissingCredentialsError,
     ValidationError,
@@ -43,6 +44,7 @@ from ._options import (
     seconds_option,
     wait_timeout_option,
 )
+from ._requests import generate_journal, generate_journal_options
 
 __all__ = ["command"]
 
@@ -326,6 +328,7 @@ class _Progress:
     show_default=True,
     help="Folder for the images.",
 )
+@generate_journal_options
 @root_option
 def command(
     prompt: str,
@@ -350,6 +353,9 @@ def command(
     timeout: float | None,
     logs: bool,
     out_dir: Path,
+    journal_path: Path | None,
+    no_journal: bool,
+    reuse: bool,
     root: Path | None,
 ) -> None:
     """Generate or edit images with FLUX.1 Kontext [pro] and save them.
@@ -357,6 +363,10 @@ def command(
     Submits PROMPT (with --image files or URLs) to the queue, shows the queue position, progress and log
     lines on stderr while waiting (again every 2 s while nothing changes), then saves each image into
     --out and prints its path on stdout.
+
+    The request is recorded in a journal before it is sent (default: $KONTEXT_JOURNAL, else
+    $XDG_STATE_HOME/kontext-contract/journal.sqlite3, else ~/.local/state/kontext-contract/journal.sqlite3):
+    if this process dies, `kontext-contract requests resume --all --out DIR` finishes it without paying again.
 
     Exit status: 0 the images were saved; 1 the provider failed (the message says why); 2 usage error, bad
     input (an option, a file, a field the contract refuses, no key: the message names it); 130 interrupted
@@ -399,12 +409,17 @@ def command(
     if request_timeout is not None:
         options["request_timeout"] = request_timeout
     _check_out_dir(out_dir)
+    journal = generate_journal(journal_path, no_journal, reuse)
     progress = _Progress()
     retry = RetryPolicy(total_timeout=timeout) if timeout else RetryPolicy()
     # --timeout covers everything: what is left of it caps every request's timeouts (time_limit)
     left = None if timeout is None else max(0.001, timeout - (time.monotonic() - started))
     try:
-        with Client(provider, retry=retry, on_retry=_retrying) as client, client.time_limit(left), progress:
+        with (
+            Client(provider, retry=retry, on_retry=_retrying, journal=journal) as client,
+            client.time_limit(left),
+            progress,
+        ):
             _say(f"{chosen} on {provider.name} ({provider.queue_base_url})")
             if use_run:
                 output: Any = client.run(chosen, body, request_timeout=request_timeout)
@@ -415,6 +430,11 @@ def command(
                 def enqueued(rid: str) -> None:
                     ids.append(rid)
                     _say(f"request {rid}")
+                    if journal is not None:
+                        _say(
+                            f"           recorded in {journal.location}; if this process dies, "
+                            f"`kontext-contract requests resume {rid}` finishes it"
+                        )
 
                 output = client.subscribe(
                     chosen,
@@ -423,6 +443,7 @@ def command(
                     on_enqueue=enqueued,
                     on_queue_update=progress,
                     timeout=left,
+                    reuse=reuse,
                     **options,
                 )
                 stem = _file_stem(ids[0]) if ids else "request"
@@ -441,9 +462,14 @@ def command(
             _invalid_input(exc, set(media))
         _say(f"error: {type(exc).__name__}: {exc}")
         sys.exit(1)
+    except JournalError as exc:  # the journal cannot record the request: nothing was sent
+        _usage(str(exc))
     except KontextError as exc:
         _say(f"error: {type(exc).__name__}: {exc}")
         sys.exit(1)
     except KeyboardInterrupt:
         _say("interrupted; a request already in the queue was asked to cancel")
         sys.exit(130)
+    finally:
+        if journal is not None:
+            journal.close()

@@ -8,7 +8,7 @@
 
 Everything public is re-exported here; the modules behind it (``_client``, ``_async_client``,
 ``_providers``, ``_retry``, ``_errors``, ``_images``, ``_endpoints``, ``_validation``, ``_sse``,
-``_core``, ``_webhooks``) are private. See docs/client.md.
+``_core``, ``_webhooks``, ``_journal``) are private. See docs/client.md.
 """
 
 from kontext_api.models import (
@@ -38,6 +38,7 @@ from ._errors import (
     ConfigurationError,
     ContentPolicyViolationError,
     ImageContentError,
+    JournalError,
     KontextError,
     MissingCredentialsError,
     NotCompletedError,
@@ -54,6 +55,7 @@ from ._errors import (
     WaitTimeoutError,
 )
 from ._images import check_image_bytes, decode_data_uri, image_content_type, to_data_uri
+from ._journal import Entry, Intent, Journal, JournalBackend, canonical_digest, default_journal_path
 from ._providers import MOCK_FAL_KEY, MOCK_RELAY_KEY, ForeignUrlPolicy, Provider, Secret
 from ._retry import RetryNotice, RetryPolicy
 from ._webhooks import (
@@ -84,12 +86,17 @@ __all__ = [
     "Endpoint",
     "EndpointId",
     "EndpointInfo",
+    "Entry",
     "ForeignUrlPolicy",
     "GeneratedImage",
     "ImageContentError",
     "ImageFile",
+    "Intent",
     "JWKSCache",
     "JWKSError",
+    "Journal",
+    "JournalBackend",
+    "JournalError",
     "KontextEditInput",
     "KontextEditOutput",
     "KontextError",
@@ -127,10 +134,12 @@ __all__ = [
     "WaitTimeoutError",
     "WebhookVerificationError",
     "averify_webhook",
+    "canonical_digest",
     "catalog",
     "check_image_bytes",
     "check_webhook",
     "decode_data_uri",
+    "default_journal_path",
     "image_content_type",
     "parse_jwks",
     "to_data_uri",

@@ -14,16 +14,19 @@ when the committed ``_client.py`` is not what it writes. What differs besides ``
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Generic, TypeVar, Unpack, cast, overload
 
 import httpx
 from kontext_api.models import KontextEditOutput, KontextOutput, QueueStatusCompleted
 
+from ..contract import COMPLETED, IN_QUEUE
 from ._concurrency import SyncIO
 from ._core import (
     CANCEL_GRACE,
@@ -41,8 +44,27 @@ from ._core import (
     time_limit,
 )
 from ._endpoints import EditEndpointId, EndpointId, Output, OutputEndpointId
-from ._errors import ImageContentError, KontextError, ProviderIncompatibleError, WaitTimeoutError
+from ._errors import (
+    AmbiguousSubmitError,
+    ConfigurationError,
+    ImageContentError,
+    JournalError,
+    KontextError,
+    NotFoundError,
+    ProviderIncompatibleError,
+    RequestFailedError,
+    WaitTimeoutError,
+)
 from ._images import check_image_bytes, decode_data_uri, image_content_type, image_url_of, write_image
+from ._journal import (
+    Entry,
+    Intent,
+    JournalBackend,
+    canonical_digest,
+    error_record,
+    open_journal,
+    outcome_of,
+)
 from ._providers import Provider
 from ._retry import CallKind, RetryNotice, RetryPolicy
 from ._sse import SSEDecoder
@@ -163,6 +185,14 @@ class Client:
             client queues requests beyond them in O(1), see :class:`AsyncIO`).
         on_retry: called with a :class:`RetryNotice` (what, URL, reason, delay in seconds, attempt)
             before each retry, e.g. to show why a call is taking long (they are logged at DEBUG too).
+        journal: a request journal: a file path (a :class:`Journal` is opened there, closed with the
+            client) or any :class:`JournalBackend`. Every paid call (submit, run) is written to it before
+            it is sent, then its handle, status changes, outcome and saved files; :meth:`pending` and
+            :meth:`resume` pick up what a dead process left (docs/client.md "When the process dies").
+            ``None`` (default): no journal.
+
+    Raises:
+        JournalError: the journal cannot be opened (corrupt, another schema version, ...).
 
     ``Client`` is thread-safe as ``httpx.Client`` is. Use as a context manager (``with`` /
     ``async with``), or call :meth:`close`.
@@ -182,6 +212,7 @@ class Client:
         http_client: httpx.Client | None = None,
         limits: httpx.Limits | None = None,
         on_retry: Callable[[RetryNotice], object] | None = None,
+        journal: str | os.PathLike[str] | JournalBackend | None = None,
     ) -> None:
         self.provider = provider or Provider.fal()
         self._core = Core(
@@ -201,6 +232,11 @@ class Client:
         )
         self._slots = SyncIO.slots(limits.max_connections if http_client is None else None)
         self._stream_supported = self.provider.status_stream
+        self._journal, self._owns_journal = open_journal(journal)
+        #: the journal's one thread (async; the sync client writes in the calling thread)
+        self._journal_io: ThreadPoolExecutor | None = SyncIO.worker() if self._journal is not None else None
+        #: image URL of a journaled result -> its entry, so that save_image records the file (bounded)
+        self._image_entries: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(provider={self.provider!r})"
@@ -212,9 +248,19 @@ class Client:
         self.close()
 
     def close(self) -> None:
-        """Close the connections (only those of the client's own httpx client)."""
+        """Close the connections (only those of the client's own httpx client), and the journal the
+        client opened from a path."""
         if self._owns_http:
             self._http.close()
+        SyncIO.close_worker(self._journal_io)  # the writes posted are made first
+        self._journal_io = None
+        if self._journal is not None and self._owns_journal:
+            self._journal.close()
+
+    @property
+    def journal(self) -> JournalBackend | None:
+        """The request journal (``journal=``), or None."""
+        return self._journal
 
     @staticmethod
     def time_limit(seconds: float | None) -> contextlib.AbstractContextManager[None]:
@@ -308,20 +354,173 @@ class Client:
         """
         return RequestHandle(self, self._submit(endpoint_id, input, options))
 
-    def _submit(self, endpoint_id: EndpointId, input: Any, options: QueueOptions) -> RequestRef:
+    def _submit(
+        self, endpoint_id: EndpointId, input: Any, options: QueueOptions, prepared: Any = None
+    ) -> RequestRef:
         core = self._core
         info = core.info(str(endpoint_id))
-        body = core.body(info, input)
+        data = core.prepare(info, input) if prepared is None else prepared
         headers, params = core.queue_extras(options)
         url = self.provider.queue_url(info.submit_path)
         what = f"submit to {info.endpoint_id}"
-        response = self._send(
-            "POST", url, kind="paid", what=what, content=body, params=params or None, headers=headers
+        intent = self._intent("queue", info.endpoint_id, data, self.provider.queue_base_url)
+        sent = False
+        try:
+            self._write_intent(intent)
+            sent = True
+            response = self._send(
+                "POST",
+                url,
+                kind="paid",
+                what=what,
+                content=core.encode(data),
+                params=params or None,
+                headers=headers,
+            )
+            if response.status_code >= 300:
+                raise core.error_for(response, what)
+            ref, _status = core.ref_from_submit(info, response)
+        except BaseException as exc:
+            self._record_unanswered(intent, exc, sent)
+            raise
+        if intent is None:
+            return ref
+        redact = core.redactor.text
+        self._post(  # not awaited: the journal's thread writes it next, before anything later
+            "the handle",
+            self._journal_of().record_submitted,
+            intent.id,
+            redact(ref.request_id),
+            redact(ref.status_url),
+            redact(ref.response_url),
+            redact(ref.cancel_url),
         )
-        if response.status_code >= 300:
-            raise core.error_for(response, what)
-        ref, _status = core.ref_from_submit(info, response)
-        return ref
+        return dataclasses.replace(ref, journal_id=intent.id)
+
+    # ---- the journal -----------------------------------------------------------------------------------
+
+    def _journal_of(self) -> JournalBackend:
+        if self._journal is None:
+            raise ConfigurationError("this client has no journal: pass journal=PATH (or a Journal)")
+        return self._journal
+
+    def _intent(self, kind: str, endpoint_id: str, data: Any, base_url: str) -> Intent | None:
+        """The intent of a paid call (None without a journal)."""
+        if self._journal is None:
+            return None
+        return Intent(
+            kind="run" if kind == "run" else "queue",
+            endpoint_id=endpoint_id,
+            input_digest=canonical_digest(data),
+            provider=self.provider.name,
+            base_url=base_url,
+        )
+
+    def _write_intent(self, intent: Intent | None) -> None:
+        """Write the intent before the paid call is sent.
+
+        Raises:
+            JournalError: it could not be written; the paid request is not sent.
+        """
+        if intent is None:
+            return
+        try:
+            SyncIO.offload(self._journal_io, self._journal_of().record_intent, intent)
+        except JournalError as exc:
+            exc.message += "; the paid request was not sent"
+            exc.args = (exc.message,)
+            raise
+
+    def _logged(self, what: str, write: Callable[..., None]) -> Callable[..., None]:
+        """``write`` whose failure is logged (with the entry's id and the request id, so nothing is lost
+        from sight), never raised: once a paid request is sent, its answer matters more than its record."""
+
+        def call(*args: Any) -> None:
+            try:
+                write(*args)
+            except JournalError as exc:
+                logger.error("could not record %s of entry %s (%s): %s", what, args[0], args[1:2], exc)
+
+        return call
+
+    def _record(self, what: str, write: Callable[..., None], *args: Any) -> None:
+        """A journal write after the request was sent, awaited (see :meth:`_logged`)."""
+        SyncIO.offload(self._journal_io, self._logged(what, write), *args)
+
+    def _post(self, what: str, write: Callable[..., None], *args: Any) -> None:
+        """A journal write after the request was sent, not awaited: the journal's one thread makes it
+        before any later write (see :meth:`_logged`)."""
+        SyncIO.post(self._journal_io, self._logged(what, write), *args)
+
+    def _record_unanswered(self, intent: Intent | None, exc: BaseException, sent: bool) -> None:
+        """A paid call without an answer to read: ``ambiguous`` when it may have reached the provider,
+        ``failed`` when it provably did not (refused, an HTTP error answer, never sent)."""
+        if intent is None or (not sent and isinstance(exc, JournalError)):
+            return  # no intent was written
+        ambiguous = sent and (
+            isinstance(exc, AmbiguousSubmitError | ProviderIncompatibleError)
+            or not isinstance(exc, KontextError)
+        )
+        reached = ambiguous or getattr(exc, "status_code", None) is not None
+        state = "ambiguous" if ambiguous else "failed"
+        self._record(
+            f"the {state} outcome",
+            self._record_outcome,
+            intent.id,
+            state,
+            None,
+            error_record(exc, sent=reached),
+        )
+
+    def _record_outcome(
+        self,
+        entry: str,
+        state: str,
+        result: Any,
+        error: dict[str, Any] | None,
+        request_id: str | None = None,
+        queue_status: str | None = None,
+    ) -> None:
+        self._journal_of().record_outcome(
+            entry, state, result=result, error=error, request_id=request_id, queue_status=queue_status
+        )
+
+    def _record_result(
+        self,
+        entry: str | None,
+        output: Any,
+        error: BaseException | None,
+        request_id: str | None = None,
+        completed: bool = False,
+    ) -> None:
+        """The outcome of a result call (or a run): ``completed`` with the output JSON, else the state
+        :func:`outcome_of` gives the error (none when it may still be fetched)."""
+        if entry is None:
+            return
+        if error is None:
+            for image in getattr(output, "images", None) or []:
+                url = getattr(image, "url", None)
+                if isinstance(url, str):
+                    if len(self._image_entries) >= 4096:
+                        self._image_entries.clear()
+                    self._image_entries[url] = entry
+            result = self._core.redactor.deep(output.to_dict())
+            self._record(
+                "the result", self._record_outcome, entry, "completed", result, None, request_id, "COMPLETED"
+            )
+            return
+        state = outcome_of(error)
+        if state is not None:
+            self._record(
+                f"the {state} outcome",
+                self._record_outcome,
+                entry,
+                state,
+                None,
+                error_record(error),
+                None,
+                "COMPLETED" if completed else None,
+            )
 
     def get_handle(self, endpoint_id: EndpointId, request_id: str) -> RequestHandle[Output]:
         """A handle for a request submitted earlier (URLs built as fal does: ``/{owner}/{app}/requests/{id}``)."""
@@ -370,10 +569,16 @@ class Client:
 
     def _result(self, ref: RequestRef, completed: QueueStatusCompleted | None = None) -> Any:
         what = f"result of request {ref.request_id}"
-        response = self._send("GET", ref.response_url, kind="idempotent", what=what, result_call=True)
-        if response.status_code != 200:
-            raise self._core.result_error(response, ref, completed)
-        return self._core.parse_output(ref.info, response, ref.request_id)
+        try:
+            response = self._send("GET", ref.response_url, kind="idempotent", what=what, result_call=True)
+            if response.status_code != 200:
+                raise self._core.result_error(response, ref, completed)
+            output = self._core.parse_output(ref.info, response, ref.request_id)
+        except KontextError as exc:
+            self._record_result(ref.journal_id, None, exc, None, completed is not None)
+            raise
+        self._record_result(ref.journal_id, output, None)
+        return output
 
     def cancel(self, endpoint_id: EndpointId, request_id: str) -> str:
         """Ask to cancel a request: returns ``"CANCELLATION_REQUESTED"`` (202; it may still run if already
@@ -532,13 +737,25 @@ class Client:
     ) -> QueueStatusCompleted:
         deadline = current_deadline(None if timeout is None else time.monotonic() + timeout)
         last: QueueStatus | None = None
+        recorded = IN_QUEUE
         try:
             with SyncIO.deadline_guard(deadline):
                 # run the generators to their end (they stop after COMPLETED), so each stream is closed
                 for status in self._events(ref, with_logs, stream, polling, deadline):
+                    if (
+                        ref.journal_id is not None
+                        and status.status != recorded
+                        and status.status != COMPLETED
+                    ):
+                        # IN_QUEUE comes with the handle, COMPLETED with the outcome (one write each)
+                        recorded = status.status
+                        self._post("a status", self._journal_of().record_status, ref.journal_id, recorded)
                     if on_queue_update is not None:
                         on_queue_update(status)
                     last = status
+        except NotFoundError as exc:
+            self._record_result(ref.journal_id, None, exc)
+            raise
         except (WaitTimeoutError, TimeoutError) as exc:
             error = exc if isinstance(exc, WaitTimeoutError) else self._core.wait_timeout(ref)
             if cancel_on_abort:
@@ -581,6 +798,7 @@ class Client:
         cancel_on_abort: bool = ...,
         stream: bool | None = ...,
         polling: Polling | None = ...,
+        reuse: bool = ...,
         **options: Unpack[QueueOptions],
     ) -> KontextEditOutput: ...
     @overload
@@ -596,6 +814,7 @@ class Client:
         cancel_on_abort: bool = ...,
         stream: bool | None = ...,
         polling: Polling | None = ...,
+        reuse: bool = ...,
         **options: Unpack[QueueOptions],
     ) -> KontextOutput: ...
     @overload
@@ -611,6 +830,7 @@ class Client:
         cancel_on_abort: bool = ...,
         stream: bool | None = ...,
         polling: Polling | None = ...,
+        reuse: bool = ...,
         **options: Unpack[QueueOptions],
     ) -> Output: ...
     def subscribe(
@@ -625,6 +845,7 @@ class Client:
         cancel_on_abort: bool = True,
         stream: bool | None = None,
         polling: Polling | None = None,
+        reuse: bool = False,
         **options: Unpack[QueueOptions],
     ) -> Any:
         """Submit, wait, and return the output -- fal-client's ``subscribe``, typed.
@@ -635,21 +856,50 @@ class Client:
         Args:
             endpoint_id, input, options: as for :meth:`submit`.
             with_logs: ask for log lines in the statuses.
-            on_enqueue: called with the request id once queued.
+            on_enqueue: called with the request id once queued (with ``reuse``: the reused request's id).
             on_queue_update: called with every status (``queue_position`` while ``IN_QUEUE``, ``logs``).
             timeout: seconds to wait for completion; then :class:`WaitTimeoutError`. ``None``: no limit.
             cancel_on_abort: when the wait ends without completion (``timeout``, Ctrl-C, the awaiting
                 task cancelled), ask the provider to cancel the request, so an abandoned job is not run
                 (and billed) for nothing.
             stream: force or avoid the status stream (default: the provider's setting).
+            reuse: with a journal: if it holds the same job -- endpoint, canonical input (sorted-key JSON
+                of the validated input), provider and base URL -- completed, or pending and younger than
+                fal's retention (docs/sources.md §3.9), return its result (waiting for it if pending)
+                instead of paying again.
 
         Returns:
             ``KontextEditOutput`` (kontext, kontext/max) or ``KontextOutput`` (the others).
 
         Raises:
-            the errors of :meth:`submit` and :meth:`result`, and WaitTimeoutError.
+            the errors of :meth:`submit` and :meth:`result`, and WaitTimeoutError; ConfigurationError:
+            ``reuse`` without a journal.
         """
-        ref = self._submit(endpoint_id, input, options)
+        prepared = None
+        if reuse:
+            info = self._core.info(str(endpoint_id))
+            prepared = self._core.prepare(info, input)
+            journal = self._journal_of()
+            found = SyncIO.offload(
+                self._journal_io,
+                journal.find_reusable,
+                info.endpoint_id,
+                canonical_digest(prepared),
+                self.provider.name,
+                self.provider.queue_base_url,
+            )
+            if found is not None and found.request_id is not None:
+                logger.info("reusing request %s (%s) of the journal", found.request_id, found.state)
+                if on_enqueue is not None:
+                    on_enqueue(found.request_id)
+                return self.resume(
+                    found,
+                    with_logs=with_logs,
+                    on_queue_update=on_queue_update,
+                    timeout=timeout,
+                    stream=stream,
+                )
+        ref = self._submit(endpoint_id, input, options, prepared)
         if on_enqueue is not None:
             on_enqueue(ref.request_id)
         done = self._wait(ref, with_logs, on_queue_update, stream, timeout, cancel_on_abort, polling)
@@ -714,21 +964,139 @@ class Client:
         core = self._core
         info = core.info(str(endpoint_id))
         url = self.provider.run_url(info.run_path)
-        body = core.body(info, input)
+        data = core.prepare(info, input)
         headers = core.run_headers(request_timeout, runner_hint, object_lifecycle_seconds)
         what = f"run of {info.endpoint_id}"
-        response = self._send(
-            "POST",
-            url,
-            kind="paid",
-            what=what,
-            content=body,
-            headers=headers,
-            timeout=core.timeouts.for_run(),
+        base = self.provider.run_base_url or self.provider.queue_base_url
+        intent = self._intent("run", info.endpoint_id, data, base)
+        request_id: str | None = None
+        sent = False
+        try:
+            self._write_intent(intent)
+            sent = True
+            response = self._send(
+                "POST",
+                url,
+                kind="paid",
+                what=what,
+                content=core.encode(data),
+                headers=headers,
+                timeout=core.timeouts.for_run(),
+            )
+            request_id = response.headers.get("x-fal-request-id")
+            if response.status_code != 200:
+                raise core.error_for(response, what, result_call=True)
+            output = core.parse_output(info, response, request_id)
+        except BaseException as exc:
+            if intent is not None:
+                if request_id is None:
+                    self._record_unanswered(intent, exc, sent)
+                else:  # answered: the run's outcome (a synchronous run has no handle to ask again)
+                    self._record(
+                        "the outcome",
+                        self._record_outcome,
+                        intent.id,
+                        "failed",
+                        None,
+                        error_record(exc),
+                        core.redactor.text(request_id),
+                    )
+            raise
+        self._record_result(
+            None if intent is None else intent.id,
+            output,
+            None,
+            None if request_id is None else core.redactor.text(request_id),
         )
-        if response.status_code != 200:
-            raise core.error_for(response, what, result_call=True)
-        return core.parse_output(info, response, response.headers.get("x-fal-request-id"))
+        return output
+
+    # ---- resuming from the journal ---------------------------------------------------------------------
+
+    def pending(self, *, every_provider: bool = False) -> list[Entry]:
+        """The journal's entries whose outcome is not recorded (state ``pending``), oldest first: those of
+        this client's provider and base URL (``every_provider``: all). Ambiguous entries are not among
+        them (see ``journal.entries(["ambiguous"])``).
+
+        Raises:
+            ConfigurationError: the client has no journal. JournalError: it cannot be read.
+        """
+        journal = self._journal_of()
+        entries = SyncIO.offload(self._journal_io, journal.entries, ["pending"])
+        return [e for e in entries if every_provider or self._resumable_here(e)]
+
+    def _resumable_here(self, entry: Entry) -> bool:
+        base = self.provider.queue_base_url if entry.kind == "queue" else self.provider.run_base_url
+        return entry.provider == self.provider.name and entry.base_url == base
+
+    def resume(
+        self,
+        entry: Entry | str,
+        *,
+        with_logs: bool = False,
+        on_queue_update: Callable[[QueueStatus], object] | None = None,
+        timeout: float | None = None,
+        stream: bool | None = None,
+        polling: Polling | None = None,
+    ) -> Any:
+        """The output of a journaled request, with no new submit: a completed entry's recorded result
+        (no request made), or, for a pending one, wait for it (status stream, else polling) and fetch its
+        result, recording both. An abandoned wait (``timeout``, Ctrl-C) does not cancel the request.
+
+        Args:
+            entry: an :class:`Entry`, or its id, id prefix or request id.
+            timeout: seconds to wait at most (then :class:`WaitTimeoutError`; the entry stays pending).
+
+        Raises:
+            AmbiguousSubmitError: the entry is ambiguous (its request id was never read: it may or may not
+                exist, and may have been billed; nothing is resubmitted), or still being submitted.
+            RequestFailedError: the recorded outcome is a failure. NotFoundError: expired (the provider no
+                longer knows it; a 404 now ends the entry so, once). ConfigurationError: the entry belongs
+                to another provider or base URL, or the client has no journal. KeyError: no such entry.
+        """
+        journal = self._journal_of()
+        if isinstance(entry, str):
+            entry = SyncIO.offload(self._journal_io, journal.get, entry)
+        core = self._core
+        info = core.info(entry.endpoint_id)
+        if not self._resumable_here(entry):
+            raise ConfigurationError(
+                f"entry {entry.id} was sent to {entry.provider} at {entry.base_url}; resume it with a client "
+                f"for that provider (this one is {self.provider.name} at {self.provider.queue_base_url})"
+            )
+        if entry.state == "completed":
+            return info.output_model.from_dict(entry.result)
+        if entry.state == "failed":
+            raise RequestFailedError(
+                f"request {entry.request_id or entry.id} failed: {entry.explanation}",
+                request_id=entry.request_id,
+                status_code=(entry.error or {}).get("status_code"),
+                detail=(entry.error or {}).get("detail"),
+            )
+        if entry.state == "expired":
+            raise NotFoundError(entry.explanation, status_code=404, request_id=entry.request_id)
+        if entry.state == "ambiguous" or entry.request_id is None or entry.kind != "queue":
+            raise AmbiguousSubmitError(
+                f"entry {entry.id} ({entry.endpoint_id}) cannot be resumed: "
+                + (
+                    entry.explanation
+                    if entry.state == "ambiguous" or not entry.sending
+                    else f"{entry.explanation}; its request id is not known yet"
+                )
+            )
+        # the URLs recorded go through the provider's foreign-URL policy again: a journal is a file anyone
+        # may have edited, and the key must still go only to the provider's own hosts
+        ref = RequestRef(
+            info,
+            entry.request_id,
+            core.adopt(entry.status_url) if entry.status_url else "",
+            core.adopt(entry.response_url) if entry.response_url else "",
+            core.adopt(entry.cancel_url) if entry.cancel_url else "",
+            journal_id=entry.id,
+        )
+        if not (ref.status_url and ref.response_url and ref.cancel_url):
+            ref = dataclasses.replace(core.ref_for(info.endpoint_id, entry.request_id), journal_id=entry.id)
+        done = self._wait(ref, with_logs, on_queue_update, stream, timeout, False, polling)
+        return self._result(ref, done)
 
     # ---- images ----------------------------------------------------------------------------------------
 
@@ -761,9 +1129,13 @@ class Client:
         """Download (or decode) an output image and write it to ``path`` (a missing suffix is added from
         the type). Returns the path written. Raises as :meth:`download_image`."""
         data = self.download_image(image, check=check)
-        _, declared = image_url_of(image)
+        url, declared = image_url_of(image)
         try:
             kind = declared or image_content_type(data)
         except ImageContentError:
             kind = "application/octet-stream"
-        return write_image(data, path, kind)
+        written = write_image(data, path, kind)
+        entry = self._image_entries.get(url)
+        if entry is not None and self._journal is not None:
+            self._record("a saved file", self._journal.record_files, entry, [str(written.absolute())])
+        return written

@@ -13,12 +13,16 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 __all__ = ["AsyncIO", "SyncIO"]
 
 # an asyncio.timeout around a wait ends a little after the wait's own deadline, so that the deadline's
 # cleaner WaitTimeoutError wins whenever the transport honours its timeouts
 _GUARD_SLACK = 0.05
+
+T = TypeVar("T")
 
 
 class AsyncIO:
@@ -30,6 +34,39 @@ class AsyncIO:
     @staticmethod
     async def sleep(seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+    @staticmethod
+    def worker() -> ThreadPoolExecutor:
+        """The one thread that makes a client's journal calls, in the order they are made: blocking
+        SQLite I/O never holds the event loop, and a write posted without waiting (:meth:`post`) still
+        comes before the ones after it."""
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="kontext-journal")
+
+    @staticmethod
+    async def offload(worker: ThreadPoolExecutor | None, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` on ``worker``, awaited. A cancellation waits for the call to end first, so what
+        follows knows whether the write was made."""
+        future = asyncio.get_running_loop().run_in_executor(worker, fn, *args)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            await asyncio.wait([future])
+            raise
+
+    @staticmethod
+    def post(worker: ThreadPoolExecutor | None, fn: Callable[..., object], *args: Any) -> None:
+        """``fn(*args)`` on ``worker``, not awaited (it handles its own errors)."""
+        if worker is None:
+            fn(*args)
+        else:
+            worker.submit(fn, *args)
+
+    @staticmethod
+    async def close_worker(worker: ThreadPoolExecutor | None) -> None:
+        """Wait for the calls posted to ``worker``, then stop its thread."""
+        if worker is not None:
+            await AsyncIO.offload(worker, lambda: None)
+            worker.shutdown(wait=False)
 
     @staticmethod
     def slots(size: int | None) -> asyncio.Semaphore | contextlib.nullcontext[None]:
@@ -65,6 +102,25 @@ class SyncIO:
     @staticmethod
     def sleep(seconds: float) -> None:
         time.sleep(seconds)
+
+    @staticmethod
+    def worker() -> None:
+        """None: the sync client makes its journal calls in the calling thread."""
+        return None
+
+    @staticmethod
+    def offload(worker: ThreadPoolExecutor | None, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)``, in the calling thread."""
+        return fn(*args)
+
+    @staticmethod
+    def post(worker: ThreadPoolExecutor | None, fn: Callable[..., object], *args: Any) -> None:
+        """``fn(*args)``, in the calling thread."""
+        fn(*args)
+
+    @staticmethod
+    def close_worker(worker: ThreadPoolExecutor | None) -> None:
+        """Nothing to wait for."""
 
     @staticmethod
     def slots(size: int | None) -> contextlib.nullcontext[None]:

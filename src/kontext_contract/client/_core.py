@@ -271,6 +271,8 @@ class RequestRef:
     status_url: str
     response_url: str
     cancel_url: str
+    #: the request's entry in the client's journal (docs/client.md "When the process dies"), if any
+    journal_id: str | None = None
 
 
 class Core:
@@ -398,12 +400,19 @@ class Core:
 
     def body(self, info: EndpointInfo, value: Any) -> bytes:
         """The JSON body of ``value``, validated against the contract unless ``validate`` is off."""
+        return self.encode(self.prepare(info, value))
+
+    def prepare(self, info: EndpointInfo, value: Any) -> Any:
+        """``value`` as the JSON-ready input sent, validated against the contract unless ``validate`` is off."""
         if self.validate:
-            data = self.validator.prepare(info, value)
-        elif isinstance(value, Mapping):
-            data = dict(value)
-        else:
-            data = value.to_dict()
+            return self.validator.prepare(info, value)
+        if isinstance(value, Mapping):
+            return dict(value)
+        return value.to_dict()
+
+    @staticmethod
+    def encode(data: Any) -> bytes:
+        """The request body of a prepared input (compact JSON)."""
         return json.dumps(data, separators=(",", ":")).encode()
 
     def queue_extras(

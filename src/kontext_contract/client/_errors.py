@@ -17,6 +17,7 @@ request id, ``detail``, ``body`` and ``headers`` when the error is made, and aga
     ├── WaitTimeoutError              subscribe/get(timeout=...) elapsed before the request completed
     ├── RetriesExhausted              attempts or total time of the retry policy used up (``last_error``)
     ├── ImageContentError             image bytes do not match their content_type
+    ├── JournalError                  the request journal cannot be read or written (nothing paid was sent)
     └── APIStatusError                an HTTP error answer
         ├── BadRequestError           400 other than "not completed"
         ├── NotCompletedError         400 from the result: the request has not completed
@@ -49,6 +50,7 @@ __all__ = [
     "ConfigurationError",
     "ContentPolicyViolationError",
     "ImageContentError",
+    "JournalError",
     "KontextError",
     "MissingCredentialsError",
     "NotCompletedError",
@@ -154,6 +156,22 @@ class AmbiguousSubmitError(APIConnectionError):
     It was deliberately not retried: a retry could queue, and bill, the same job twice. Check the
     provider's request history, or submit again if a duplicate is acceptable.
     """
+
+
+class JournalError(KontextError):
+    """The request journal (docs/client.md "When the process dies") cannot be opened, read or written.
+
+    Raised before a paid request is sent when its intent cannot be written: then nothing was sent.
+
+    Attributes:
+        path: the journal's file (or a backend's location).
+        reason: ``corrupt``, ``schema``, ``readonly``, ``locked``, ``full``, ``missing`` or ``io``.
+    """
+
+    def __init__(self, path: str, reason: str, problem: str) -> None:
+        super().__init__(f"journal {path}: {problem}")
+        self.path = path
+        self.reason = reason
 
 
 class WaitTimeoutError(KontextError):
