@@ -1,0 +1,52 @@
+"""The contract suite run the way a fal user's shell runs it: with FAL_KEY (and the pair) set and a JUnit
+report asked for (``make contract``). A skip's report is a (path, line, reason) tuple that junitxml asserts
+on; the key scrubbing must keep that shape (it turned it into a string: INTERNALERROR in append_skipped)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CANARY = "canary-fal-key-7f3a9c:canary-secret-41d2"
+
+
+def test_the_suite_with_fal_keys_set_writes_its_junit_report(tmp_path: Path) -> None:
+    report = tmp_path / "junit.xml"
+    env = {
+        **os.environ,
+        "FAL_KEY": CANARY,
+        "FAL_KEY_ID": "canary-fal-key-7f3a9c",
+        "FAL_KEY_SECRET": "canary-secret-41d2",
+        "HYPOTHESIS_PROFILE": "ci",
+    }
+    env.pop("KONTEXT_LIVE", None)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "contract_tests/test_live.py",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            f"--junitxml={report}",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert "INTERNALERROR" not in output, output[-3000:]
+    assert result.returncode == 0, output[-3000:]
+    xml = report.read_text(encoding="utf-8")
+    assert "<skipped" in xml and "KONTEXT_LIVE=1" in xml  # the live test is skipped, with its reason
+    for secret in ("canary-fal-key-7f3a9c", "canary-secret-41d2"):
+        assert secret not in xml and secret not in output
