@@ -18,6 +18,8 @@ LINT_PATHS = $(wildcard src tests contract_tests scripts bench)
 PORT ?= 8765
 PROVIDER ?= fal
 BASE ?= HEAD
+# pytest-xdist workers of `make unit` (auto: one per core)
+JOBS ?= auto
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
@@ -64,20 +66,20 @@ lint: setup check-unasync ## ruff over hand-written code (and the sync client cu
 typecheck: setup ## mypy --strict over hand-written and generated code
 	$(BIN)/mypy --strict src generated/kontext_api $(wildcard contract_tests)
 
-unit: setup ## the pytest suite (without the propagation suite)
-	$(BIN)/pytest -q --ignore=tests/propagation
+unit: setup ## the pytest suite (without the propagation suite), on JOBS workers (pytest-xdist; default auto)
+	$(BIN)/pytest -q -n $(JOBS) --ignore=tests/propagation
 
 propagation: setup ## each kind of contract change, as an overlay in a copy of the project, reaches every consumer
 	$(BIN)/pytest -q tests/propagation
 
-contract: setup ## the contract suite (contract_tests/) against the embedded mock; HYPOTHESIS_PROFILE=ci|deep|live
+contract: setup ## the contract suite (contract_tests/) against the embedded mock; HYPOTHESIS_PROFILE=ci|demo|deep|live
 	mkdir -p reports
 	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(BIN)/pytest contract_tests -q -p no:cacheprovider \
 	  --junitxml=reports/contract-junit.xml
 
-contract-live: setup ## the contract suite against a live provider (PROVIDER=fal|relay-a|chainhub|relay-b; needs its key; costs money)
+contract-live: setup ## the contract suite against a live provider (PROVIDER=fal|relay-a|chainhub|relay-b; needs its key, else exit 2; KONTEXT_LIVE=optional skips; costs money)
 	mkdir -p reports
-	KONTEXT_LIVE=1 KONTEXT_LIVE_PROVIDER=$(PROVIDER) HYPOTHESIS_PROFILE=live $(BIN)/pytest contract_tests -q -p no:cacheprovider \
+	KONTEXT_LIVE=$${KONTEXT_LIVE:-1} KONTEXT_LIVE_PROVIDER=$(PROVIDER) HYPOTHESIS_PROFILE=live $(BIN)/pytest contract_tests -q -p no:cacheprovider \
 	  -m live --junitxml=reports/contract-live-junit.xml
 
 test: setup ## everything CI runs: contract up to date, generated/ current, lint, types, tests, contract suite

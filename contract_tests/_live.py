@@ -59,6 +59,9 @@ class LiveSettings:
     dry_run: bool
     enabled: bool
     reports: Path
+    #: KONTEXT_LIVE=1 (make contract-live): a run that cannot go live fails (exit 2) instead of skipping;
+    #: KONTEXT_LIVE=optional keeps the skip, for local runs (docs/contract-tests.md)
+    required: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LiveSettings:
@@ -77,7 +80,8 @@ class LiveSettings:
             run_base_url=env.get("KONTEXT_LIVE_RUN_BASE_URL") or None,
             max_paid=int(env.get("KONTEXT_LIVE_MAX_SUBMITS", "3") or 3),
             dry_run=env.get("KONTEXT_LIVE_DRY_RUN", "") in ("1", "true", "yes"),
-            enabled=env.get("KONTEXT_LIVE", "") == "1",
+            enabled=env.get("KONTEXT_LIVE", "") in ("1", "optional"),
+            required=env.get("KONTEXT_LIVE", "") == "1",
             reports=Path(env.get("KONTEXT_LIVE_REPORTS") or REPORTS),
         )
 

@@ -65,7 +65,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     keys = secrets()
     if not keys:
         return
-    if report.longrepr is not None:
+    if isinstance(report.longrepr, tuple):  # a skip: (path, line, reason), the shape junitxml requires
+        path, line, reason = report.longrepr
+        report.longrepr = (path, line, redact(reason, keys))
+    elif report.longrepr is not None:
         report.longrepr = redact(str(report.longrepr), keys)
     report.sections = [(title, redact(text, keys)) for title, text in report.sections]
 

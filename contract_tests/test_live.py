@@ -26,6 +26,10 @@ def test_live_provider(capsys: pytest.CaptureFixture[str]) -> None:
     settings = LiveSettings.from_env()
     reason = skip_reason(settings)
     if reason is not None:
+        if settings.required:  # a nightly job whose secret expired must not stay green
+            pytest.exit(
+                f"error: KONTEXT_LIVE=1 but {reason}; KONTEXT_LIVE=optional skips instead", returncode=2
+            )
         pytest.skip(reason)
     out = io.StringIO()
     try:
@@ -34,6 +38,16 @@ def test_live_provider(capsys: pytest.CaptureFixture[str]) -> None:
         with capsys.disabled():
             print("\n" + out.getvalue())
     assert sent <= settings.max_paid
+
+
+def test_live_mode_required_or_optional() -> None:
+    """KONTEXT_LIVE=1 (make contract-live) must go live; KONTEXT_LIVE=optional may skip."""
+    required = LiveSettings.from_env({"KONTEXT_LIVE": "1"})
+    optional = LiveSettings.from_env({"KONTEXT_LIVE": "optional"})
+    assert required.enabled and required.required
+    assert optional.enabled and not optional.required
+    assert not LiveSettings.from_env({}).required
+    assert "FAL_KEY" in str(skip_reason(optional))
 
 
 def test_live_mode_skips_with_a_reason() -> None:

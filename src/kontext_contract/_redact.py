@@ -14,13 +14,16 @@ Registration is weak: a redactor no longer referenced (its client closed and col
 Limits: the key is found as written; a key transformed by the provider (percent-encoded, base64,
 split) is not recognised. Process-wide, only secrets of :data:`MIN_SHARED` characters or more are
 searched for (a test key such as ``"k"`` would otherwise turn every "k" of every message into ``****``);
-a redactor's own :meth:`Redactor.text` replaces its whole key whatever its length. Real keys are long
+a redactor's own :meth:`Redactor.text` replaces its whole key whatever its length, a key shorter than that
+only as a whole token (never inside a word or a URL path: ``/fal-ai/flux-pro/`` stays as it is with the key
+``x``). Real keys are long
 (fal's ``id:secret`` is 36 + 32 characters).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import weakref
 from typing import Any
@@ -43,6 +46,9 @@ LOGGERS: tuple[str, ...] = (
 _MASK = "****"
 #: the shortest secret the process-wide redaction looks for, characters
 MIN_SHARED = 6
+#: what a short key's neighbours must not be for it to count as a whole token (a character of a word,
+#: a number, a host name or a path segment)
+_TOKEN = r"[A-Za-z0-9_.\-]"
 
 
 class Redactor:
@@ -56,12 +62,19 @@ class Redactor:
         parts = {key, *(p for p in key.split(":") if len(p) >= 6)} if key else set()
         self._secrets = sorted(parts, key=len, reverse=True)
         self._shared = [secret for secret in self._secrets if len(secret) >= MIN_SHARED]
+        # a key shorter than MIN_SHARED is replaced only as a whole token, never inside a word or a path
+        # segment (a key "x" must not turn /fal-ai/flux-pro/ into /fal-ai/flu****-pro/)
+        short = [re.escape(s) for s in self._secrets if len(s) < MIN_SHARED]
+        self._short = re.compile(rf"(?<!{_TOKEN})(?:{'|'.join(short)})(?!{_TOKEN})") if short else None
 
     def text(self, value: str) -> str:
-        """``value`` with every occurrence of the key (or a half of it) replaced by ``****``."""
-        for secret in self._secrets:
+        """``value`` with every occurrence of the key (or a half of it) replaced by ``****``; a key under
+        :data:`MIN_SHARED` characters only where it stands as a whole token."""
+        for secret in self._shared:
             if secret in value:
                 value = value.replace(secret, _MASK)
+        if self._short is not None:
+            value = self._short.sub(_MASK, value)
         return value
 
     def raw(self, value: bytes) -> bytes:
@@ -81,8 +94,10 @@ class Redactor:
         return value
 
     def contains(self, value: str) -> bool:
-        """Whether ``value`` holds the key or one of its halves."""
-        return any(secret in value for secret in self._secrets)
+        """Whether ``value`` holds the key or one of its halves (a short key: as a whole token)."""
+        if any(secret in value for secret in self._shared):
+            return True
+        return self._short is not None and self._short.search(value) is not None
 
     def deep(self, value: Any, _depth: int = 0) -> Any:
         """A copy of a JSON-like value (dicts, lists, strings) with every string redacted."""

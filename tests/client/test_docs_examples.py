@@ -40,8 +40,13 @@ def test_the_docs_have_a_fal_and_a_relay_example() -> None:
 @pytest.mark.parametrize(("name", "code"), EXAMPLES, ids=[name for name, _ in EXAMPLES])
 def test_example_runs_against_the_mock(name: str, code: str, tmp_path: Path) -> None:
     first = code.splitlines()[0]
+    # the command as printed: VAR=value ... .venv/bin/python NAME.py (a fresh clone's venv, not a python on PATH)
+    command = re.match(r"# ((?:[A-Z_]+=\S+ )+)(\S+) (\w+\.py)\b", first)
+    assert command is not None and command.group(2) == ".venv/bin/python", first
+    venv_python = ROOT / command.group(2)
+    interpreter = str(venv_python) if venv_python.exists() else sys.executable
     env = dict(os.environ)
-    for assignment in re.findall(r"\b([A-Z_]+=\S+)", first.split("python")[0]):
+    for assignment in re.findall(r"\b([A-Z_]+=\S+)", command.group(1)):
         key, value = assignment.split("=", 1)
         env[key] = value
     profile = re.search(r"PROVIDER=([\w-]+)", first)
@@ -49,7 +54,7 @@ def test_example_runs_against_the_mock(name: str, code: str, tmp_path: Path) -> 
         script = tmp_path / "example.py"
         script.write_text(code.replace("http://127.0.0.1:8765", server.base_url), encoding="utf-8")
         done = subprocess.run(
-            [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+            [interpreter, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
         )
         assert done.returncode == 0, done.stderr
         assert "COMPLETED" in done.stdout and "/_mock/files/" in done.stdout

@@ -190,7 +190,8 @@ def command(
 
     Prints its base URL, the provider profile and the key it accepts, then serves until interrupted
     (Ctrl-C). Point a client at it with --base-url on the other subcommands, e.g.
-    `kontext-contract check --base-url http://127.0.0.1:8765`.
+    `FAL_KEY=mock-key-id:mock-key-secret kontext-contract check --base-url http://127.0.0.1:8765` (the
+    key it accepts: see above, or --key).
 
     Exit status: 0 stopped by Ctrl-C; 1 cannot listen on --host/--port; 2 usage error (a bad option, no
     provider document).

@@ -565,7 +565,8 @@ class Core:
                 f"{self.provider.name}: unknown status {kind!r} for request {ref.request_id} "
                 f"(the contract knows {', '.join(self.status_models)})"
             )
-        d = dict(data)
+        # a provider may echo the Authorization header anywhere (log messages): the model never holds the key
+        d = dict(self.redactor.deep(data))
         d.setdefault("request_id", ref.request_id)
         d["status_url"], d["response_url"], d["cancel_url"] = ref.status_url, ref.response_url, ref.cancel_url
         if kind != "IN_QUEUE":
@@ -597,7 +598,7 @@ class Core:
         Raises:
             ProviderIncompatibleError: the body does not fit the output schema (the missing field named).
         """
-        data = json_or_none(response.content)
+        data = self.redactor.deep(json_or_none(response.content))  # the key never reaches the model
         try:
             return info.output_model.from_dict(data)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
