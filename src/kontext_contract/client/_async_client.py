@@ -314,7 +314,13 @@ class AsyncClient:
         url = self.provider.queue_url(info.submit_path)
         what = f"submit to {info.endpoint_id}"
         response = await self._send(
-            "POST", url, kind="paid", what=what, content=body, params=params or None, headers=headers
+            core.methods["submit"],
+            url,
+            kind="paid",
+            what=what,
+            content=body,
+            params=params or None,
+            headers=headers,
         )
         if response.status_code >= 300:
             raise core.error_for(response, what)
@@ -342,7 +348,11 @@ class AsyncClient:
     async def _status(self, ref: RequestRef, with_logs: bool) -> QueueStatus:
         what = f"status of request {ref.request_id}"
         response = await self._send(
-            "GET", ref.status_url, kind="idempotent", what=what, params=self._core.logs_params(with_logs)
+            self._core.methods["status"],
+            ref.status_url,
+            kind="idempotent",
+            what=what,
+            params=self._core.logs_params(with_logs),
         )
         if response.status_code >= 300:
             raise self._core.error_for(response, what, ref.request_id)
@@ -370,7 +380,9 @@ class AsyncClient:
 
     async def _result(self, ref: RequestRef, completed: QueueStatusCompleted | None = None) -> Any:
         what = f"result of request {ref.request_id}"
-        response = await self._send("GET", ref.response_url, kind="idempotent", what=what, result_call=True)
+        response = await self._send(
+            self._core.methods["result"], ref.response_url, kind="idempotent", what=what, result_call=True
+        )
         if response.status_code != 200:
             raise self._core.result_error(response, ref, completed)
         return self._core.parse_output(ref.info, response, ref.request_id)
@@ -386,7 +398,9 @@ class AsyncClient:
 
     async def _cancel(self, ref: RequestRef) -> str:
         what = f"cancel of request {ref.request_id}"
-        response = await self._send("PUT", ref.cancel_url, kind="idempotent", what=what)
+        response = await self._send(
+            self._core.methods["cancel"], ref.cancel_url, kind="idempotent", what=what
+        )
         return self._core.parse_cancel(response, ref)
 
     # ---- waiting: the status stream, else polling --------------------------------------------------------
@@ -417,7 +431,7 @@ class AsyncClient:
         self, ref: RequestRef, with_logs: bool, deadline: float | None
     ) -> AsyncIterator[QueueStatus]:
         core = self._core
-        url = ref.status_url + "/stream"
+        url = core.stream_url(ref)
         what = f"status stream of request {ref.request_id}"
         attempts = core.attempts("idempotent", what, url)
         headers = core.headers_for(url)
@@ -432,7 +446,7 @@ class AsyncClient:
                 async with (
                     self._slots,
                     self._http.stream(
-                        "GET",
+                        core.methods["status-stream"],
                         url,
                         params=params,
                         headers=headers,
@@ -719,7 +733,7 @@ class AsyncClient:
         headers = core.run_headers(request_timeout, runner_hint, object_lifecycle_seconds)
         what = f"run of {info.endpoint_id}"
         response = await self._send(
-            "POST",
+            core.methods["run"],
             url,
             kind="paid",
             what=what,
@@ -729,7 +743,7 @@ class AsyncClient:
         )
         if response.status_code != 200:
             raise core.error_for(response, what, result_call=True)
-        return core.parse_output(info, response, response.headers.get("x-fal-request-id"))
+        return core.parse_output(info, response, response.headers.get(core.request_id_header))
 
     # ---- images ----------------------------------------------------------------------------------------
 

@@ -316,7 +316,13 @@ class Client:
         url = self.provider.queue_url(info.submit_path)
         what = f"submit to {info.endpoint_id}"
         response = self._send(
-            "POST", url, kind="paid", what=what, content=body, params=params or None, headers=headers
+            core.methods["submit"],
+            url,
+            kind="paid",
+            what=what,
+            content=body,
+            params=params or None,
+            headers=headers,
         )
         if response.status_code >= 300:
             raise core.error_for(response, what)
@@ -342,7 +348,11 @@ class Client:
     def _status(self, ref: RequestRef, with_logs: bool) -> QueueStatus:
         what = f"status of request {ref.request_id}"
         response = self._send(
-            "GET", ref.status_url, kind="idempotent", what=what, params=self._core.logs_params(with_logs)
+            self._core.methods["status"],
+            ref.status_url,
+            kind="idempotent",
+            what=what,
+            params=self._core.logs_params(with_logs),
         )
         if response.status_code >= 300:
             raise self._core.error_for(response, what, ref.request_id)
@@ -370,7 +380,9 @@ class Client:
 
     def _result(self, ref: RequestRef, completed: QueueStatusCompleted | None = None) -> Any:
         what = f"result of request {ref.request_id}"
-        response = self._send("GET", ref.response_url, kind="idempotent", what=what, result_call=True)
+        response = self._send(
+            self._core.methods["result"], ref.response_url, kind="idempotent", what=what, result_call=True
+        )
         if response.status_code != 200:
             raise self._core.result_error(response, ref, completed)
         return self._core.parse_output(ref.info, response, ref.request_id)
@@ -386,7 +398,7 @@ class Client:
 
     def _cancel(self, ref: RequestRef) -> str:
         what = f"cancel of request {ref.request_id}"
-        response = self._send("PUT", ref.cancel_url, kind="idempotent", what=what)
+        response = self._send(self._core.methods["cancel"], ref.cancel_url, kind="idempotent", what=what)
         return self._core.parse_cancel(response, ref)
 
     # ---- waiting: the status stream, else polling --------------------------------------------------------
@@ -416,7 +428,7 @@ class Client:
         self, ref: RequestRef, with_logs: bool, deadline: float | None
     ) -> Iterator[QueueStatus]:
         core = self._core
-        url = ref.status_url + "/stream"
+        url = core.stream_url(ref)
         what = f"status stream of request {ref.request_id}"
         attempts = core.attempts("idempotent", what, url)
         headers = core.headers_for(url)
@@ -431,7 +443,7 @@ class Client:
                 with (
                     self._slots,
                     self._http.stream(
-                        "GET",
+                        core.methods["status-stream"],
                         url,
                         params=params,
                         headers=headers,
@@ -718,7 +730,7 @@ class Client:
         headers = core.run_headers(request_timeout, runner_hint, object_lifecycle_seconds)
         what = f"run of {info.endpoint_id}"
         response = self._send(
-            "POST",
+            core.methods["run"],
             url,
             kind="paid",
             what=what,
@@ -728,7 +740,7 @@ class Client:
         )
         if response.status_code != 200:
             raise core.error_for(response, what, result_call=True)
-        return core.parse_output(info, response, response.headers.get("x-fal-request-id"))
+        return core.parse_output(info, response, response.headers.get(core.request_id_header))
 
     # ---- images ----------------------------------------------------------------------------------------
 
