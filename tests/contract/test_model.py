@@ -65,9 +65,7 @@ def test_one_set_of_provider_defaults() -> None:
     assert facts.auth_scheme == "Key"
     app = create_app(MockConfig(provider="relay-b"), document=doc)
     assert app.model.provider.auth_scheme == facts.auth_scheme
-    from kontext_contract.checks._contract import ProviderContract
-
-    assert ProviderContract(doc, _doc(), "relay-b").auth_scheme == facts.auth_scheme
+    assert ContractModel.from_document(doc, reference=_doc()).provider.auth_scheme == facts.auth_scheme
 
 
 def test_an_operation_without_a_role_is_refused_with_its_jsonpath() -> None:

@@ -5,10 +5,11 @@ against one provider (fal, a relay, or the embedded mock) and compared with its 
 ``openapi/providers/{provider}.openapi.yaml``. See docs/checks.md for every check, the JSON report and the
 exit statuses, and docs/compatibility.md for the matrix over the documented providers.
 
-    from kontext_contract.checks import Options, ProviderContract, Target, run_checks
+    from kontext_contract.checks import Options, Target, run_checks
     from kontext_contract.checks import embedded_mock, mock_target
+    from kontext_contract.contract import ContractModel
 
-    contract = ProviderContract.load("relay-a")
+    contract = ContractModel.load("relay-a").require()
     with embedded_mock("relay-a") as server:
         report = run_checks(mock_target(contract, server), Options(endpoints=(contract.default_endpoint(),)))
     for result in report.results:
@@ -19,7 +20,6 @@ Command line: ``kontext-contract check`` and ``kontext-contract matrix``.
 
 from ._checks import ALL_CHECKS
 from ._context import Check, Context, Options, Scenario
-from ._contract import ContractProblem, ProviderContract
 from ._matrix import MatrixRow, embedded_mock, embedded_mock_config, mock_target, render_matrix, run_matrix
 from ._model import Evidence, Outcome, Report, Result
 from ._report import render_json, render_junit, render_markdown, write_reports
@@ -32,13 +32,11 @@ __all__ = [
     "SCENARIOS",
     "Check",
     "Context",
-    "ContractProblem",
     "Evidence",
     "MatrixRow",
     "Options",
     "Outcome",
     "Plan",
-    "ProviderContract",
     "Report",
     "Result",
     "Scenario",

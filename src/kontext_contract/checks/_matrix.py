@@ -14,10 +14,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ..client._providers import Secret
-from ..mock import PROVIDERS, MockConfig, MockServer
+from ..contract import ContractModel, providers
+from ..mock import MockConfig, MockServer
 from ._checks import ALL_CHECKS
 from ._context import Options
-from ._contract import ProviderContract
 from ._model import Report, Result
 from ._runner import Target, run_checks
 
@@ -46,16 +46,16 @@ def embedded_mock(provider: str, key: str | None = None) -> Iterator[MockServer]
         yield server
 
 
-def mock_target(contract: ProviderContract, server: MockServer, *, scheme: str | None = None) -> Target:
+def mock_target(contract: ContractModel, server: MockServer, *, scheme: str | None = None) -> Target:
     """The embedded mock as a target: its base URL, its synchronous API at ``{base}/run`` when the
     provider document declares one (docs/contract.md "How the contract holds two hosts"), its key."""
-    run = server.base_url + "/run" if contract.sync_api else None
+    run = server.base_url + "/run" if contract.provider.sync_api else None
     return Target(
         contract=contract,
         base_url=server.base_url,
         run_base_url=run,
         key=Secret(server.state.key),
-        scheme=scheme or contract.auth_scheme,
+        scheme=scheme or contract.provider.auth_scheme,
         mock=True,
     )
 
@@ -64,12 +64,12 @@ def mock_target(contract: ProviderContract, server: MockServer, *, scheme: str |
 class MatrixRow:
     """One provider's column: its contract and the report of the checks against its emulation."""
 
-    contract: ProviderContract
+    contract: ContractModel
     report: Report
 
 
 def run_matrix(
-    providers: Sequence[str] = PROVIDERS,
+    names: Sequence[str] | None = None,
     *,
     on_provider: Callable[[str], None] | None = None,
 ) -> list[MatrixRow]:
@@ -77,13 +77,13 @@ def run_matrix(
     paid submits since the mock costs nothing).
 
     Raises:
-        ContractProblem: a provider document lacks what the checks need.
+        ContractError: a provider document lacks what the checks need.
     """
     rows: list[MatrixRow] = []
-    for name in providers:
+    for name in providers() if names is None else names:
         if on_provider is not None:
             on_provider(name)
-        contract = ProviderContract.load(name)
+        contract = ContractModel.load(name).require()
         options = Options(
             endpoints=(contract.default_endpoint(),), max_paid_submits=1000, poll_interval=0.001
         )
@@ -161,7 +161,7 @@ def render_matrix(rows: Sequence[MatrixRow], *, command: str = "make matrix") ->
         "|---|---|---|",
     ]
     for row in rows:
-        deviations = row.contract.known_deviations
+        deviations = [dict(d) for d in row.contract.provider.known_deviations]
         if not deviations:
             out.append(f"| `{row.report.provider}` | none | - |")
         for deviation in deviations:

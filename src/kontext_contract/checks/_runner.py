@@ -25,9 +25,9 @@ from typing import Any
 import httpx
 
 from ..client._providers import Secret
+from ..contract import ContractError, ContractModel
 from ._checks import ALL_CHECKS
 from ._context import Check, Context, Options, RunState, Scenario
-from ._contract import ContractProblem, ProviderContract
 from ._http import Budget, BudgetExceeded, ProviderUnreachable, Session
 from ._model import Evidence, Outcome, Report, Result, skipped
 from ._scenarios import SCENARIOS, Abort
@@ -52,7 +52,7 @@ class Target:
         mock: whether ``base_url`` is the embedded mock.
     """
 
-    contract: ProviderContract
+    contract: ContractModel
     base_url: str
     run_base_url: str | None
     key: Secret
@@ -124,7 +124,7 @@ def _scenario_skip(state: RunState, ctx: Context, scenario: Scenario) -> tuple[O
     except BudgetExceeded as exc:  # a guard: the estimate above should prevent it
         state.data[key] = _NotRun(str(exc))
         return skipped(str(exc)), budget.spent - before
-    except (Abort, ProviderUnreachable, ContractProblem, KeyboardInterrupt):
+    except (Abort, ProviderUnreachable, ContractError, KeyboardInterrupt):
         raise
     except Exception as exc:  # an answer the scenario could not follow: its checks FAIL, the run goes on
         log.debug("scenario %s raised:\n%s", scenario.name, traceback.format_exc())
@@ -193,7 +193,7 @@ def _evaluate(state: RunState, check: Check, endpoint: str | None) -> Result:
     if outcome is None:
         try:
             outcome = check.func(ctx)
-        except (Abort, ProviderUnreachable, ContractProblem, KeyboardInterrupt):
+        except (Abort, ProviderUnreachable, ContractError, KeyboardInterrupt):
             raise
         except Exception as exc:  # an answer the check could not read: report it, do not crash the run
             log.debug("check %s raised:\n%s", check.name, traceback.format_exc())
@@ -258,6 +258,7 @@ def run_checks(
     )
     session = _session(target, options, transport)
     state = RunState(target.contract, session, options, target.scheme)
+    cancel_method = target.contract.request_operation("cancel").method
     try:
         for check, endpoint in _planned(options):
             if on_start is not None:
@@ -275,17 +276,17 @@ def run_checks(
     except KeyboardInterrupt:
         report.interrupted = True
         report.error = "interrupted (Ctrl-C)"
-        asked = session.cancel_open()
+        asked = session.cancel_open(cancel_method)
         if asked:
             report.error += f"; asked to cancel {asked} unfinished request(s)"
     except Abort as exc:
         report.error = session.redactor.text(str(exc))
-    except ContractProblem as exc:
+    except ContractError as exc:
         report.error = f"the contract lacks what a check needs: {exc}"
-        session.cancel_open()
+        session.cancel_open(cancel_method)
     except ProviderUnreachable as exc:
         report.error = f"cannot reach {session.base_url}: {exc}"
-        session.cancel_open()
+        session.cancel_open(cancel_method)
     finally:
         session.close()
     return report

@@ -21,6 +21,7 @@ import click
 
 from .._cli_options import check_url, root_option
 from .._redact import redact
+from ..contract import providers
 from ._client import Client
 from ._core import QueueStatus
 from ._endpoints import Endpoint, catalog
@@ -37,7 +38,6 @@ from ._retry import RetryNotice, RetryPolicy
 
 __all__ = ["generate_command"]
 
-_DOCUMENT_PROVIDERS = ("relay-a", "chainhub", "relay-b")
 #: the largest --image file read into a data: URI, bytes (about 4/3 of it goes into the request body;
 #: providers refuse large bodies with 413; larger images are better passed as URLs)
 MAX_IMAGE_FILE_BYTES = 64 * 1024 * 1024
@@ -273,7 +273,7 @@ class _Progress:
 @click.option(
     "--provider",
     "provider_name",
-    type=click.Choice(["fal", "relay", *_DOCUMENT_PROVIDERS]),
+    type=click.Choice([*providers(), "relay"]),
     default="fal",
     show_default=True,
     help="Whose provider document to use (openapi/providers/NAME.openapi.yaml), or relay: any other relay "

@@ -33,6 +33,7 @@ from ._model import (
     Response,
     Route,
 )
+from ._providers import providers
 from ._validation import SchemaValidator, error_items, json_schema, pydantic_msg
 from ._values import NoValue, value_for
 
@@ -65,6 +66,7 @@ __all__ = [
     "error_items",
     "json_schema",
     "load_document",
+    "providers",
     "pydantic_msg",
     "value_for",
 ]

@@ -926,6 +926,11 @@ class ContractModel:
                 found = self._validators[key] = SchemaValidator(schema, self.components)
             return found
 
+    def schema_errors(self, schema: Any, instance: Any, limit: int = 3) -> list[str]:
+        """Up to ``limit`` messages of ``instance`` against ``schema`` (a schema of this document):
+        ``at images.0.width: ...``; empty when it is valid."""
+        return self.validator(schema).messages(instance, limit=limit)
+
     def output_model_name(self, endpoint_id: str) -> str:
         """The name of the endpoint's output schema, which is its generated model's name.
 
