@@ -195,10 +195,11 @@ def test_missing_queue_field_is_caught() -> None:
 
 
 def test_missing_required_response_header_is_caught() -> None:
-    """The mock drops ``x-fal-request-id``, which the contract requires on 200."""
+    """The mock drops the request-id header (``x-fal-request-id``), which the contract requires on 200."""
+    header = ContractModel.load("fal").request_id_header.encode()
 
     def change(scope: Scope, answer: dict[str, Any]) -> None:
-        answer["headers"] = [(k, v) for k, v in answer["headers"] if k.lower() != b"x-fal-request-id"]
+        answer["headers"] = [(k, v) for k, v in answer["headers"] if k.lower() != header]
 
     operation = _first("fal", is_run, app=rewrite(_mock(), change))
     assert "response_headers_conformance" in failing_checks(operation)
@@ -389,8 +390,10 @@ def test_unspecified_invalid_values_are_ignored_by_the_mock() -> None:
 
 
 def _timeout_case(operation: AnyOperation) -> AnyCase:
-    """A synchronous run whose body is valid and whose X-Fal-Request-Timeout is not a number, marked as
-    Schemathesis marks a negative case generated in the header only."""
+    """A synchronous run whose body is valid and whose X-Fal-Request-Timeout (the contract's name for its
+    RequestTimeout parameter) is not a number, marked as Schemathesis marks a negative case generated in the
+    header only."""
+    deadline = ContractModel.load("fal").parameter("RequestTimeout").name
     meta = CaseMetadata(
         generation=GenerationInfo(time=0.0, mode=GenerationMode.NEGATIVE),
         components={
@@ -401,7 +404,7 @@ def _timeout_case(operation: AnyOperation) -> AnyCase:
             name=TestPhase.FUZZING,
             data=FuzzingPhaseData(
                 description="incorrect type",
-                parameter="X-Fal-Request-Timeout",
+                parameter=deadline,
                 parameter_location=ParameterLocation.HEADER,
                 location=None,
             ),
@@ -411,7 +414,7 @@ def _timeout_case(operation: AnyOperation) -> AnyCase:
     case = operation.Case(
         body={"prompt": "a red fox"},
         media_type="application/json",
-        headers={"Authorization": auth_header("fal", mock_key("fal")), "X-Fal-Request-Timeout": "soon"},
+        headers={"Authorization": auth_header("fal", mock_key("fal")), deadline: "soon"},
         _meta=meta,
     )
     return case
