@@ -113,7 +113,7 @@ PROFILES: dict[str, Profile] = {
                     stateful_steps=6, min_cases=0),
     # tests/propagation: the whole suite in each changed copy of the project, every test function, few cases
     "propagation": Profile("propagation", fuzz_examples=2, socket_examples=1, coverage=False,
-                           stateful_examples=2, stateful_steps=4, min_cases=0),
+                           stateful_examples=12, stateful_steps=6, min_cases=0),
 }  # fmt: skip
 
 

@@ -775,7 +775,9 @@ class ContractModel:
             if foreign:
                 owner = op.request_prefix.rsplit("/", 1)[0]
                 tail = _template_regex(op.path[len(owner) :]).pattern
-                routes.append((re.compile("/[^/]+" * owner.count("/") + tail), op))
+                # the app it hands out may have another number of segments than the contract's owner
+                # (fal-ai/flux-1 for /fal-ai/flux-pro/kontext in fal's per-endpoint layout)
+                routes.append((re.compile("(?:/[^/]+)+" + tail), op))
         return routes
 
     def built_under_endpoint(self, path: str) -> bool:
