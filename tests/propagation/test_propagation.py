@@ -383,10 +383,13 @@ CHANGES = [
         expect=_expect_removed,
     ),
     Change(
-        "status 200 in every queue state (provider document)",
+        "status 200 in every queue state (relay-a's provider document)",
         _status_always_200,
         group="providers",
+        provider="relay-a",
         provider_overlay=True,
+        endpoint="fal-ai/flux-pro/kontext",
+        body={"prompt": "make it night", "image_url": "https://example.com/fox.png"},
         expect=_expect_200_while_pending,
     ),
     Change(
