@@ -78,7 +78,8 @@ class Profile:
 
     Attributes:
         name: ``ci`` (every push, a few minutes on 2 cores), ``deep`` (nightly), ``live`` (a real provider),
-            ``demo`` (``make demo``: a few cases per operation).
+            ``demo`` (``make demo``: a few cases per operation), ``propagation`` (tests/propagation: the whole
+            suite in each changed copy, the fewest cases).
         fuzz_examples: Hypothesis examples of the fuzzing phase, per operation, in-process.
         socket_examples: the same over the real socket (the network path, not the breadth).
         coverage: run the coverage phase (Schemathesis' deterministic boundary and negative cases).
@@ -110,6 +111,9 @@ PROFILES: dict[str, Profile] = {
     # `make demo`'s short run: every operation of every provider document, a few cases each
     "demo": Profile("demo", fuzz_examples=3, socket_examples=1, coverage=False, stateful_examples=12,
                     stateful_steps=6, min_cases=0),
+    # tests/propagation: the whole suite in each changed copy of the project, every test function, few cases
+    "propagation": Profile("propagation", fuzz_examples=2, socket_examples=1, coverage=False,
+                           stateful_examples=12, stateful_steps=6, min_cases=0),
 }  # fmt: skip
 
 

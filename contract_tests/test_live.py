@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from kontext_contract.contract import ContractModel
 from kontext_contract.mock import MockConfig, MockServer
 
 from ._harness import ROOT
@@ -67,13 +68,17 @@ def test_live_mode_skips_with_a_reason() -> None:
 def test_plan_is_capped_cheap_and_positive() -> None:
     env = {"KONTEXT_LIVE": "1", "FAL_KEY": "id:secret", "KONTEXT_LIVE_MAX_SUBMITS": "2"}
     calls = plan(LiveSettings.from_env(env))
+    model = ContractModel.load("fal")
+    queue, run = model.provider.queue_base_url, model.provider.run_base_url
     assert len(calls) == 2
     for call in calls:
         assert call.body.get("num_images") == 1
-        assert call.url.startswith("https://queue.fal.run/")  # submits first
-    everything = plan(LiveSettings.from_env({**env, "KONTEXT_LIVE_MAX_SUBMITS": "100"}))
-    assert len(everything) == 12  # six submits and six runs: each paid, each planned once
-    assert any(call.url.startswith("https://fal.run/fal-ai/flux-pro/") for call in everything)
+        assert call.url.startswith(f"{queue}/")  # submits first
+    everything = plan(LiveSettings.from_env({**env, "KONTEXT_LIVE_MAX_SUBMITS": "1000"}))
+    runs = [e for e in model.endpoints.values() if e.run is not None]
+    # a submit per endpoint and a run per endpoint that has one: each paid, each planned once
+    assert len(everything) == len(model.endpoints) + len(runs)
+    assert {call.url for call in everything} >= {f"{run}/{model.run_path(e.endpoint_id)}" for e in runs}
 
 
 def test_dry_run_prints_the_plan_and_sends_nothing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -28,8 +28,14 @@ def _case(operation: Any, body: dict[str, Any]) -> Any:
 
 
 def _multi(kind: str, **load: Any) -> Any:
+    """The submit (or run) of the contract's first endpoint taking a list of images (``image_urls``)."""
+    model = ContractModel.load("fal")
+    endpoint = next(
+        e for e in model.endpoints.values() if any(model.endpoint(e.endpoint_id).image_inputs.values())
+    )
+    ops = {endpoint.submit.path, *([endpoint.run.path] if endpoint.run is not None else [])}
     pick = is_submit if kind == "submit" else is_run
-    return _first("fal", lambda op: pick(op) and op.path.endswith("max/multi"), **load)
+    return _first("fal", lambda op: pick(op) and op.path in ops, **load)
 
 
 def test_the_contract_marks_the_image_inputs() -> None:

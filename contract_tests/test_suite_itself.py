@@ -33,6 +33,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from kontext_contract._openapi import resolve_ref
+from kontext_contract.contract import ContractModel
 from kontext_contract.mock import MockConfig, MockServer, create_app
 
 from ._checks import (
@@ -42,6 +43,7 @@ from ._checks import (
     operation_parameters,
 )
 from ._harness import (
+    PROVIDERS,
     AnyCase,
     AnyOperation,
     Record,
@@ -193,10 +195,11 @@ def test_missing_queue_field_is_caught() -> None:
 
 
 def test_missing_required_response_header_is_caught() -> None:
-    """The mock drops ``x-fal-request-id``, which the contract requires on 200."""
+    """The mock drops the request-id header (``x-fal-request-id``), which the contract requires on 200."""
+    header = ContractModel.load("fal").request_id_header.encode()
 
     def change(scope: Scope, answer: dict[str, Any]) -> None:
-        answer["headers"] = [(k, v) for k, v in answer["headers"] if k.lower() != b"x-fal-request-id"]
+        answer["headers"] = [(k, v) for k, v in answer["headers"] if k.lower() != header]
 
     operation = _first("fal", is_run, app=rewrite(_mock(), change))
     assert "response_headers_conformance" in failing_checks(operation)
@@ -264,18 +267,21 @@ def test_contract_with_another_status_code_is_caught() -> None:
 
 
 def test_contract_promising_more_than_the_mock_runs_is_caught() -> None:
-    """The document, mutated in memory, allows ``num_images`` up to 8 (the contract says 4); the mock (on the
-    real document) answers 422 for 5..8: valid data rejected by the synchronous API. positive_data_acceptance
+    """The document, mutated in memory, allows ``num_images`` up to twice the contract's maximum (4 today); the
+    mock (on the real document) answers 422 above it: valid data rejected by the synchronous API. positive_data_acceptance
     lets a run's 422 through (an image that does not load is one, see test_media_errors.py), so the suite's
     run_422_is_justified is what catches it: the 422 names num_images, not an x-fal-media field."""
     document = provider_document("fal")
-    for name in ("KontextEditInput", "KontextMultiInput", "KontextTextToImageInput"):
-        document["components"]["schemas"][name]["properties"]["num_images"]["maximum"] = 8
+    model = ContractModel.from_document(document)
+    for endpoint in model.endpoints.values():
+        limit = endpoint.input_properties["num_images"]["maximum"]
+        properties = document["components"]["schemas"][endpoint.input_schema_name]["properties"]
+        properties["num_images"]["maximum"] = limit * 2
     operation = _first("fal", is_run, app=_mock(), document=document)
     assert "run_422_is_justified" in failing_checks(operation, examples=40)
 
 
-@pytest.mark.parametrize("provider", ["fal", "relay-a", "chainhub", "relay-b"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_deferred_selection_matches_the_links(provider: str) -> None:
     """schemathesis.toml lets negative_data_rejection pass 200 on exactly the operations whose 200 links to
     the queued request (where submit_defers_validation_to_result follows up): the two selections agree."""
@@ -337,7 +343,7 @@ def _invalid_value(document: dict[str, Any], parameter: dict[str, Any]) -> str |
     return None
 
 
-@pytest.mark.parametrize("provider", ["fal", "relay-a", "chainhub", "relay-b"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_unspecified_invalid_values_marked_on_every_control_parameter(provider: str) -> None:
     """Every header and query parameter says what an invalid value earns: unspecified (docs/contract.md §3.1)."""
     schema = load_schema(provider, key=mock_key(provider), max_examples=1, seed=run_seed())
@@ -384,8 +390,10 @@ def test_unspecified_invalid_values_are_ignored_by_the_mock() -> None:
 
 
 def _timeout_case(operation: AnyOperation) -> AnyCase:
-    """A synchronous run whose body is valid and whose X-Fal-Request-Timeout is not a number, marked as
-    Schemathesis marks a negative case generated in the header only."""
+    """A synchronous run whose body is valid and whose X-Fal-Request-Timeout (the contract's name for its
+    RequestTimeout parameter) is not a number, marked as Schemathesis marks a negative case generated in the
+    header only."""
+    deadline = ContractModel.load("fal").parameter("RequestTimeout").name
     meta = CaseMetadata(
         generation=GenerationInfo(time=0.0, mode=GenerationMode.NEGATIVE),
         components={
@@ -396,7 +404,7 @@ def _timeout_case(operation: AnyOperation) -> AnyCase:
             name=TestPhase.FUZZING,
             data=FuzzingPhaseData(
                 description="incorrect type",
-                parameter="X-Fal-Request-Timeout",
+                parameter=deadline,
                 parameter_location=ParameterLocation.HEADER,
                 location=None,
             ),
@@ -406,7 +414,7 @@ def _timeout_case(operation: AnyOperation) -> AnyCase:
     case = operation.Case(
         body={"prompt": "a red fox"},
         media_type="application/json",
-        headers={"Authorization": auth_header("fal", mock_key("fal")), "X-Fal-Request-Timeout": "soon"},
+        headers={"Authorization": auth_header("fal", mock_key("fal")), deadline: "soon"},
         _meta=meta,
     )
     return case
@@ -459,7 +467,7 @@ def _stream_response(document: dict[str, Any] | None = None) -> tuple[AnyCase, A
     submitted = answer.call(base_url=ASGI_BASE)
     assert submitted.status_code == 200, submitted.text
     request_id = submitted.json()["request_id"]
-    stream = next(op for op in ops.values() if op.path.endswith("/status/stream"))
+    stream = next(op for op in ops.values() if role(op) == "status-stream")
     case = stream.Case(path_parameters={"request_id": request_id}, headers=auth)
     response = case.call(base_url=ASGI_BASE)
     assert response.headers["content-type"][0].startswith("text/event-stream")

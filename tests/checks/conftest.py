@@ -10,8 +10,9 @@ from typing import Any
 
 import httpx
 
-from kontext_contract.checks import Options, ProviderContract, Report, mock_target, run_checks
+from kontext_contract.checks import Options, Report, mock_target, run_checks
 from kontext_contract.checks._matrix import embedded_mock_config
+from kontext_contract.contract import ContractModel
 from kontext_contract.mock import MockConfig, MockServer
 
 Scope = MutableMapping[str, Any]
@@ -113,7 +114,7 @@ def run_against(
     **options: Any,
 ) -> Report:
     """Every check against the mock's emulation of ``provider`` (behind ``rewrite``)."""
-    contract = ProviderContract.load(provider)
+    contract = ContractModel.load(provider).require()
     options.setdefault("endpoints", (contract.default_endpoint(),))
     options.setdefault("poll_interval", 0.001)
     options.setdefault("max_paid_submits", 100)

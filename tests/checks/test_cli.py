@@ -18,8 +18,9 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from kontext_contract.checks import ALL_CHECKS, ProviderContract
+from kontext_contract.checks import ALL_CHECKS
 from kontext_contract.cli import main
+from kontext_contract.contract import ContractModel
 from kontext_contract.mock import MockConfig, MockServer
 
 from .conftest import serve
@@ -105,8 +106,10 @@ def test_live_path_fal_over_a_real_socket(tmp_path: Path) -> None:
 
 
 def test_live_path_relay_over_a_real_socket(tmp_path: Path) -> None:
-    contract = ProviderContract.load("relay-a")
-    predicted = {c.name for c in ALL_CHECKS if {d["id"] for d in contract.known_deviations} & set(c.detects)}
+    contract = ContractModel.load("relay-a").require()
+    predicted = {
+        c.name for c in ALL_CHECKS if {d["id"] for d in contract.provider.known_deviations} & set(c.detects)
+    }
     with serve(config=live_config("relay-a", RELAY_KEY)) as server:
         result = invoke(
             ["--base-url", server.base_url, "--auth", "bearer", "--key-env", "RELAY_KEY", "--provider", "relay-a",

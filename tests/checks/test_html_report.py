@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from kontext_contract._redact import Redactor
-from kontext_contract.checks import ALL_CHECKS, MatrixRow, ProviderContract, Report
+from kontext_contract.checks import ALL_CHECKS, MatrixRow, Report
 from kontext_contract.checks._html import FAL_PRICES, render_html, render_matrix_html
 from kontext_contract.checks._meanings import FAIL_MEANS
+from kontext_contract.contract import ContractModel
 
 from ._relays import CANARY, CanaryEcho
 from .conftest import json_rewrite, run_against
@@ -123,7 +124,7 @@ def test_an_undocumented_relay_is_named_on_its_page(tmp_path: Path) -> None:
 
 
 def test_the_matrix_page(relay_a: Report) -> None:
-    rows = [MatrixRow(ProviderContract.load("relay-a"), relay_a)]
+    rows = [MatrixRow(ContractModel.load("relay-a").require(), relay_a)]
     page = render_matrix_html(rows, origin="made for the test")
     cells = re.findall(r'<td class="cell \w+" data-provider="relay-a" data-status="(\w+)"', page)
     assert cells == [r.status for r in relay_a.results]

@@ -17,7 +17,8 @@ import pytest
 from haralyzer import HarEntry, HarParser
 
 from kontext_contract._redact import Redactor
-from kontext_contract.checks import Options, ProviderContract, Report, mock_target, run_checks
+from kontext_contract.checks import Options, Report, mock_target, run_checks
+from kontext_contract.contract import ContractModel
 from kontext_contract.checks._har import Recorder, RecordingProblem, load_har, write_har
 from kontext_contract.checks._matrix import embedded_mock_config
 from kontext_contract.checks._replay import recording_document, replay
@@ -39,7 +40,7 @@ def record(
     provider: str, path: Path, *, wrapper: Any = None, key: str | None = None, max_body: int | None = None
 ) -> Report:
     """Run every check against the mock's ``provider`` profile (behind ``wrapper``), recording to ``path``."""
-    contract = ProviderContract.load(provider)
+    contract = ContractModel.load(provider).require()
     options = Options(endpoints=(contract.default_endpoint(),), max_paid_submits=100, poll_interval=0.001)
     recorder = Recorder() if max_body is None else Recorder(max_body)
     with _server(provider, wrapper, key) as server:

@@ -24,10 +24,11 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from kontext_contract.checks import Options, ProviderContract, mock_target, run_checks
+from kontext_contract.checks import Options, mock_target, run_checks
 from kontext_contract.checks import _scenarios as scenarios
 from kontext_contract.checks._http import Session
 from kontext_contract.cli import main
+from kontext_contract.contract import ContractModel
 from kontext_contract.mock import MockConfig
 
 from .conftest import Scope, serve
@@ -102,7 +103,7 @@ def images_elsewhere(scope: Scope, status: int, headers: dict[str, str], body: b
 
 
 def test_the_key_never_goes_to_another_host() -> None:
-    contract = ProviderContract.load("relay-a")
+    contract = ContractModel.load("relay-a").require()
     with serve("relay-a", images_elsewhere) as server:
         recorder = Recorder(server.base_url)
         options = Options(endpoints=(contract.default_endpoint(),), poll_interval=0.001, max_paid_submits=10)
@@ -120,7 +121,7 @@ def test_the_key_never_goes_to_another_host() -> None:
 
 
 def test_ctrl_c_in_process_keeps_results_and_cancels_open_requests(monkeypatch: pytest.MonkeyPatch) -> None:
-    contract = ProviderContract.load("fal")
+    contract = ContractModel.load("fal").require()
 
     def interrupted(ctx: Any, run: Any) -> None:
         raise KeyboardInterrupt

@@ -65,9 +65,7 @@ def test_one_set_of_provider_defaults() -> None:
     assert facts.auth_scheme == "Key"
     app = create_app(MockConfig(provider="relay-b"), document=doc)
     assert app.model.provider.auth_scheme == facts.auth_scheme
-    from kontext_contract.checks._contract import ProviderContract
-
-    assert ProviderContract(doc, _doc(), "relay-b").auth_scheme == facts.auth_scheme
+    assert ContractModel.from_document(doc, reference=_doc()).provider.auth_scheme == facts.auth_scheme
 
 
 def test_an_operation_without_a_role_is_refused_with_its_jsonpath() -> None:
@@ -188,3 +186,69 @@ def test_submit_options_are_sent_as_the_contract_names_them(tmp_path: Path) -> N
     )
     with pytest.raises(ValueError, match="priority='high' is refused by the contract's X-Fal-Queue-Priority"):
         client.submit("fal-ai/flux-pro/kontext/text-to-image", {"prompt": "x"}, priority="high")  # type: ignore[typeddict-item]
+
+
+# -- facts the consumers ask by their contract names (issue 16 §3) ---------------------------------
+
+
+@pytest.mark.parametrize("provider", [None, "fal", "relay-a", "chainhub", "relay-b"])
+def test_the_protocol_facts_are_read_from_the_document(provider: str | None) -> None:
+    model = ContractModel.load(provider)
+    assert model.request_id_header == "x-fal-request-id"
+    assert model.header_name("RequestTimeoutType") == "x-fal-request-timeout-type"
+    assert model.submit_state == IN_QUEUE
+    assert model.stream_suffix() == "/stream"
+    assert model.cancel_answers() == {
+        200: ("OK",),
+        202: ("CANCELLATION_REQUESTED",),
+        400: ("ALREADY_COMPLETED",),
+        404: ("NOT_FOUND",),
+    }
+    assert model.cancel_code("CANCELLATION_REQUESTED") == 202 and model.cancel_code("NOT_FOUND") == 404
+    webhook, timeout, logs = (model.parameter(c) for c in ("FalWebhook", "RequestTimeout", "Logs"))
+    assert (webhook.name, webhook.location) == ("fal_webhook", "query")
+    assert (timeout.name, timeout.location) == ("X-Fal-Request-Timeout", "header")
+    assert logs.true_values == ("1", "true") and logs.false_values == ("0", "false")
+    assert logs.is_true(" TRUE ") and not logs.is_true("yes") and not logs.is_true(None)
+    assert (logs.flag(True), logs.flag(False)) == ("1", "0")
+    assert model.request_operation("cancel").method == "PUT"
+    assert model.default_endpoint() in model.endpoints
+
+
+def test_renamed_parameters_headers_and_cancel_codes_are_what_the_model_answers() -> None:
+    doc = _doc()
+    doc["components"]["parameters"]["FalWebhook"].update(name="X-Webhook", **{"in": "header"})
+    doc["components"]["parameters"]["Logs"]["schema"] = {"type": "string", "enum": ["yes", "no"]}
+    responses = doc["components"]["responses"]["QueueSubmitted"]
+    responses["headers"] = {"x-request-id": responses["headers"]["x-fal-request-id"]}
+    cancel = doc["paths"]["/fal-ai/flux-pro/requests/{request_id}/cancel"]["put"]["responses"]
+    cancel["200"]["x-fal-status"] = ["OK", "CANCELLATION_REQUESTED"]
+    del cancel["202"]
+    moved = {p.replace("/status/stream", "/events"): v for p, v in doc["paths"].items() if "stream" in p}
+    doc["paths"] = {p: v for p, v in doc["paths"].items() if "stream" not in p} | moved
+    model = ContractModel.from_document(doc)
+    assert model.parameter("FalWebhook").lookup({}, {"x-webhook": "https://h.example"}) == "https://h.example"
+    assert model.parameter("Logs").flag(True) == "yes" and model.parameter("Logs").is_true("YES")
+    assert model.request_id_header == "x-request-id"
+    assert model.cancel_code("CANCELLATION_REQUESTED") == 200
+    with pytest.raises(ContractError, match=r"stream.s path .*/events is not under the status path"):
+        model.stream_suffix()
+
+
+def test_what_the_model_cannot_answer_is_refused_naming_the_place() -> None:
+    doc = _doc()
+    cancel = doc["paths"]["/fal-ai/flux-pro/requests/{request_id}/cancel"]["put"]["responses"]
+    cancel["202"]["x-fal-status"] = ["PAUSED"]
+    model = ContractModel.from_document(doc, source="changed.yaml")
+    with pytest.raises(
+        ContractError, match=r"changed\.yaml: .*responses\['202'\]: cancel answer\(s\) PAUSED"
+    ):
+        model.cancel_answers()
+    with pytest.raises(ContractError, match=r"\$\.components\.parameters\.Nope"):
+        model.parameter("Nope")
+    with pytest.raises(ContractError, match=r"no response declares a header .*Nope"):
+        model.header_name("Nope")
+    del doc["components"]["parameters"]["Logs"]["schema"]
+    doc["components"]["parameters"]["Logs"]["schema"] = {"type": "string", "enum": ["1"]}
+    with pytest.raises(ContractError, match="expected a false value"):
+        ContractModel.from_document(doc).parameter("Logs").flag(False)

@@ -26,10 +26,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from kontext_contract.checks import Options, ProviderContract, mock_target, run_checks
+from kontext_contract.checks import Options, mock_target, run_checks
 from kontext_contract.checks._matrix import embedded_mock_config
 from kontext_contract.checks._scenarios import UNKNOWN_ID
 from kontext_contract.cli import main
+from kontext_contract.contract import ContractModel
 from kontext_contract.mock import MockConfig, MockServer
 
 from .conftest import silent_server
@@ -83,7 +84,7 @@ def _server_error(send: Any, receive: Any) -> Any:
 
 
 def _run(server: MockServer, **options: Any) -> Any:
-    contract = ProviderContract.load("fal")
+    contract = ContractModel.load("fal").require()
     options.setdefault("poll_interval", 0.001)
     options.setdefault("max_paid_submits", 100)
     return run_checks(

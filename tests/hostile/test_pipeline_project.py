@@ -112,11 +112,11 @@ def test_the_library_reads_the_contract_it_ships_with_not_the_current_folder(
     assert _layout.find_root() == decoy  # a pipeline command here would use the decoy, and say so
     shipped = Layout.shipped()
     assert shipped.root == ROOT  # an editable install: the checkout the package is imported from
-    from kontext_contract.checks import ProviderContract
     from kontext_contract.client import Provider
     from kontext_contract.client._endpoints import catalog
+    from kontext_contract.contract import ContractModel
 
-    assert ProviderContract.load("fal").default_endpoint()  # the decoy's document would not even load
+    assert ContractModel.load("fal").require().default_endpoint()  # the decoy's document would not even load
     assert Provider.from_document("fal", key="canary-id:canary-secret").queue_base_url.startswith("https://")
     assert len(catalog().endpoints) == 6
 

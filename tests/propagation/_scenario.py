@@ -1,8 +1,10 @@
 """Run inside a changed copy of the project (``PYTHONPATH`` = the copy's ``src`` and ``generated``,
 ``KONTEXT_CONTRACT_ROOT`` = the copy): every consumer against the changed contract, with no code edit.
 
-Usage: ``python _scenario.py '<json>'`` with ``{"provider", "endpoint", "body", "invalid"?, "image_dir"}``.
-Prints one JSON object: what the mock answered, what the client got, what the checks found.
+Usage: ``python _scenario.py '<json>'`` with a list of ``{"provider", "endpoint", "body", "invalid"?,
+"image_dir", "removed"?}`` (one per change applied to the copy). Prints one JSON list: for each, what the mock
+answered, what the client got, what the checks found. Every name below (a parameter, a header, a path, a
+code) is asked of the copy's contract model, so a probe follows a renamed one.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from urllib.parse import urlsplit
 import httpx
 from PIL import Image
 
-from kontext_contract.checks import Options, ProviderContract, embedded_mock, mock_target, run_checks
+from kontext_contract.checks import Options, embedded_mock, mock_target, run_checks
 from kontext_contract.client import Client, Provider
-from kontext_contract.contract import COMPLETED, ContractModel
+from kontext_contract.contract import CANCELLATION_REQUESTED, COMPLETED, ContractModel
 from kontext_contract.mock import MockConfig, MockServer, create_app
 from kontext_contract.mock._config import default_key
 
@@ -44,6 +46,7 @@ async def mock_answers(spec: dict[str, Any]) -> dict[str, Any]:
     ) as http:
         submitted = await http.post(endpoint.submit.path, json=body, headers=headers)
         out["submit_code"] = submitted.status_code
+        out["submit_headers"] = sorted(k.lower() for k in submitted.headers)
         out["problems"] += _json_schema_errors(model, endpoint.submit, 200, submitted.json())
         answer = submitted.json()
         out["status_url_path"] = urlsplit(answer["status_url"]).path
@@ -62,6 +65,12 @@ async def mock_answers(spec: dict[str, Any]) -> dict[str, Any]:
             if state == COMPLETED:
                 break
             app.mock.advance(0.3)
+        logs = model.find_parameter("Logs")
+        if logs is not None and logs.location == "query":
+            asked = await http.get(status_path(answer), params={logs.name: logs.flag(True)}, headers=headers)
+            out["logs_asked"] = asked.json().get("logs")
+            old = await http.get(status_path(answer), params={"logs": "1"}, headers=headers)
+            out["logs_under_old_name"] = old.json().get("logs") if logs.name != "logs" else "(same name)"
         result = await http.get(urlsplit(answer["response_url"]).path, headers=headers)
         out["result_code"] = result.status_code
         output = result.json()
@@ -73,7 +82,28 @@ async def mock_answers(spec: dict[str, Any]) -> dict[str, Any]:
             refused = await http.get(urlsplit(bad.json()["response_url"]).path, headers=headers)
             out["invalid_code"] = refused.status_code
             out["invalid_locs"] = [item["loc"] for item in refused.json().get("detail", [])]
+        # cancel at once: the code the mock answers CANCELLATION_REQUESTED with
+        fresh = (await http.post(endpoint.submit.path, json=body, headers=headers)).json()
+        cancel = endpoint.request("cancel")
+        cancelled = await http.request(cancel.method, urlsplit(fresh["cancel_url"]).path, headers=headers)
+        out["cancel_at_once"] = [cancelled.status_code, cancelled.json().get("status")]
+        if cancelled.status_code != model.cancel_code(CANCELLATION_REQUESTED):
+            out["problems"].append(f"cancel at once answered {cancelled.status_code}")
+        # the start deadline, sent as the contract names it: shorter than the queue wait, the request fails
+        deadline = model.find_parameter("RequestTimeout")
+        if deadline is not None and deadline.location == "header":
+            late = await http.post(endpoint.submit.path, json=body, headers={**headers, deadline.name: "0.2"})
+            app.mock.advance(5)
+            failed = await http.get(urlsplit(late.json()["response_url"]).path, headers=headers)
+            out["deadline"] = [deadline.name, failed.status_code, failed.json().get("error_type")]
+        if spec.get("removed"):
+            gone = await http.post("/" + spec["removed"], json=body, headers=headers)
+            out["removed_submit_code"] = gone.status_code
     return out
+
+
+def status_path(answer: dict[str, Any]) -> str:
+    return str(urlsplit(answer["status_url"]).path)
 
 
 def client_flow(spec: dict[str, Any]) -> dict[str, Any]:
@@ -94,13 +124,21 @@ def client_flow(spec: dict[str, Any]) -> dict[str, Any]:
         }
         if client.provider.run_base_url is not None:
             found["run_output_model"] = type(client.run(endpoint_id, body)).__name__
+        found["cancel_at_once"] = client.submit(endpoint_id, body).cancel()
+        found["status_with_logs"] = type(client.submit(endpoint_id, body).status(with_logs=True)).__name__
+        if spec.get("removed"):
+            try:
+                client.submit(spec["removed"], body)
+                found["removed"] = "accepted"
+            except Exception as exc:
+                found["removed"] = type(exc).__name__
     found["output"].pop("images", None)
     return found
 
 
 def checks(spec: dict[str, Any]) -> dict[str, Any]:
     """``kontext-contract check``'s battery against the mock's emulation of the provider."""
-    contract = ProviderContract.load(spec["provider"])
+    contract = ContractModel.load(spec["provider"]).require()
     with embedded_mock(spec["provider"]) as server:
         # the matrix's options (kontext-contract matrix): the deterministic mock needs no real waiting
         options = Options(endpoints=(spec["endpoint"],), max_paid_submits=1000, poll_interval=0.001)
@@ -113,13 +151,11 @@ def checks(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    spec = json.loads(sys.argv[1])
-    print(
-        json.dumps(
-            {"mock": asyncio.run(mock_answers(spec)), "client": client_flow(spec), "checks": checks(spec)},
-            default=str,
-        )
-    )
+    found = [
+        {"mock": asyncio.run(mock_answers(spec)), "client": client_flow(spec), "checks": checks(spec)}
+        for spec in json.loads(sys.argv[1])
+    ]
+    print(json.dumps(found, default=str))
 
 
 if __name__ == "__main__":

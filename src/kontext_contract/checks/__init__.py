@@ -5,10 +5,11 @@ against one provider (fal, a relay, or the embedded mock) and compared with its 
 ``openapi/providers/{provider}.openapi.yaml``. See docs/checks.md for every check, the JSON report and the
 exit statuses, and docs/compatibility.md for the matrix over the documented providers.
 
-    from kontext_contract.checks import Options, ProviderContract, Target, run_checks
+    from kontext_contract.checks import Options, Target, run_checks
     from kontext_contract.checks import embedded_mock, mock_target
+    from kontext_contract.contract import ContractModel
 
-    contract = ProviderContract.load("relay-a")
+    contract = ContractModel.load("relay-a").require()
     with embedded_mock("relay-a") as server:
         report = run_checks(mock_target(contract, server), Options(endpoints=(contract.default_endpoint(),)))
     for result in report.results:
@@ -26,7 +27,6 @@ Command line: ``kontext-contract check`` and ``kontext-contract matrix``.
 
 from ._checks import ALL_CHECKS
 from ._context import Check, Context, Options, Scenario
-from ._contract import ContractProblem, ProviderContract
 from ._har import Recorder, Recording, RecordingProblem, load_har, write_har
 from ._html import render_html, render_matrix_html
 from ._http import MissingEvidence
@@ -53,14 +53,12 @@ __all__ = [
     "SCENARIOS",
     "Check",
     "Context",
-    "ContractProblem",
     "Evidence",
     "MatrixRow",
     "MissingEvidence",
     "Options",
     "Outcome",
     "Plan",
-    "ProviderContract",
     "Recorder",
     "Recording",
     "RecordingProblem",

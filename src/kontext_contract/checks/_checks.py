@@ -11,8 +11,14 @@ from __future__ import annotations
 import io
 from urllib.parse import urlsplit
 
-from .._openapi import event_data_schema
-from ..contract import URL_FIELDS
+from .._openapi import event_data_schema, fold
+from ..contract import (
+    ALREADY_COMPLETED,
+    CANCELLATION_REQUESTED,
+    NOT_FOUND,
+    TERMINAL_STATES,
+    URL_FIELDS,
+)
 from ._context import Context, check
 from ._http import Download, Exchange, brief
 from ._inputs import ratio_of
@@ -34,7 +40,7 @@ _OUTPUT_DEP = ("result_output_schema",)
 def _conformance(ctx: Context, operation_id: str, exchange: Exchange, code: int | None = None) -> list[str]:
     """Problems of ``exchange`` against the contract's response of ``operation_id`` for ``code`` (default:
     the code it got): the code declared, the media type, the JSON schema."""
-    op = ctx.contract.any_operation(operation_id)
+    op = ctx.contract.find_operation(operation_id)
     if op is None:
         return [f"the contract has no operation {operation_id}"]
     if exchange.status is None:
@@ -52,32 +58,24 @@ def _conformance(ctx: Context, operation_id: str, exchange: Exchange, code: int 
         return []
     if not exchange.is_json:
         return ["the body is not JSON"]
-    return ctx.contract.schema_errors(schema, op.doc, exchange.body)
+    return ctx.contract.schema_errors(schema, exchange.body)
 
 
 def _schema_name(ctx: Context, operation_id: str, code: int) -> str:
-    op = ctx.contract.any_operation(operation_id)
+    op = ctx.contract.find_operation(operation_id)
     spec = op.find_response(code) if op else None
     schema = spec.media.get("application/json") if spec else None
     ref = schema.get("$ref", "") if isinstance(schema, dict) else ""
     return f"{code} {ref.rsplit('/', 1)[-1] or 'as declared'} ({operation_id})"
 
 
-def _cancel_status(ctx: Context, code: int, value: str) -> str:
-    """``value`` (docs/sources.md §3.1's cancel answer for ``code``), checked to be in the ``status`` enum of the
-    contract's cancelRequest response for ``code``.
+def _cancel_code(ctx: Context, answer: str) -> int:
+    """The status code the contract gives cancel's ``answer`` (docs/sources.md §3.1; ``x-fal-status``).
 
     Raises:
-        ContractProblem: the contract no longer has that value there.
+        ContractError: the contract states no code for it.
     """
-    from ._contract import ContractProblem, merged
-
-    op = ctx.contract.operation("cancel")
-    schema = op.response(code).media.get("application/json")
-    status = merged(op.doc, (merged(op.doc, schema).get("properties") or {}).get("status"))
-    if value not in (status.get("enum") or []):
-        raise ContractProblem(f"cancelRequest's {code} status enum {status.get('enum')} lacks {value}")
-    return value
+    return ctx.contract.cancel_code(answer, ctx.endpoint)
 
 
 def _cancel_found(exchange: Exchange) -> str:
@@ -173,7 +171,7 @@ def wrong_auth_scheme_rejected(ctx: Context) -> Outcome:
     """The same key sent with the other scheme (``Bearer`` to fal, ``Key`` to a relay) is rejected with the
     contract's 401."""
     probe = ctx.data(AUTH)
-    op = ctx.contract.operation("status")
+    op = ctx.contract.request_operation("status")
     codes = [c for c in ("401", "403") if op.find_response(c) is not None] or ["401"]
     sent = f"{probe.other.request_line()} with Authorization: {probe.other_scheme} ****"
     expected = " or ".join(codes) + " (getRequestStatus)"
@@ -202,14 +200,16 @@ def result_404_unknown_id(ctx: Context) -> Outcome:
     scope="provider", needs=(UNKNOWN,), source="docs/sources.md §3.1 (cancel: NOT_FOUND for an unknown id)"
 )
 def cancel_unknown_404(ctx: Context) -> Outcome:
-    """Cancelling an unknown request id answers 404 ``{"status": "NOT_FOUND"}`` (the contract's CancelStatus)."""
+    """Cancelling an unknown request id answers 404 ``{"status": "NOT_FOUND"}`` (the contract's CancelStatus;
+    the code is the one the contract gives NOT_FOUND)."""
     probe = ctx.data(UNKNOWN)
-    value = _cancel_status(ctx, 404, "NOT_FOUND")
-    problems = _conformance(ctx, "cancel", probe.cancel, 404)
+    value = NOT_FOUND
+    code = _cancel_code(ctx, value)
+    problems = _conformance(ctx, "cancel", probe.cancel, code)
     body = probe.cancel.body
     if not problems and not (isinstance(body, dict) and body.get("status") == value):
         problems.append(f"status is not {value}")
-    expected = _schema_name(ctx, "cancel", 404) + f" with status {value}"
+    expected = _schema_name(ctx, "cancel", code) + f" with status {value}"
     if problems:
         return failed(
             probe.cancel.request_line(),
@@ -232,7 +232,7 @@ def invalid_input_accepted_at_submit(ctx: Context) -> Outcome:
     """An input that fails validation is still accepted at submit: 200 with the queue status (it is reported
     by the result, not by the submit)."""
     run: QueueRun = ctx.data(INVALID)
-    op = ctx.contract.submit(ctx.endpoint_id)
+    op = ctx.contract.endpoint(ctx.endpoint_id).submit
     expected = _schema_name(ctx, op.operation_id, 200)
     problems = _conformance(ctx, op.operation_id, run.submit, 200)
     if problems:
@@ -252,7 +252,7 @@ def invalid_input_422_detail(ctx: Context) -> Outcome:
     """Once the invalid request has completed, its result is 422 with the contract's validation body, whose
     ``detail`` names every missing required field at ``["body", <field>]``."""
     run: QueueRun = ctx.data(INVALID)
-    _, required = ctx.contract.input_properties(ctx.endpoint_id)
+    required = ctx.contract.endpoint(ctx.endpoint_id).required_inputs
     expected = _schema_name(ctx, "result", 422) + f" with loc {[['body', r] for r in required]}"
     if run.result is None:
         return failed(run.submit.request_line(), expected, f"no result: {run.problem}")
@@ -280,7 +280,7 @@ def submit_response_schema(ctx: Context) -> Outcome:
     """The submit answers 200 with a body that matches the provider document's submit response schema
     (``QueueStatusInQueue``: status, request_id, response_url, status_url, cancel_url, queue_position)."""
     run: QueueRun = ctx.data(MAIN)
-    op = ctx.contract.submit(ctx.endpoint_id)
+    op = ctx.contract.endpoint(ctx.endpoint_id).submit
     expected = _schema_name(ctx, op.operation_id, 200)
     problems = _conformance(ctx, op.operation_id, run.submit, 200)
     if problems:
@@ -339,12 +339,13 @@ def request_urls_app(ctx: Context) -> Outcome:
     assert run.request_id is not None
     contract = ctx.contract
     operations = dict(URL_FIELDS)
-    wanted = {name: contract.endpoint(ctx.endpoint_id).request(op).path for name, op in operations.items()}
+    endpoint = contract.endpoint(ctx.endpoint_id)
+    wanted = {name: endpoint.request(op).path for name, op in operations.items()}
     base_path = urlsplit(ctx.session.base_url).path
     got: list[str] = []
     wrong = False
     for name, op in operations.items():
-        path = contract.request_path(op, run.request_id, ctx.endpoint_id)
+        path = endpoint.request(op).path_for(run.request_id)
         actual = urlsplit(run.returned.get(name, "")).path
         got.append(f"{name} {actual.replace(run.request_id, '{request_id}') or '(none)'}")
         wrong = wrong or actual not in (path, base_path + path)
@@ -377,7 +378,7 @@ def result_400_before_completion(ctx: Context) -> Outcome:
     if not problems:
         return passed(early.request_line(), expected, early.answer())
     first_status = run.statuses[0] if run.statuses else None
-    if early.status == 200 and state_of(first_status) in ctx.contract.terminal_states():
+    if early.status == 200 and state_of(first_status) in TERMINAL_STATES:
         return skipped(
             f"the request completed before its result could be asked early ({early.request_line()} answered 200)"
         )
@@ -394,7 +395,7 @@ def status_codes_by_state(ctx: Context) -> Outcome:
     """Every status answer has the code the contract gives its state: 202 while pending (IN_QUEUE,
     IN_PROGRESS), 200 when COMPLETED."""
     run: QueueRun = ctx.data(MAIN)
-    codes = ctx.contract.state_codes()
+    codes = {state: {str(c) for c in found} for state, found in ctx.contract.state_codes.items()}
     expected = ", ".join(f"{state} {'/'.join(sorted(c))}" for state, c in codes.items())
     seen: list[str] = []
     wrong: list[str] = []
@@ -425,7 +426,7 @@ def status_codes_by_state(ctx: Context) -> Outcome:
 def queue_position_while_queued(ctx: Context) -> Outcome:
     """While a request is queued, its status carries ``queue_position``, an integer >= 0."""
     run: QueueRun = ctx.data(MAIN)
-    queued = set(ctx.contract.queued_states())
+    queued = set(ctx.contract.queued_states)
     observed = [e for e in run.statuses if state_of(e) in queued]
     expected = f"queue_position (integer >= 0) on every {'/'.join(sorted(queued))} status"
     if not observed:
@@ -464,15 +465,18 @@ def logs_flag_accepted(ctx: Context) -> Outcome:
     got: list[str] = []
     for value, exchange in run.logs_probes:
         logs = exchange.body.get("logs", "(absent)") if isinstance(exchange.body, dict) else "(no body)"
-        asked = value.strip().lower() in ("1", "true", "yes", "on")
+        asked = run.logs_param is not None and run.logs_param.is_true(value)
         accepted = exchange.status is not None and 200 <= exchange.status < 300 and exchange.is_json
         ok_logs = isinstance(logs, list) if asked else logs is None
         kind = "list" if isinstance(logs, list) else brief(logs, 40)
-        got.append(f"logs={value}: {exchange.status} logs {kind}")
+        got.append(f"{value}: {exchange.status} logs {kind}")
         if not (accepted and ok_logs):
-            wrong.append(f"logs={value}: {exchange.answer(120)}")
-    sent = "GET {status_url}?logs=" + "|".join(v for v, _ in run.logs_probes)
-    expected = "2xx; logs a list for 1/true, null for 0/false"
+            wrong.append(f"{value}: {exchange.answer(120)}")
+    name = run.logs_param.name if run.logs_param else "logs"
+    sent = f"GET {{status_url}}?{name}=" + "|".join(v for v, _ in run.logs_probes)
+    on = "/".join(run.logs_param.true_values) if run.logs_param else ""
+    off = "/".join(run.logs_param.false_values) if run.logs_param else ""
+    expected = f"2xx; logs a list for {on}, null for {off}"
     if wrong:
         return failed(sent, expected, "; ".join(wrong[:2]))
     return passed(sent, expected, ", ".join(got))
@@ -493,7 +497,7 @@ def status_stream_offered(ctx: Context) -> Outcome:
     if trace.missing is not None:
         return skipped(trace.missing)
     exchange = trace.exchange
-    op = ctx.contract.operation("status-stream")
+    op = ctx.contract.request_operation("status-stream", ctx.endpoint_id)
     spec = op.response(200)
     media = next(iter(spec.media), "text/event-stream")
     expected = f"200 {media}, events matching the event schema, closed after COMPLETED"
@@ -506,7 +510,7 @@ def status_stream_offered(ctx: Context) -> Outcome:
         if event is None:
             return failed(sent, expected, f"an event that is not JSON: data: {raw[:80]!r}")
         if event_schema is not None:
-            problems = ctx.contract.schema_errors(event_schema, op.doc, event)
+            problems = ctx.contract.schema_errors(event_schema, event)
             if problems:
                 return failed(sent, expected, f"event {brief(event, 120)}: {'; '.join(problems)}")
     got = f"{len(trace.events)} events ({' -> '.join(states)}), {trace.comments} comments"
@@ -530,17 +534,16 @@ def result_output_schema(ctx: Context) -> Outcome:
     """The completed request's result is 200 with the model output as the contract states it for the
     endpoint (the 200 schema of its synchronous run operation)."""
     run: QueueRun = ctx.data(MAIN)
-    found = ctx.contract.output_schema(ctx.endpoint_id)
-    if found is None:
+    schema = ctx.contract.endpoint(ctx.endpoint_id).output_schema
+    if not schema:
         return skipped(f"no document states the output schema of {ctx.endpoint_id}")
-    schema, doc = found
     ref = schema.get("$ref", "").rsplit("/", 1)[-1] if isinstance(schema, dict) else ""
     expected = f"200 {ref or 'output'}"
     if run.result is None:
         return failed(run.submit.request_line(), expected, f"no result: {run.problem}")
     if run.result.status != 200 or not run.result.is_json:
         return failed(run.result.request_line(), expected, run.result.answer())
-    problems = ctx.contract.schema_errors(schema, doc, run.result.body)
+    problems = ctx.contract.schema_errors(schema, run.result.body)
     if problems:
         return failed(run.result.request_line(), expected, "; ".join(problems))
     return passed(run.result.request_line(), expected, run.result.answer(160))
@@ -626,15 +629,8 @@ def image_bytes_match_format(ctx: Context) -> Outcome:
     if fmt is None:
         return skipped(f"the {ctx.endpoint_id} input schema has no output_format")
     want = _mime_for_format(fmt)
-    found = ctx.contract.output_schema(ctx.endpoint_id)
-    default_type: str | None = None
-    if found is not None:
-        from ._contract import merged
-
-        schema, doc = found
-        images = merged(doc, (merged(doc, schema).get("properties") or {}).get("images"))
-        item = merged(doc, images.get("items"))
-        default_type = merged(doc, (item.get("properties") or {}).get("content_type")).get("default")
+    item_properties = ctx.contract.endpoint(ctx.endpoint_id).image_item_properties
+    default_type = fold(ctx.contract.document, item_properties.get("content_type")).get("default")
     items = [i for i in run.result.body.get("images", []) if isinstance(i, dict)]
     sent = f"output_format={fmt}"
     expected = f"bytes and content_type {want}"
@@ -664,13 +660,15 @@ def image_bytes_match_format(ctx: Context) -> Outcome:
     source="docs/sources.md §3.1 (cancel: 400 ALREADY_COMPLETED if done)",
 )
 def cancel_completed_400(ctx: Context) -> Outcome:
-    """Cancelling a completed request answers 400 ``{"status": "ALREADY_COMPLETED"}`` (CancelStatus)."""
+    """Cancelling a completed request answers 400 ``{"status": "ALREADY_COMPLETED"}`` (CancelStatus; the
+    code is the one the contract gives ALREADY_COMPLETED)."""
     run: QueueRun = ctx.data(MAIN)
-    value = _cancel_status(ctx, 400, "ALREADY_COMPLETED")
-    expected = _schema_name(ctx, "cancel", 400) + f" with status {value}"
+    value = ALREADY_COMPLETED
+    code = _cancel_code(ctx, value)
+    expected = _schema_name(ctx, "cancel", code) + f" with status {value}"
     if run.cancel is None:
         return failed(run.submit.request_line(), expected, f"the request did not complete: {run.problem}")
-    problems = _conformance(ctx, "cancel", run.cancel, 400)
+    problems = _conformance(ctx, "cancel", run.cancel, code)
     if not problems and run.cancel.body.get("status") != value:
         problems.append(f"status is not {value}")
     if problems:
@@ -699,21 +697,22 @@ def cancel_unfinished_202(ctx: Context) -> Outcome:
     if skip is not None:
         return skip
     assert run.cancel is not None
-    value = _cancel_status(ctx, 202, "CANCELLATION_REQUESTED")
-    done = _cancel_status(ctx, 400, "ALREADY_COMPLETED")
-    expected = _schema_name(ctx, "cancel", 202) + f" with status {value}"
+    value, done = CANCELLATION_REQUESTED, ALREADY_COMPLETED
+    wanted, done_code = _cancel_code(ctx, value), _cancel_code(ctx, done)
+    expected = _schema_name(ctx, "cancel", wanted) + f" with status {value}"
     body = run.cancel.body
-    if run.cancel.status == 400 and isinstance(body, dict) and body.get("status") == done:
-        return skipped(f"the request completed before the cancel arrived (400 {done})")
+    if run.cancel.status == done_code and isinstance(body, dict) and body.get("status") == done:
+        return skipped(f"the request completed before the cancel arrived ({done_code} {done})")
     code = run.cancel.status or 0
-    if code != 202 and 200 <= code < 300 and ctx.contract.operation("cancel").find_response(code) is not None:
+    cancel = ctx.contract.request_operation("cancel", ctx.endpoint_id)
+    if code != wanted and 200 <= code < 300 and cancel.find_response(code) is not None:
         expected += f", or {_schema_name(ctx, 'cancel', code)}"
         problems = _conformance(ctx, "cancel", run.cancel, code)
         if problems:
             got = f"{run.cancel.answer()}: {'; '.join(problems)}"
             return failed(run.cancel.request_line(), expected, got, found=_cancel_found(run.cancel))
         return passed(run.cancel.request_line(), expected, run.cancel.answer())
-    problems = _conformance(ctx, "cancel", run.cancel, 202)
+    problems = _conformance(ctx, "cancel", run.cancel, wanted)
     if not problems and body.get("status") != value:
         problems.append(f"status is not {value}")
     if problems:
@@ -856,7 +855,8 @@ def sync_run_offered(ctx: Context) -> Outcome:
     """The synchronous API answers ``POST {run base}/{endpoint_id}`` with 200 and the model output as the
     contract states it."""
     call = ctx.data(RUN)
-    op = ctx.contract.runs[ctx.endpoint_id]
+    op = ctx.contract.endpoint(ctx.endpoint_id).run
+    assert op is not None  # the RUN scenario runs only where the endpoint has a run
     expected = _schema_name(ctx, op.operation_id, 200)
     problems = _conformance(ctx, op.operation_id, call.exchange, 200)
     if problems:
@@ -877,7 +877,7 @@ def request_id_header_present(ctx: Context) -> Outcome:
     required: dict[str, int] = {}
     missing: list[str] = []
     for exchange in ctx.session.exchanges:
-        op = ctx.contract.any_operation(exchange.operation) if exchange.operation else None
+        op = ctx.contract.find_operation(exchange.operation) if exchange.operation else None
         if op is None or exchange.status is None:
             continue
         spec = op.find_response(exchange.status)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ._contract import ProviderContract
+from ..contract import ContractModel
 from ._http import Session
 from ._model import Outcome, Result
 
@@ -50,7 +50,7 @@ class Options:
 class RunState:
     """Everything shared by the checks of one run."""
 
-    contract: ProviderContract
+    contract: ContractModel
     session: Session
     options: Options
     expected_scheme: str
@@ -67,7 +67,7 @@ class Context:
         self.endpoint = endpoint
 
     @property
-    def contract(self) -> ProviderContract:
+    def contract(self) -> ContractModel:
         return self.state.contract
 
     @property

@@ -680,14 +680,15 @@ class Session:
                 raise ProviderUnreachable(self._no_answer(f"GET {shown}", last, attempt + 1)) from None
         return Download(shown, b"", "", "no answer after retries")
 
-    def cancel_open(self) -> int:
-        """Best effort, after an interruption: PUT the cancel URL of every submitted request not yet seen
-        COMPLETED, so that an interrupted run stops paying. Returns how many were asked."""
+    def cancel_open(self, method: str) -> int:
+        """Best effort, after an interruption: send ``method`` (the contract's cancel method, PUT) to the cancel
+        URL of every submitted request not yet seen COMPLETED, so that an interrupted run stops paying.
+        Returns how many were asked."""
         asked = 0
         for cancel_url in list(self.open_requests.values()):
             try:
                 self._http.request(
-                    "PUT", cancel_url, headers=self._headers(cancel_url, self.scheme), timeout=5.0
+                    method, cancel_url, headers=self._headers(cancel_url, self.scheme), timeout=5.0
                 )
                 asked += 1
             except httpx.HTTPError:

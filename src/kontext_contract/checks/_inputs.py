@@ -12,10 +12,11 @@ from __future__ import annotations
 import functools
 import io
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._contract import ProviderContract
+from ..contract import ContractModel
 
 __all__ = ["MainInput", "input_image", "invalid_input", "main_input", "ratio_of"]
 
@@ -59,7 +60,7 @@ class MainInput:
     seed: int | None
 
 
-def _required_value(name: str, prop: dict[str, Any]) -> Any:
+def _required_value(name: str, prop: Mapping[str, Any]) -> Any:
     kind = prop.get("type")
     if _IMAGE_NAME.search(name):
         return [input_image(), input_image()] if kind == "array" else input_image()
@@ -76,10 +77,11 @@ def _required_value(name: str, prop: dict[str, Any]) -> Any:
     return {}
 
 
-def main_input(contract: ProviderContract, endpoint_id: str, seed: int) -> MainInput:
+def main_input(contract: ContractModel, endpoint_id: str, seed: int) -> MainInput:
     """The main input of ``endpoint_id``: every required field, a seed, two images (default + 1), a
     non-square aspect ratio and the non-default output format, each only if the schema has the field."""
-    props, required = contract.input_properties(endpoint_id)
+    endpoint = contract.endpoint(endpoint_id)
+    props, required = endpoint.input_properties, endpoint.required_inputs
     body: dict[str, Any] = {name: _required_value(name, props[name]) for name in required if name in props}
     chosen_seed: int | None = None
     if "seed" in props:

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from ..client._providers import Secret
-from ..mock import PROVIDERS, MockConfig, MockServer
+from ..contract import ContractModel, providers
+from ..mock import MockConfig, MockServer
 from ._checks import ALL_CHECKS
 from ._context import Options
-from ._contract import ProviderContract
 from ._model import Report, Result
 from ._runner import Target, run_checks
 
@@ -57,16 +57,16 @@ def embedded_mock(provider: str, key: str | None = None) -> Iterator[MockServer]
         yield server
 
 
-def mock_target(contract: ProviderContract, server: MockServer, *, scheme: str | None = None) -> Target:
+def mock_target(contract: ContractModel, server: MockServer, *, scheme: str | None = None) -> Target:
     """The embedded mock as a target: its base URL, its synchronous API at ``{base}/run`` when the
     provider document declares one (docs/contract.md "How the contract holds two hosts"), its key."""
-    run = server.base_url + "/run" if contract.sync_api else None
+    run = server.base_url + "/run" if contract.provider.sync_api else None
     return Target(
         contract=contract,
         base_url=server.base_url,
         run_base_url=run,
         key=Secret(server.state.key),
-        scheme=scheme or contract.auth_scheme,
+        scheme=scheme or contract.provider.auth_scheme,
         mock=True,
     )
 
@@ -75,12 +75,12 @@ def mock_target(contract: ProviderContract, server: MockServer, *, scheme: str |
 class MatrixRow:
     """One provider's column: its contract and the report of the checks against its emulation."""
 
-    contract: ProviderContract
+    contract: ContractModel
     report: Report
 
 
 def run_matrix(
-    providers: Sequence[str] = PROVIDERS,
+    names: Sequence[str] | None = None,
     *,
     on_provider: Callable[[str], None] | None = None,
 ) -> list[MatrixRow]:
@@ -88,13 +88,13 @@ def run_matrix(
     paid submits since the mock costs nothing).
 
     Raises:
-        ContractProblem: a provider document lacks what the checks need.
+        ContractError: a provider document lacks what the checks need.
     """
     rows: list[MatrixRow] = []
-    for name in providers:
+    for name in providers() if names is None else names:
         if on_provider is not None:
             on_provider(name)
-        contract = ProviderContract.load(name)
+        contract = ContractModel.load(name).require()
         options = Options(
             endpoints=(contract.default_endpoint(),), max_paid_submits=1000, poll_interval=0.001
         )
@@ -112,7 +112,7 @@ def matrix_from_recordings(
 
     Raises:
         RecordingProblem: a file is not a recording.
-        ContractProblem: a recorded provider has no document in the current project.
+        ContractError: a recorded provider has no document in the current project.
     """
     from ._har import load_har
     from ._replay import replay
@@ -123,7 +123,7 @@ def matrix_from_recordings(
         if on_provider is not None:
             on_provider(str(recording.meta.get("name")))
         report = replay(recording)
-        rows.append(MatrixRow(ProviderContract.load(str(recording.meta.get("provider"))), report))
+        rows.append(MatrixRow(ContractModel.load(str(recording.meta.get("provider"))).require(), report))
     return rows
 
 
@@ -136,7 +136,7 @@ def run_relays(
     from ._targets import relay_endpoints, relay_target
 
     rows: list[MatrixRow] = []
-    contract = ProviderContract.load("fal")
+    contract = ContractModel.load("fal").require()
     for spec in relays:
         if on_provider is not None:
             on_provider(spec.name)
@@ -230,7 +230,7 @@ def render_matrix(
         "|---|---|---|",
     ]
     for row in rows:
-        deviations = row.contract.known_deviations
+        deviations = [dict(d) for d in row.contract.provider.known_deviations]
         if not deviations:
             out.append(f"| `{row.report.provider}` | none | - |")
         for deviation in deviations:

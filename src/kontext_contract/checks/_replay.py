@@ -22,7 +22,7 @@ from typing import Any
 
 from ..client._providers import Secret
 from ._context import Check, Options
-from ._contract import ProviderContract
+from ..contract import ContractModel
 from ._har import Recorder, Recording, ReplayTransport, build_har
 from ._model import Report, Result
 from ._runner import Target, run_checks
@@ -118,13 +118,13 @@ def replay(
         evidence (``change``). Nothing is sent; ``paid_submits`` is 0.
 
     Raises:
-        ContractProblem: the recorded provider has no document in the current project.
+        ContractError: the recorded provider has no document in the current project.
     """
     from ..drift import diff_documents
     from ._runner import CHECKS_BY_NAME
 
     meta = recording.meta
-    contract = ProviderContract.load(str(meta.get("provider")))
+    contract = ContractModel.load(str(meta.get("provider"))).require()
     opts = meta.get("options") or {}
     options = Options(
         endpoints=tuple(opts.get("endpoints") or (contract.default_endpoint(),)),

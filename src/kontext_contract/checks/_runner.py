@@ -25,9 +25,9 @@ from typing import Any
 import httpx
 
 from ..client._providers import Secret
+from ..contract import ContractError, ContractModel
 from ._checks import ALL_CHECKS
 from ._context import Check, Context, Options, RunState, Scenario
-from ._contract import ContractProblem, ProviderContract
 from ._evidence import collect_images
 from ._http import Budget, BudgetExceeded, MissingEvidence, ProviderUnreachable, Session
 from ._model import Evidence, Outcome, Report, Result, skipped
@@ -55,7 +55,7 @@ class Target:
             default: the provider document's name.
     """
 
-    contract: ProviderContract
+    contract: ContractModel
     base_url: str
     run_base_url: str | None
     key: Secret
@@ -136,7 +136,7 @@ def _scenario_skip(state: RunState, ctx: Context, scenario: Scenario) -> tuple[O
     except MissingEvidence as exc:  # a replay lacking what this scenario asks: its checks are SKIP
         state.data[key] = _NotRun(str(exc))
         return skipped(str(exc)), budget.spent - before
-    except (Abort, ProviderUnreachable, ContractProblem, KeyboardInterrupt):
+    except (Abort, ProviderUnreachable, ContractError, KeyboardInterrupt):
         raise
     except Exception as exc:  # an answer the scenario could not follow: its checks FAIL, the run goes on
         log.debug("scenario %s raised:\n%s", scenario.name, traceback.format_exc())
@@ -224,7 +224,7 @@ def _evaluate(state: RunState, check: Check, endpoint: str | None) -> Result:
     if outcome is None:
         try:
             outcome = check.func(ctx)
-        except (Abort, ProviderUnreachable, ContractProblem, KeyboardInterrupt):
+        except (Abort, ProviderUnreachable, ContractError, KeyboardInterrupt):
             raise
         except Exception as exc:  # an answer the check could not read: report it, do not crash the run
             log.debug("check %s raised:\n%s", check.name, traceback.format_exc())
@@ -302,6 +302,7 @@ def run_checks(
     )
     session = _session(target, options, transport, wrap)
     state = RunState(target.contract, session, options, target.scheme)
+    cancel_method = target.contract.request_operation("cancel").method
     try:
         for check, endpoint in _planned(options):
             if on_start is not None:
@@ -319,17 +320,17 @@ def run_checks(
     except KeyboardInterrupt:
         report.interrupted = True
         report.error = "interrupted (Ctrl-C)"
-        asked = session.cancel_open()
+        asked = session.cancel_open(cancel_method)
         if asked:
             report.error += f"; asked to cancel {asked} unfinished request(s)"
     except Abort as exc:
         report.error = session.redactor.text(str(exc))
-    except ContractProblem as exc:
+    except ContractError as exc:
         report.error = f"the contract lacks what a check needs: {exc}"
-        session.cancel_open()
+        session.cancel_open(cancel_method)
     except ProviderUnreachable as exc:
         report.error = f"cannot reach {session.base_url}: {exc}"
-        session.cancel_open()
+        session.cancel_open(cancel_method)
     finally:
         session.close()
         report.images, report.images_downloaded = collect_images(state.data)

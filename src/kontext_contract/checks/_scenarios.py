@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..contract import TERMINAL_STATES, URL_FIELDS, Parameter
 from ._context import Context, Scenario
 from ._http import Download, Exchange, StreamTrace, brief
 from ._inputs import MainInput, invalid_input, main_input
@@ -47,7 +48,6 @@ __all__ = [
 
 #: a request id no provider has handed out (the mock's deterministic ids count up from 1)
 UNKNOWN_ID = "ffffffff-ffff-4fff-bfff-ffffffffffff"
-URL_FIELDS = ("response_url", "status_url", "cancel_url")
 
 
 class Abort(Exception):
@@ -123,6 +123,7 @@ class QueueRun:
     rebased: bool = False
     result_early: Exchange | None = None
     logs_probes: list[tuple[str, Exchange]] = field(default_factory=list)
+    logs_param: Parameter | None = None
     stream: StreamTrace | None = None
     statuses: list[Exchange] = field(default_factory=list)
     completed: Exchange | None = None
@@ -151,10 +152,10 @@ def state_of(exchange: Exchange | None) -> str | None:
 def _submit(
     ctx: Context, body: dict[str, Any], plan: MainInput | None, *, label: str, paid: bool
 ) -> QueueRun:
-    op = ctx.contract.submit(ctx.endpoint_id)
+    op = ctx.contract.endpoint(ctx.endpoint_id).submit
     exchange = ctx.session.send(
-        "POST",
-        ctx.session.url("/" + ctx.endpoint_id),
+        op.method,
+        ctx.session.url(op.path),
         label=label,
         operation=op.operation_id,
         body=body,
@@ -196,7 +197,7 @@ def _get(
     params: dict[str, str] | None = None,
 ) -> Exchange:
     return ctx.session.send(
-        "GET",
+        ctx.contract.request_operation(operation, ctx.endpoint_id).method,
         run.follow[which],
         label=label,
         operation=operation,
@@ -207,7 +208,7 @@ def _get(
 
 def _poll(ctx: Context, run: QueueRun) -> None:
     """Poll the status until a terminal state (or an error, or ``wait_timeout``)."""
-    terminal = set(ctx.contract.terminal_states())
+    terminal = set(TERMINAL_STATES)
     deadline = time.monotonic() + ctx.options.wait_timeout
     interval = ctx.options.poll_interval
     while True:
@@ -249,14 +250,18 @@ def _finish(ctx: Context, run: QueueRun, *, images: bool) -> None:
                 run.images.append(ctx.session.download(item["url"]))
 
 
+def _logs_param(ctx: Context) -> Parameter | None:
+    """The contract's ``Logs`` flag, when the status operation takes it."""
+    param = ctx.contract.find_parameter("Logs")
+    status = ctx.contract.request_operation("status", ctx.endpoint)
+    return param if param is not None and status.component_parameter("Logs") is not None else None
+
+
 def _logs_values(ctx: Context) -> tuple[str, list[str]]:
-    param = ctx.contract.operation("status").parameter("logs")
+    param = _logs_param(ctx)
     if param is None:
         return "logs", []
-    from ._contract import merged
-
-    schema = merged(ctx.contract.operation("status").doc, param.get("schema"))
-    return str(param["name"]), [str(v) for v in schema.get("enum") or []]
+    return param.name, [*param.true_values, *param.false_values]
 
 
 def _main(ctx: Context) -> QueueRun:
@@ -266,6 +271,7 @@ def _main(ctx: Context) -> QueueRun:
         return run
     run.result_early = _get(ctx, run, "response_url", label="result before completion", operation="result")
     name, values = _logs_values(ctx)
+    run.logs_param = _logs_param(ctx)
     for value in values:
         exchange = _get(
             ctx,
@@ -277,10 +283,10 @@ def _main(ctx: Context) -> QueueRun:
         )
         run.logs_probes.append((value, exchange))
         run.statuses.append(exchange)
-        if state_of(exchange) in ctx.contract.terminal_states():
+        if state_of(exchange) in TERMINAL_STATES:
             run.completed = exchange
-    stream_suffix = ctx.contract.suffix("status-stream").removeprefix(ctx.contract.suffix("status"))
-    terminal = set(ctx.contract.terminal_states())
+    stream_suffix = ctx.contract.stream_suffix(ctx.endpoint_id)
+    terminal = set(TERMINAL_STATES)
     run.stream = ctx.session.stream(
         run.follow["status_url"] + stream_suffix,
         label="status stream",
@@ -294,7 +300,7 @@ def _main(ctx: Context) -> QueueRun:
     _finish(ctx, run, images=True)
     if run.completed is not None:
         run.cancel = ctx.session.send(
-            "PUT",
+            ctx.contract.request_operation("cancel", ctx.endpoint_id).method,
             run.follow["cancel_url"],
             label="cancel after completion",
             operation="cancel",
@@ -325,7 +331,7 @@ def _cancel(ctx: Context) -> QueueRun:
     run = _submit(ctx, plan.body, plan, label="submit (to cancel)", paid=True)
     if run.usable:
         run.cancel = ctx.session.send(
-            "PUT",
+            ctx.contract.request_operation("cancel", ctx.endpoint_id).method,
             run.follow["cancel_url"],
             label="cancel at once",
             operation="cancel",
@@ -345,15 +351,16 @@ def _invalid(ctx: Context) -> QueueRun:
 
 def _unknown(ctx: Context) -> UnknownProbe:
     contract, session = ctx.contract, ctx.session
+    result_op, cancel_op = contract.request_operation("result"), contract.request_operation("cancel")
     result = session.send(
-        "GET",
-        session.url(contract.request_path("result", UNKNOWN_ID)),
+        result_op.method,
+        session.url(result_op.path_for(UNKNOWN_ID)),
         label="result of an unknown id",
         operation="result",
     )
     cancel = session.send(
-        "PUT",
-        session.url(contract.request_path("cancel", UNKNOWN_ID)),
+        cancel_op.method,
+        session.url(cancel_op.path_for(UNKNOWN_ID)),
         label="cancel of an unknown id",
         operation="cancel",
     )
@@ -364,19 +371,24 @@ def _auth(ctx: Context) -> AuthProbe:
     contract, session = ctx.contract, ctx.session
     expected = ctx.state.expected_scheme
     other = other_scheme(expected)
-    url = session.url(contract.request_path("status", UNKNOWN_ID))
-    first = session.send("GET", url, label=f"auth probe ({expected})", operation="status", scheme=expected)
+    status = contract.request_operation("status")
+    url = session.url(status.path_for(UNKNOWN_ID))
+    first = session.send(
+        status.method, url, label=f"auth probe ({expected})", operation="status", scheme=expected
+    )
     if first.status is not None and first.status >= 500:
         # a server error on this probe is a finding (auth_scheme_accepted FAILs on it), not an outage: the
         # run goes on with the expected scheme; the runner stops it only when every request fails alike
-        second = session.send("GET", url, label=f"auth probe ({other})", operation="status", scheme=other)
+        second = session.send(
+            status.method, url, label=f"auth probe ({other})", operation="status", scheme=other
+        )
         return AuthProbe(expected, other, first, second, expected)
     if not first.is_json:
         raise Abort(
-            f"{session.base_url} answered GET {first.shown} with {first.answer(160)}, where the contract expects "
-            f"JSON ({contract.path}): is --base-url the provider's API base URL?"
+            f"{session.base_url} answered {status.method} {first.shown} with {first.answer(160)}, where the contract expects "
+            f"JSON ({contract.source}): is --base-url the provider's API base URL?"
         )
-    second = session.send("GET", url, label=f"auth probe ({other})", operation="status", scheme=other)
+    second = session.send(status.method, url, label=f"auth probe ({other})", operation="status", scheme=other)
     rejected = (401, 403)
     working = expected
     if first.status in rejected:
@@ -393,11 +405,12 @@ def _auth(ctx: Context) -> AuthProbe:
 
 def _run(ctx: Context) -> RunCall:
     plan = main_input(ctx.contract, ctx.endpoint_id, ctx.options.seed)
-    op = ctx.contract.runs[ctx.endpoint_id]
+    op = ctx.contract.endpoint(ctx.endpoint_id).run
+    assert op is not None  # _sync_api_reason skips the scenario without a run
     base = ctx.session.run_base_url or ""
     exchange = ctx.session.send(
-        "POST",
-        f"{base}/{ctx.endpoint_id}",
+        op.method,
+        f"{base}/{ctx.contract.run_path(ctx.endpoint_id)}",
         label="synchronous run",
         operation=op.operation_id,
         body=plan.body,
@@ -407,10 +420,10 @@ def _run(ctx: Context) -> RunCall:
 
 
 def _sync_api_reason(ctx: Context) -> str | None:
-    if ctx.endpoint_id not in ctx.contract.runs:
+    if ctx.contract.endpoint(ctx.endpoint_id).run is None:
         return f"no document has a synchronous run operation for {ctx.endpoint_id}"
     if ctx.session.run_base_url is None:
-        if not ctx.contract.sync_api:
+        if not ctx.contract.provider.sync_api:
             return (
                 f"the {ctx.contract.name} provider document declares no synchronous API "
                 "(x-provider.sync_api: false); pass --run-base-url to check one anyway"
@@ -420,7 +433,7 @@ def _sync_api_reason(ctx: Context) -> str | None:
 
 
 def _sync_mode_reason(ctx: Context) -> str | None:
-    props, _ = ctx.contract.input_properties(ctx.endpoint_id)
+    props = ctx.contract.endpoint(ctx.endpoint_id).input_properties
     return None if "sync_mode" in props else f"the {ctx.endpoint_id} input schema has no sync_mode"
 
 
@@ -433,7 +446,8 @@ def _body(ctx: Context, extra: dict[str, Any] | None = None) -> str:
 
 
 def _plan_submit(ctx: Context, body: str, paid: bool) -> str:
-    return f"POST {ctx.session.url('/' + ctx.endpoint_id)} {body}" + ("  [paid]" if paid else "  [not paid]")
+    op = ctx.contract.endpoint(ctx.endpoint_id).submit
+    return f"{op.method} {ctx.session.url(op.path)} {body}" + ("  [paid]" if paid else "  [not paid]")
 
 
 def _plan_follow(ctx: Context) -> list[str]:
@@ -445,7 +459,8 @@ def _plan_follow(ctx: Context) -> list[str]:
 
 def _plan_main(ctx: Context) -> list[str]:
     name, values = _logs_values(ctx)
-    stream_suffix = ctx.contract.suffix("status-stream").removeprefix(ctx.contract.suffix("status"))
+    stream_suffix = ctx.contract.stream_suffix(ctx.endpoint_id)
+    cancel = ctx.contract.request_operation("cancel", ctx.endpoint_id).method
     return [
         _plan_submit(ctx, _body(ctx), True),
         "GET {response_url}  (before completion)",
@@ -453,7 +468,7 @@ def _plan_main(ctx: Context) -> list[str]:
         f"GET {{status_url}}{stream_suffix}  (Server-Sent Events, until closed)",
         *_plan_follow(ctx),
         "GET each image URL of the result (no key unless on the provider's own host)",
-        "PUT {cancel_url}  (after completion)",
+        f"{cancel} {{cancel_url}}  (after completion)",
     ]
 
 
@@ -466,7 +481,8 @@ def _plan_sync_mode(ctx: Context) -> list[str]:
 
 
 def _plan_cancel(ctx: Context) -> list[str]:
-    return [_plan_submit(ctx, _body(ctx), True), "PUT {cancel_url}  (at once)"]
+    cancel = ctx.contract.request_operation("cancel", ctx.endpoint_id).method
+    return [_plan_submit(ctx, _body(ctx), True), f"{cancel} {{cancel_url}}  (at once)"]
 
 
 def _plan_invalid(ctx: Context) -> list[str]:
@@ -475,18 +491,20 @@ def _plan_invalid(ctx: Context) -> list[str]:
 
 def _plan_unknown(ctx: Context) -> list[str]:
     s, c = ctx.session, ctx.contract
+    result, cancel = c.request_operation("result"), c.request_operation("cancel")
     return [
-        f"GET {s.url(c.request_path('result', UNKNOWN_ID))}",
-        f"PUT {s.url(c.request_path('cancel', UNKNOWN_ID))}",
+        f"{result.method} {s.url(result.path_for(UNKNOWN_ID))}",
+        f"{cancel.method} {s.url(cancel.path_for(UNKNOWN_ID))}",
     ]
 
 
 def _plan_auth(ctx: Context) -> list[str]:
-    url = ctx.session.url(ctx.contract.request_path("status", UNKNOWN_ID))
+    status = ctx.contract.request_operation("status")
+    url = ctx.session.url(status.path_for(UNKNOWN_ID))
     expected = ctx.state.expected_scheme
     return [
-        f"GET {url}  (Authorization: {expected} ****)",
-        f"GET {url}  (Authorization: {other_scheme(expected)} ****)",
+        f"{status.method} {url}  (Authorization: {expected} ****)",
+        f"{status.method} {url}  (Authorization: {other_scheme(expected)} ****)",
     ]
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..client._providers import Secret
-from ._contract import ProviderContract
+from ..contract import ContractModel
 from ._runner import Target
 
 __all__ = ["RELAY_DOCUMENT", "RelaySpec", "RelaysProblem", "load_relays", "relay_target"]
@@ -133,13 +133,13 @@ def load_relays(path: Path) -> list[RelaySpec]:
     return out
 
 
-def relay_target(spec: RelaySpec, key: Secret, contract: ProviderContract | None = None) -> Target:
+def relay_target(spec: RelaySpec, key: Secret, contract: ContractModel | None = None) -> Target:
     """The target of an undocumented relay: fal's provider document as the expectations, the relay's
     name, base URL, scheme and key."""
-    contract = contract or ProviderContract.load(RELAY_DOCUMENT)
+    contract = contract or ContractModel.load(RELAY_DOCUMENT).require()
     return Target(contract, spec.base_url, spec.run_base_url, key, spec.scheme, name=spec.name)
 
 
-def relay_endpoints(spec: RelaySpec, contract: ProviderContract) -> Sequence[str]:
+def relay_endpoints(spec: RelaySpec, contract: ContractModel) -> Sequence[str]:
     """The endpoints to check on ``spec``: its own list, else the document's default."""
     return spec.endpoints or (contract.default_endpoint(),)

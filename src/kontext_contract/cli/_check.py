@@ -21,12 +21,12 @@ import click
 from .._redact import Redactor
 from ..checks._checks import ALL_CHECKS
 from ..checks._context import Check, Options
-from ..checks._contract import ContractProblem, ProviderContract
 from ..checks._matrix import embedded_mock, mock_target
 from ..checks._model import Report, Result
 from ..checks._report import write_reports
 from ..checks._runner import Target, plan_run, run_checks
 from ..client._providers import Secret
+from ..contract import ContractError, ContractModel
 from ._options import (
     base_url_option,
     junit_option,
@@ -47,16 +47,10 @@ _DRY_RUN_BASE = "http://embedded-mock.invalid"
 
 
 def _providers() -> list[str]:
-    try:
-        from .._layout import Layout
-
-        folder = Layout.shipped().providers_dir
-    except FileNotFoundError:
-        return []
-    return sorted(p.name.removesuffix(".openapi.yaml") for p in folder.glob("*.openapi.yaml"))
+    return list(providers())
 
 
-def _key_from_env(contract: ProviderContract, key_env: str | None, *, required: bool) -> Secret | None:
+def _key_from_env(contract: ContractModel, key_env: str | None, *, required: bool) -> Secret | None:
     """The key: ``$key_env``, else the provider document's ``key_env`` (or its ``key_env_pair`` joined with
     ``:``, docs/sources.md §3.4)."""
     names: list[str] = []
@@ -66,12 +60,12 @@ def _key_from_env(contract: ProviderContract, key_env: str | None, *, required: 
         if value:
             return Secret(value)
     else:
-        if contract.key_env:
-            names.append(f"${contract.key_env}")
-            value = os.environ.get(contract.key_env)
+        if contract.provider.key_env:
+            names.append(f"${contract.provider.key_env}")
+            value = os.environ.get(contract.provider.key_env)
             if value:
                 return Secret(value)
-        pair = contract.key_env_pair
+        pair = contract.provider.key_env_pair
         if pair:
             names.append(f"${pair[0]} + ${pair[1]}")
             if os.environ.get(pair[0]) and os.environ.get(pair[1]):
@@ -289,20 +283,20 @@ def command(
     try:
         from ..checks._targets import RELAY_DOCUMENT
 
-        contract = ProviderContract.load(RELAY_DOCUMENT if relay else provider)
-    except ContractProblem as exc:
+        contract = ContractModel.load(RELAY_DOCUMENT if relay else provider).require()
+    except ContractError as exc:
         message = str(exc)
         if "known providers" not in message:  # the document's own problem
             message += f" (known providers: {', '.join(_providers()) or 'none found'})"
         raise click.BadParameter(message, param_hint="--provider") from None
     chosen = tuple(dict.fromkeys(endpoints)) or (contract.default_endpoint(),)
     for endpoint in chosen:
-        if endpoint not in contract.submits:
+        if endpoint not in contract.endpoints:
             raise click.BadParameter(
-                f"{endpoint!r} is not an endpoint of {contract.path}; it has: {', '.join(contract.submits)}",
+                f"{endpoint!r} is not an endpoint of {contract.source}; it has: {', '.join(contract.endpoints)}",
                 param_hint="--endpoint",
             )
-    scheme = {"key": "Key", "bearer": "Bearer"}[auth.lower()] if auth else contract.auth_scheme
+    scheme = {"key": "Key", "bearer": "Bearer"}[auth.lower()] if auth else contract.provider.auth_scheme
     options = Options(
         endpoints=chosen,
         max_paid_submits=max_paid_submits,
@@ -312,11 +306,11 @@ def command(
     )
     if (
         base_url is not None
-        and base_url.rstrip("/") == (contract.queue_base_url or "")
+        and base_url.rstrip("/") == (contract.provider.queue_base_url or "")
         and run_base_url is None
         and not relay
     ):
-        run_base_url = contract.run_base_url if contract.sync_api else None
+        run_base_url = contract.provider.run_base_url if contract.provider.sync_api else None
     # the real run needs a key for a live provider, and for the embedded mock when --key-env names one
     key_needed = base_url is not None or key_env is not None
     if dry_run:
@@ -382,7 +376,7 @@ def _replay(
 
     try:
         report = replay(recording, on_result=line)
-    except ContractProblem as exc:
+    except ContractError as exc:
         click.echo(f"error: the contract: {exc}", err=True)
         sys.exit(2)
     try:
@@ -414,18 +408,19 @@ def _replay(
     sys.exit(_exit_status(report))
 
 
-def _key_names(contract: ProviderContract, key_env: str | None) -> str:
+def _key_names(contract: ContractModel, key_env: str | None) -> str:
     """The variables a key is read from, as the messages show them (``$FAL_KEY or $FAL_KEY_ID + ...``)."""
     if key_env:
         return f"${key_env}"
-    names = [f"${contract.key_env}"] if contract.key_env else []
-    if contract.key_env_pair:
-        names.append(f"${contract.key_env_pair[0]} + ${contract.key_env_pair[1]}")
+    facts = contract.provider
+    names = [f"${facts.key_env}"] if facts.key_env else []
+    if facts.key_env_pair:
+        names.append(f"${facts.key_env_pair[0]} + ${facts.key_env_pair[1]}")
     return " or ".join(names) or "a key variable"
 
 
 def _no_key(
-    contract: ProviderContract,
+    contract: ContractModel,
     key_env: str | None,
     base_url: str | None,
     options: Options,
@@ -451,7 +446,7 @@ def _no_key(
 
 
 def _dry_run(
-    contract: ProviderContract,
+    contract: ContractModel,
     base_url: str | None,
     run_base_url: str | None,
     key_env: str | None,
@@ -467,14 +462,14 @@ def _dry_run(
     found = _key_from_env(contract, key_env, required=False)
     key = found or Secret("dry-run")
     base = base_url or _DRY_RUN_BASE
-    if base_url is None and contract.sync_api and run_base_url is None:
+    if base_url is None and contract.provider.sync_api and run_base_url is None:
         run_base_url = base + "/run"
     try:
         plan = plan_run(Target(contract, base, run_base_url, key, scheme, mock=base_url is None), options)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     where = base_url or "the embedded mock (started on a free loopback port; shown as embedded-mock.invalid)"
-    click.echo(f"dry run: nothing is sent. Provider {name or contract.name} ({contract.path}) at {where}")
+    click.echo(f"dry run: nothing is sent. Provider {name or contract.name} ({contract.source}) at {where}")
     if found is None and key_needed:
         shown = f"{scheme} <missing: {_key_names(contract, key_env)} not set>"
     elif found is None:

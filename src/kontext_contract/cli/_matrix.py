@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..checks._contract import ContractProblem
+from ..contract import ContractError
 from ..checks._matrix import render_matrix, run_matrix
 from ._options import report_html_option, report_md_option, root_option
 
@@ -107,7 +107,7 @@ def command(
     except (RecordingProblem, RelaysProblem) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    except ContractProblem as exc:
+    except ContractError as exc:
         click.echo(f"error: the contract: {exc}", err=True)
         sys.exit(2)
     finally:

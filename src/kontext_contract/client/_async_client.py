@@ -367,7 +367,7 @@ class AsyncClient:
             await self._write_intent(intent)
             sent = True
             response = await self._send(
-                "POST",
+                core.methods["submit"],
                 url,
                 kind="paid",
                 what=what,
@@ -541,7 +541,11 @@ class AsyncClient:
     async def _status(self, ref: RequestRef, with_logs: bool) -> QueueStatus:
         what = f"status of request {ref.request_id}"
         response = await self._send(
-            "GET", ref.status_url, kind="idempotent", what=what, params=self._core.logs_params(with_logs)
+            self._core.methods["status"],
+            ref.status_url,
+            kind="idempotent",
+            what=what,
+            params=self._core.logs_params(with_logs),
         )
         if response.status_code >= 300:
             raise self._core.error_for(response, what, ref.request_id)
@@ -571,7 +575,7 @@ class AsyncClient:
         what = f"result of request {ref.request_id}"
         try:
             response = await self._send(
-                "GET", ref.response_url, kind="idempotent", what=what, result_call=True
+                self._core.methods["result"], ref.response_url, kind="idempotent", what=what, result_call=True
             )
             if response.status_code != 200:
                 raise self._core.result_error(response, ref, completed)
@@ -593,7 +597,9 @@ class AsyncClient:
 
     async def _cancel(self, ref: RequestRef) -> str:
         what = f"cancel of request {ref.request_id}"
-        response = await self._send("PUT", ref.cancel_url, kind="idempotent", what=what)
+        response = await self._send(
+            self._core.methods["cancel"], ref.cancel_url, kind="idempotent", what=what
+        )
         return self._core.parse_cancel(response, ref)
 
     # ---- waiting: the status stream, else polling --------------------------------------------------------
@@ -624,7 +630,7 @@ class AsyncClient:
         self, ref: RequestRef, with_logs: bool, deadline: float | None
     ) -> AsyncIterator[QueueStatus]:
         core = self._core
-        url = ref.status_url + "/stream"
+        url = core.stream_url(ref)
         what = f"status stream of request {ref.request_id}"
         attempts = core.attempts("idempotent", what, url)
         headers = core.headers_for(url)
@@ -639,7 +645,7 @@ class AsyncClient:
                 async with (
                     self._slots,
                     self._http.stream(
-                        "GET",
+                        core.methods["status-stream"],
                         url,
                         params=params,
                         headers=headers,
@@ -978,7 +984,7 @@ class AsyncClient:
             await self._write_intent(intent)
             sent = True
             response = await self._send(
-                "POST",
+                core.methods["run"],
                 url,
                 kind="paid",
                 what=what,
@@ -986,7 +992,7 @@ class AsyncClient:
                 headers=headers,
                 timeout=core.timeouts.for_run(),
             )
-            request_id = response.headers.get("x-fal-request-id")
+            request_id = response.headers.get(core.request_id_header)
             if response.status_code != 200:
                 raise core.error_for(response, what, result_call=True)
             output = core.parse_output(info, response, request_id)

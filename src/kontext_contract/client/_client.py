@@ -369,7 +369,7 @@ class Client:
             self._write_intent(intent)
             sent = True
             response = self._send(
-                "POST",
+                core.methods["submit"],
                 url,
                 kind="paid",
                 what=what,
@@ -541,7 +541,11 @@ class Client:
     def _status(self, ref: RequestRef, with_logs: bool) -> QueueStatus:
         what = f"status of request {ref.request_id}"
         response = self._send(
-            "GET", ref.status_url, kind="idempotent", what=what, params=self._core.logs_params(with_logs)
+            self._core.methods["status"],
+            ref.status_url,
+            kind="idempotent",
+            what=what,
+            params=self._core.logs_params(with_logs),
         )
         if response.status_code >= 300:
             raise self._core.error_for(response, what, ref.request_id)
@@ -570,7 +574,9 @@ class Client:
     def _result(self, ref: RequestRef, completed: QueueStatusCompleted | None = None) -> Any:
         what = f"result of request {ref.request_id}"
         try:
-            response = self._send("GET", ref.response_url, kind="idempotent", what=what, result_call=True)
+            response = self._send(
+                self._core.methods["result"], ref.response_url, kind="idempotent", what=what, result_call=True
+            )
             if response.status_code != 200:
                 raise self._core.result_error(response, ref, completed)
             output = self._core.parse_output(ref.info, response, ref.request_id)
@@ -591,7 +597,7 @@ class Client:
 
     def _cancel(self, ref: RequestRef) -> str:
         what = f"cancel of request {ref.request_id}"
-        response = self._send("PUT", ref.cancel_url, kind="idempotent", what=what)
+        response = self._send(self._core.methods["cancel"], ref.cancel_url, kind="idempotent", what=what)
         return self._core.parse_cancel(response, ref)
 
     # ---- waiting: the status stream, else polling --------------------------------------------------------
@@ -621,7 +627,7 @@ class Client:
         self, ref: RequestRef, with_logs: bool, deadline: float | None
     ) -> Iterator[QueueStatus]:
         core = self._core
-        url = ref.status_url + "/stream"
+        url = core.stream_url(ref)
         what = f"status stream of request {ref.request_id}"
         attempts = core.attempts("idempotent", what, url)
         headers = core.headers_for(url)
@@ -636,7 +642,7 @@ class Client:
                 with (
                     self._slots,
                     self._http.stream(
-                        "GET",
+                        core.methods["status-stream"],
                         url,
                         params=params,
                         headers=headers,
@@ -975,7 +981,7 @@ class Client:
             self._write_intent(intent)
             sent = True
             response = self._send(
-                "POST",
+                core.methods["run"],
                 url,
                 kind="paid",
                 what=what,
@@ -983,7 +989,7 @@ class Client:
                 headers=headers,
                 timeout=core.timeouts.for_run(),
             )
-            request_id = response.headers.get("x-fal-request-id")
+            request_id = response.headers.get(core.request_id_header)
             if response.status_code != 200:
                 raise core.error_for(response, what, result_call=True)
             output = core.parse_output(info, response, request_id)

@@ -19,7 +19,7 @@ from kontext_api.models import QueueStatusCompleted, QueueStatusInProgress, Queu
 from .. import __version__
 from .._openapi import fold
 from .._redact import Redactor, register
-from ..contract import IN_QUEUE, URL_FIELDS, ContractModel, Operation
+from ..contract import URL_FIELDS, ContractModel, Operation
 from ._endpoints import Catalog, EndpointInfo, catalog
 from ._errors import (
     APIStatusError,
@@ -68,14 +68,9 @@ QueueStatus = QueueStatusInQueue | QueueStatusInProgress | QueueStatusCompleted
 StatusCallback = Callable[[QueueStatus], object]
 
 _URL_FIELDS = tuple(URL_FIELDS)
-_KEPT_HEADERS = (
-    "x-fal-request-id",
-    "x-fal-error-type",
-    "x-fal-retryable",
-    "x-fal-request-timeout-type",
-    "retry-after",
-    "content-type",
-)
+#: the response headers an error keeps: these of the contract's (by component), then HTTP's own
+_KEPT_HEADER_COMPONENTS = ("RequestIdHeader", "ErrorType", "Retryable", "RequestTimeoutType")
+_HTTP_HEADERS = ("retry-after", "content-type")
 _TIMEOUT_TYPES = frozenset({"request_timeout", "startup_timeout"})
 _STREAM_UNSUPPORTED = frozenset({404, 405, 406, 501})
 
@@ -299,6 +294,15 @@ class Core:
             for state, name in self.catalog.model.state_schemas.items()
             if (model := getattr(_models, name, None)) is not None
         }
+        model = self.catalog.model
+        #: the contract's names for what the client reads and sends (docs/pipeline.md "The contract model")
+        self.request_id_header = model.request_id_header
+        #: role (submit, run, status, status-stream, result, cancel) -> its HTTP method in the contract
+        self.methods = {op.role: op.method for op in reversed(list(model.operations.values()))}
+        self._logs = model.find_parameter("Logs")
+        self._error_type_header = model.find_header_name("ErrorType")
+        named = (model.find_header_name(c) for c in _KEPT_HEADER_COMPONENTS)
+        self._kept_headers = tuple(dict.fromkeys([*(n for n in named if n), *_HTTP_HEADERS]))
         self.validate = validate
         self.validator = InputValidator(self.catalog, allow_extra_fields=allow_extra_fields)
         self.retry = retry
@@ -475,9 +479,17 @@ class Core:
             options["object_lifecycle_seconds"] = object_lifecycle_seconds
         return self.queue_extras(options, next(iter(self.catalog.model.endpoints.values())).run)[0]
 
-    @staticmethod
-    def logs_params(with_logs: bool) -> dict[str, str]:
-        return {"logs": "1" if with_logs else "0"}
+    def logs_params(self, with_logs: bool) -> dict[str, str]:
+        """The ``Logs`` flag as the contract names it and spells it (``logs=1`` / ``logs=0``), or nothing
+        when the status operation takes no such parameter."""
+        if self._logs is None or self._logs.location != "query":
+            return {}
+        return {self._logs.name: self._logs.flag(with_logs)}
+
+    def stream_url(self, ref: RequestRef) -> str:
+        """The status stream's URL of a request: its ``status_url`` and what the contract's stream path adds
+        (``/stream``)."""
+        return ref.status_url + self.catalog.model.stream_suffix(ref.info.endpoint_id)
 
     # ---- answers -------------------------------------------------------------------------------------
 
@@ -534,7 +546,7 @@ class Core:
             value = data.get(name)
             urls[name] = self.adopt(value) if isinstance(value, str) and value else getattr(fallback, name)
         ref = RequestRef(info, request_id, urls["status_url"], urls["response_url"], urls["cancel_url"])
-        data.setdefault("status", IN_QUEUE)
+        data.setdefault("status", self.catalog.model.submit_state)
         data.setdefault("queue_position", 0)
         status = self.parse_status(data, ref)
         logger.info(
@@ -569,7 +581,7 @@ class Core:
         d = dict(self.redactor.deep(data))
         d.setdefault("request_id", ref.request_id)
         d["status_url"], d["response_url"], d["cancel_url"] = ref.status_url, ref.response_url, ref.cancel_url
-        if kind != "IN_QUEUE":
+        if kind not in self.catalog.model.queued_states:
             d.setdefault("logs", None)
         if kind == "COMPLETED":
             d.setdefault("metrics", {})
@@ -618,10 +630,13 @@ class Core:
         """
         data = json_or_none(response.content)
         state = data.get("status") if isinstance(data, dict) else None
-        if response.status_code in (200, 202) or (
-            response.status_code == 400 and state == "ALREADY_COMPLETED"
-        ):
-            result = str(state or ("OK" if response.status_code == 200 else "CANCELLATION_REQUESTED"))
+        answers = self.catalog.model.cancel_answers(ref.info.endpoint_id).get(response.status_code, ())
+        code = response.status_code
+        # a 2xx the contract states is the outcome (fal's per-endpoint OpenAPI answers 200 {success} without a
+        # status: the code's answer then); an error code is an outcome when its body is an answer the contract
+        # states for it and the request exists (ALREADY_COMPLETED on 400; not NOT_FOUND on 404)
+        if (200 <= code < 300 and answers) or (code != 404 and state in answers):
+            result = str(state if state in answers else answers[0])
             logger.info("cancel of request %s: %s", ref.request_id, result)
             return result
         raise self.error_for(response, f"cancel of request {ref.request_id}", ref.request_id)
@@ -646,8 +661,10 @@ class Core:
             kind = response.headers.get("content-type", "unknown type").split(";")[0]
             detail = f"non-JSON body ({kind}, {len(response.content)} bytes)"
         error_type = body.get("error_type") if isinstance(body, dict) else None
-        error_type = str(error_type) if error_type else response.headers.get("x-fal-error-type")
-        rid = request_id or response.headers.get("x-fal-request-id")
+        if not error_type and self._error_type_header:
+            error_type = response.headers.get(self._error_type_header)
+        error_type = str(error_type) if error_type else None
+        rid = request_id or response.headers.get(self.request_id_header)
         cls: type[APIStatusError]
         if status == 400:
             cls = NotCompletedError if result_call else BadRequestError
@@ -680,7 +697,7 @@ class Core:
             text += f": {summary}"
         if rid and rid not in what:
             text += f" (request {rid})"
-        headers = {name: response.headers[name] for name in _KEPT_HEADERS if name in response.headers}
+        headers = {name: response.headers[name] for name in self._kept_headers if name in response.headers}
         return cls(
             self.redactor.text(text),
             status_code=status,

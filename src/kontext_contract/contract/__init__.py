@@ -10,38 +10,55 @@ validator factory (:class:`SchemaValidator`) and the one builder of fal's 422 ``
 
 from ._document import ContractError, load_document
 from ._model import (
+    ALREADY_COMPLETED,
+    CANCEL_ANSWERS,
+    CANCEL_OK,
+    CANCELLATION_REQUESTED,
     COMPLETED,
+    FLAG_SPELLINGS,
     IN_PROGRESS,
     IN_QUEUE,
+    NOT_FOUND,
     PROVIDER_DEFAULTS,
     QUEUE_STATES,
     REQUEST_ROLES,
     ROLES,
+    TERMINAL_STATES,
     URL_FIELDS,
     ContractModel,
     EndpointModel,
     Operation,
+    Parameter,
     ProviderFacts,
     Response,
     Route,
 )
+from ._providers import providers
 from ._validation import SchemaValidator, error_items, json_schema, pydantic_msg
 from ._values import NoValue, value_for
 
 __all__ = [
+    "ALREADY_COMPLETED",
+    "CANCELLATION_REQUESTED",
+    "CANCEL_ANSWERS",
+    "CANCEL_OK",
     "COMPLETED",
+    "FLAG_SPELLINGS",
     "IN_PROGRESS",
     "IN_QUEUE",
+    "NOT_FOUND",
     "PROVIDER_DEFAULTS",
     "QUEUE_STATES",
     "REQUEST_ROLES",
     "ROLES",
+    "TERMINAL_STATES",
     "URL_FIELDS",
     "ContractError",
     "ContractModel",
     "EndpointModel",
     "NoValue",
     "Operation",
+    "Parameter",
     "ProviderFacts",
     "Response",
     "Route",
@@ -49,6 +66,7 @@ __all__ = [
     "error_items",
     "json_schema",
     "load_document",
+    "providers",
     "pydantic_msg",
     "value_for",
 ]

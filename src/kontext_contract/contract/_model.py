@@ -35,17 +35,25 @@ from ._document import ContractError, load_document
 from ._validation import SchemaValidator
 
 __all__ = [
+    "ALREADY_COMPLETED",
+    "CANCELLATION_REQUESTED",
+    "CANCEL_ANSWERS",
+    "CANCEL_OK",
     "COMPLETED",
+    "FLAG_SPELLINGS",
     "IN_PROGRESS",
     "IN_QUEUE",
+    "NOT_FOUND",
     "PROVIDER_DEFAULTS",
     "QUEUE_STATES",
     "REQUEST_ROLES",
     "ROLES",
+    "TERMINAL_STATES",
     "URL_FIELDS",
     "ContractModel",
     "EndpointModel",
     "Operation",
+    "Parameter",
     "ProviderFacts",
     "Response",
     "Route",
@@ -55,6 +63,30 @@ __all__ = [
 #: status operation states others is refused: a new state needs code (what to do while in it).
 IN_QUEUE, IN_PROGRESS, COMPLETED = "IN_QUEUE", "IN_PROGRESS", "COMPLETED"
 QUEUE_STATES = (IN_QUEUE, IN_PROGRESS, COMPLETED)
+#: the states after which nothing changes: a request's state is read from the ``status`` field, never the code
+TERMINAL_STATES = (COMPLETED,)
+#: the answers of cancel (fal docs "Queue"; fal's cancel reference page): removed from the queue (``OK``), a
+#: running request asked to stop, already done, unknown id. Which status code carries each is the contract's
+#: (:meth:`ContractModel.cancel_code`); a contract stating another answer is refused (it needs code).
+CANCEL_OK, CANCELLATION_REQUESTED, ALREADY_COMPLETED, NOT_FOUND = (
+    "OK",
+    "CANCELLATION_REQUESTED",
+    "ALREADY_COMPLETED",
+    "NOT_FOUND",
+)
+CANCEL_ANSWERS = (CANCEL_OK, CANCELLATION_REQUESTED, ALREADY_COMPLETED, NOT_FOUND)
+#: how a flag parameter's values read (the ``logs`` query flag: fal-js sends ``1``/``0``, fal_client
+#: ``true``/``false``; docs/sources.md §3.1). Which of them a flag takes is its schema's enum in the contract.
+FLAG_SPELLINGS: Mapping[str, bool] = {
+    "1": True,
+    "true": True,
+    "yes": True,
+    "on": True,
+    "0": False,
+    "false": False,
+    "no": False,
+    "off": False,
+}
 #: the roles of ``x-fal-role``: fal's names for the flow (fal_client ``submit``/``status``/``result``/
 #: ``cancel``/``run``; fal-js ``queue.streamStatus``).
 ROLES = ("submit", "run", "status", "status-stream", "result", "cancel")
@@ -94,6 +126,68 @@ class Response:
     media: Mapping[str, Any]
     required_headers: tuple[str, ...]
     description: str
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A parameter of the contract named by its component (``$.components.parameters.<component>``): the
+    contract's name and place for it, whatever they become.
+
+    Attributes:
+        component: e.g. ``RequestTimeout``, ``FalWebhook``, ``Logs``.
+        name: the parameter's name as sent (``X-Fal-Request-Timeout``, ``fal_webhook``, ``logs``).
+        location: ``query``, ``header``, ``path`` or ``cookie``.
+        schema: its schema, folded (``$ref``/``allOf`` resolved).
+    """
+
+    component: str
+    name: str
+    location: str
+    schema: Mapping[str, Any]
+
+    @property
+    def true_values(self) -> tuple[str, ...]:
+        """The values of its enum that read as true (:data:`FLAG_SPELLINGS`), document order."""
+        return tuple(str(v) for v in self.schema.get("enum") or [] if FLAG_SPELLINGS.get(str(v).lower()))
+
+    @property
+    def false_values(self) -> tuple[str, ...]:
+        """The values of its enum that read as false, document order."""
+        return tuple(
+            str(v) for v in self.schema.get("enum") or [] if FLAG_SPELLINGS.get(str(v).lower()) is False
+        )
+
+    def is_true(self, value: str | None) -> bool:
+        """Whether ``value`` (as received; case and surrounding space ignored) turns the flag on: one of
+        :attr:`true_values`."""
+        if value is None:
+            return False
+        wanted = value.strip().lower()
+        return any(wanted == v.lower() for v in self.true_values)
+
+    def flag(self, on: bool) -> str:
+        """The value to send for ``on``: the first true (or false) value of its enum.
+
+        Raises:
+            ContractError: the enum has none.
+        """
+        found = self.true_values if on else self.false_values
+        if not found:
+            raise ContractError(
+                f"$.components.parameters.{self.component}.schema.enum: expected a "
+                f"{'true' if on else 'false'} value ({', '.join(k for k, v in FLAG_SPELLINGS.items() if v is on)}), "
+                f"found {list(self.schema.get('enum') or [])}"
+            )
+        return found[0]
+
+    def lookup(self, query: Mapping[str, Any], headers: Mapping[str, Any]) -> Any:
+        """Its value in a request: from ``query`` (name as is) or ``headers`` (lower-case names), by its
+        location; None when absent."""
+        if self.location == "query":
+            return query.get(self.name)
+        if self.location == "header":
+            return headers.get(self.name.lower())
+        return None
 
 
 @dataclass(frozen=True)
@@ -681,7 +775,9 @@ class ContractModel:
             if foreign:
                 owner = op.request_prefix.rsplit("/", 1)[0]
                 tail = _template_regex(op.path[len(owner) :]).pattern
-                routes.append((re.compile("/[^/]+" * owner.count("/") + tail), op))
+                # the app it hands out may have another number of segments than the contract's owner
+                # (fal-ai/flux-1 for /fal-ai/flux-pro/kontext in fal's per-endpoint layout)
+                routes.append((re.compile("(?:/[^/]+)+" + tail), op))
         return routes
 
     def built_under_endpoint(self, path: str) -> bool:
@@ -832,6 +928,11 @@ class ContractModel:
                 found = self._validators[key] = SchemaValidator(schema, self.components)
             return found
 
+    def schema_errors(self, schema: Any, instance: Any, limit: int = 3) -> list[str]:
+        """Up to ``limit`` messages of ``instance`` against ``schema`` (a schema of this document):
+        ``at images.0.width: ...``; empty when it is valid."""
+        return self.validator(schema).messages(instance, limit=limit)
+
     def output_model_name(self, endpoint_id: str) -> str:
         """The name of the endpoint's output schema, which is its generated model's name.
 
@@ -844,6 +945,176 @@ class ContractModel:
                 f"{self.source}: no run operation with a named output schema for {endpoint_id}"
             )
         return name
+
+    # -- parameters, headers and answers by their contract names ------------------------------------
+
+    def find_parameter(self, component: str) -> Parameter | None:
+        """The parameter ``$.components.parameters.<component>`` (e.g. ``RequestTimeout``), or None."""
+        raw = ((self.document.get("components") or {}).get("parameters") or {}).get(component)
+        raw = resolve_ref(self.document, raw)
+        if not isinstance(raw, Mapping) or not raw.get("name"):
+            return None
+        return Parameter(
+            component, str(raw["name"]), str(raw.get("in", "query")), fold(self.document, raw.get("schema"))
+        )
+
+    def parameter(self, component: str) -> Parameter:
+        """:meth:`find_parameter`, required.
+
+        Raises:
+            ContractError: the document has no such parameter (the message names its JSONPath).
+        """
+        found = self.find_parameter(component)
+        if found is None:
+            raise ContractError(
+                f"{self.source}: $.components.parameters.{component}: expected a parameter with a name, found none"
+            )
+        return found
+
+    @cached_property
+    def _header_names(self) -> dict[str, str]:
+        """Response header component -> the (lower-case) name a response declares it under."""
+        out: dict[str, str] = {}
+        responses: list[Any] = list(((self.document.get("components") or {}).get("responses") or {}).values())
+        for op in self.operations.values():
+            responses.extend((op.spec.get("responses") or {}).values())
+        for response in responses:
+            headers = response.get("headers") if isinstance(response, Mapping) else None
+            for name, header in (headers or {}).items():
+                ref = header.get("$ref") if isinstance(header, Mapping) else None
+                if isinstance(ref, str) and ref.startswith("#/components/headers/"):
+                    out.setdefault(ref.rsplit("/", 1)[-1], str(name).lower())
+        return out
+
+    def find_header_name(self, component: str) -> str | None:
+        """:meth:`header_name`, or None when no response declares the header."""
+        return self._header_names.get(component)
+
+    def header_name(self, component: str) -> str:
+        """The lower-case name of the response header ``$.components.headers.<component>`` (e.g.
+        ``RequestIdHeader`` -> ``x-fal-request-id``), as the responses that declare it name it.
+
+        Raises:
+            ContractError: no response declares it.
+        """
+        found = self._header_names.get(component)
+        if found is None:
+            raise ContractError(
+                f"{self.source}: no response declares a header $ref '#/components/headers/{component}'"
+            )
+        return found
+
+    @cached_property
+    def request_id_header(self) -> str:
+        """The response header carrying fal's request id (``x-fal-request-id``; ``RequestIdHeader``)."""
+        return self.header_name("RequestIdHeader")
+
+    @cached_property
+    def submit_state(self) -> str:
+        """The queue state a submit answers with (``IN_QUEUE``): the ``status`` enum of the submits' 200.
+
+        Raises:
+            ContractError: the 200 schema states no single state.
+        """
+        found: set[str] = set()
+        for endpoint in self.endpoints.values():
+            schema = endpoint.submit.response(200).media.get("application/json")
+            status = fold(self.document, (fold(self.document, schema).get("properties") or {}).get("status"))
+            found.update(str(v) for v in status.get("enum") or [])
+        if len(found) != 1:
+            raise ContractError(
+                f"{self.source}: the submits' 200 schema: expected one queue state in its status enum, "
+                f"found {sorted(found) or 'none'}"
+            )
+        return found.pop()
+
+    def stream_suffix(self, endpoint_id: str | None = None) -> str:
+        """What the status stream's path adds to the status path (``/stream``): a client appends it to a
+        request's ``status_url``.
+
+        Raises:
+            ContractError: the stream's path is not under the status path.
+        """
+        status = self.request_operation("status", endpoint_id).path
+        stream = self.request_operation("status-stream", endpoint_id).path
+        if not stream.startswith(status):
+            raise ContractError(
+                f"{self.source}: the status stream's path {stream} is not under the status path {status}"
+            )
+        return stream[len(status) :]
+
+    def cancel_answers(self, endpoint_id: str | None = None) -> dict[int, tuple[str, ...]]:
+        """Status code -> the answers (:data:`CANCEL_ANSWERS`) cancel gives with it: a response's
+        ``x-fal-status`` list where it states one, else its schema's ``status`` enum when that has a
+        single value (``CancelAccepted``: ``OK``).
+
+        Raises:
+            ContractError: an answer the code does not know.
+        """
+        op = self.request_operation("cancel", endpoint_id)
+        out: dict[int, tuple[str, ...]] = {}
+        for code in op.codes():
+            if not code.isdigit():
+                continue
+            raw = resolve_ref(op.doc, (op.spec.get("responses") or {}).get(code))
+            stated = raw.get("x-fal-status") if isinstance(raw, Mapping) else None
+            if isinstance(stated, list):
+                values = tuple(str(v) for v in stated)
+            else:
+                schema = op.response(code).media.get("application/json")
+                status = fold(
+                    self.document, (fold(self.document, schema).get("properties") or {}).get("status")
+                )
+                enum = [str(v) for v in status.get("enum") or []]
+                values = tuple(enum) if len(enum) == 1 else ()
+            unknown = [v for v in values if v not in CANCEL_ANSWERS]
+            if unknown:
+                raise ContractError(
+                    f"{self.source}: {op.where}.responses['{code}']: cancel answer(s) {', '.join(unknown)}; "
+                    f"expected only {', '.join(CANCEL_ANSWERS)} (a new answer needs code: docs/pipeline.md)"
+                )
+            if values:
+                out[int(code)] = values
+        return out
+
+    def cancel_code(self, answer: str, endpoint_id: str | None = None) -> int:
+        """The status code cancel answers ``answer`` (one of :data:`CANCEL_ANSWERS`) with, the lowest if several.
+
+        Raises:
+            ContractError: the contract states no code for it.
+        """
+        codes = [code for code, values in self.cancel_answers(endpoint_id).items() if answer in values]
+        if not codes:
+            raise ContractError(
+                f"{self.source}: the cancel operation states no status code answering {answer}"
+            )
+        return min(codes)
+
+    def find_operation(self, name: str) -> Operation | None:
+        """A request operation by role (:data:`REQUEST_ROLES`), or any operation by operationId (the run
+        operations possibly from the reference), or None."""
+        if name in REQUEST_ROLES:
+            return next((op for op in self.request_operations if op.role == name), None)
+        return self.operations.get(name)
+
+    def require(self, roles: tuple[str, ...] = REQUEST_ROLES) -> ContractModel:
+        """This model, once it has an operation of each of ``roles``.
+
+        Raises:
+            ContractError: one is missing (the message names the document and the roles).
+        """
+        missing = [role for role in roles if self.find_operation(role) is None]
+        if missing:
+            raise ContractError(f"{self.source}: no operation with x-fal-role: {', '.join(missing)}")
+        return self
+
+    def default_endpoint(self) -> str:
+        """The endpoint a check or a test uses when none is asked for: the first the provider documents
+        (``x-provider.documented_endpoints``) that the document has, else the first submit's."""
+        for endpoint in self.provider.documented_endpoints:
+            if endpoint in self.endpoints:
+                return endpoint
+        return next(iter(self.endpoints))
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:

@@ -24,7 +24,17 @@ from starlette.applications import Starlette
 
 from .._layout import Layout
 from .._webhook_scheme import JWKS_PATH
-from ..contract import COMPLETED, ContractError, ContractModel, EndpointModel, load_document
+from ..contract import (
+    ALREADY_COMPLETED,
+    CANCELLATION_REQUESTED,
+    COMPLETED,
+    NOT_FOUND,
+    ContractError,
+    ContractModel,
+    EndpointModel,
+    Parameter,
+    load_document,
+)
 from ._config import MockConfig
 from ._images import parse_name
 from ._signing import WebhookSigner
@@ -124,17 +134,10 @@ def _base(scope: Scope) -> str:
     return f"{scheme if scheme in ('http', 'https') else 'http'}://{host}"
 
 
-def _request_id_header(value: str) -> tuple[bytes, bytes]:
-    return (b"x-fal-request-id", value.encode("latin-1", "replace"))
-
-
-def _echoed_id_headers(value: str) -> list[tuple[bytes, bytes]]:
-    """``x-fal-request-id`` echoing a client's id, only when it is a plain token (printable ASCII, no
-    space, at most 128 characters): a control character in a header would make the server refuse the
-    whole answer and close the connection."""
-    if 0 < len(value) <= 128 and all(33 <= ord(c) <= 126 for c in value):
-        return [_request_id_header(value)]
-    return []
+def _plain_token(value: str) -> bool:
+    """A value fit to echo in a header: printable ASCII, no space, at most 128 characters (a control
+    character in a header would make the server refuse the whole answer and close the connection)."""
+    return 0 < len(value) <= 128 and all(33 <= ord(c) <= 126 for c in value)
 
 
 def _not_allowed(allow: str) -> _Problem:
@@ -160,6 +163,14 @@ class MockApp(Starlette):
         self.model = state.model
         model = state.model
         self._runs: dict[str, EndpointModel] = {}
+        # the contract's names for what the mock reads and writes (docs/pipeline.md "The contract model")
+        self._rid = model.request_id_header.encode()
+        self._timeout_type = model.header_name("RequestTimeoutType").encode()
+        self._error_type = model.header_name("ErrorType").encode()
+        self._retryable = model.header_name("Retryable").encode()
+        self._webhook = model.find_parameter("FalWebhook")
+        self._request_timeout = model.find_parameter("RequestTimeout")
+        self._logs = model.find_parameter("Logs")
         if model.provider.sync_api:
             for endpoint in model.endpoints.values():
                 route = model.run_path(endpoint.endpoint_id)
@@ -174,6 +185,14 @@ class MockApp(Starlette):
             await self._dispatch(scope, receive, send)
         except _Problem as problem:
             await _send_json(send, problem.status, problem.body, problem.headers)
+
+    def _request_id_header(self, value: str) -> tuple[bytes, bytes]:
+        """The contract's request-id response header (``RequestIdHeader``: ``x-fal-request-id``)."""
+        return (self._rid, value.encode("latin-1", "replace"))
+
+    def _echoed_id_headers(self, value: str) -> list[tuple[bytes, bytes]]:
+        """The request-id header echoing a client's id, only when it is a plain token."""
+        return [self._request_id_header(value)] if _plain_token(value) else []
 
     # -- dispatch ----------------------------------------------------------------------------------
 
@@ -240,21 +259,23 @@ class MockApp(Starlette):
         req = state.requests.get(request_id)
         if req is None:
             if role == "cancel":
-                raise _Problem(404, {"status": "NOT_FOUND"}, _echoed_id_headers(request_id))
-            raise _Problem(404, {"detail": "Request not found"}, _echoed_id_headers(request_id))
-        rid = [_request_id_header(req.id)]
+                raise _Problem(
+                    self.model.cancel_code(NOT_FOUND),
+                    {"status": NOT_FOUND},
+                    self._echoed_id_headers(request_id),
+                )
+            raise _Problem(404, {"detail": "Request not found"}, self._echoed_id_headers(request_id))
+        rid = [self._request_id_header(req.id)]
         if role == "status":
             if state.state_of(req, now) == COMPLETED:
                 await state.ensure_checked(req)
-            code, body = state.status_body(req, now, with_logs=_logs_flag(scope))
+            code, body = state.status_body(req, now, with_logs=_flag(scope, self._logs))
             await _send_json(send, code, body, rid)
         elif role == "status-stream":
             await self._stream(req, scope, receive, send)
         elif role == "cancel":
-            if state.cancel(req, now):
-                await _send_json(send, 202, {"status": "CANCELLATION_REQUESTED"}, rid)
-            else:
-                await _send_json(send, 400, {"status": "ALREADY_COMPLETED"}, rid)
+            answer = CANCELLATION_REQUESTED if state.cancel(req, now) else ALREADY_COMPLETED
+            await _send_json(send, self.model.cancel_code(answer), {"status": answer}, rid)
         else:
             if state.state_of(req, now) != COMPLETED:
                 await _send_json(send, 400, {"detail": "Request is still in progress"}, rid)
@@ -326,7 +347,7 @@ class MockApp(Starlette):
                 send,
                 429,
                 {"detail": "Too many requests: rate limit exceeded"},
-                [(b"retry-after", retry), _request_id_header(self.mock.new_id())],
+                [(b"retry-after", retry), self._request_id_header(self.mock.new_id())],
             )
             return True
         status = int(kind)
@@ -350,10 +371,8 @@ class MockApp(Starlette):
         self, endpoint: EndpointModel, scope: Scope, now: float, receive: Receive, send: Send
     ) -> None:
         body = await self._body(scope, receive)
-        query = _query(scope)
-        webhooks = query.get("fal_webhook") or [""]
-        webhook = webhooks[-1] or None
-        timeout = _timeout(scope)
+        webhook = _value(scope, self._webhook) or None
+        timeout = _timeout(scope, self._request_timeout)
         state = self.mock
         req = state.submit(
             endpoint,
@@ -366,19 +385,19 @@ class MockApp(Starlette):
         if state.timed_out(req):
             state.faults["request_timeout"] += 1
         answer: dict[str, Any] = {
-            "status": "IN_QUEUE",
+            "status": self.model.submit_state,
             "request_id": req.id,
             **state.urls(req),
             "queue_position": state.queue_position(req, now),
         }
         answer.update(self.model.provider.submit_extra_fields)
-        await _send_json(send, 200, answer, [_request_id_header(req.id)])
+        await _send_json(send, 200, answer, [self._request_id_header(req.id)])
 
     async def _stream(self, req: Req, scope: Scope, receive: Receive, send: Send) -> None:
         """Server-Sent Events: a ``data:`` line per change of the status, ``: ping`` comments every
         ``sse_ping_interval`` seconds, closed after COMPLETED (docs/sources.md §3.1)."""
         state = self.mock
-        with_logs = _logs_flag(scope)
+        with_logs = _flag(scope, self._logs)
         disconnected = asyncio.Event()
 
         async def watch() -> None:
@@ -396,7 +415,7 @@ class MockApp(Starlette):
                 "headers": [
                     (b"content-type", b"text/event-stream; charset=utf-8"),
                     (b"cache-control", b"no-cache"),
-                    _request_id_header(req.id),
+                    self._request_id_header(req.id),
                 ],
             }
         )
@@ -444,7 +463,7 @@ class MockApp(Starlette):
         state = self.mock
         state.runs[endpoint.endpoint_id] += 1
         rid = state.new_id()
-        timeout = _timeout(scope)
+        timeout = _timeout(scope, self._request_timeout)
         queue_wait = self.config.queue_delay
         if timeout is not None and timeout < queue_wait:
             await self._wait(timeout)
@@ -457,10 +476,10 @@ class MockApp(Starlette):
                 504,
                 {"detail": error, "error_type": "request_timeout"},
                 [
-                    _request_id_header(rid),
-                    (b"x-fal-request-timeout-type", b"user"),
-                    (b"x-fal-error-type", b"request_timeout"),
-                    (b"x-fal-retryable", b"false"),
+                    self._request_id_header(rid),
+                    (self._timeout_type, b"user"),
+                    (self._error_type, b"request_timeout"),
+                    (self._retryable, b"false"),
                 ],
             )
             return
@@ -468,7 +487,7 @@ class MockApp(Starlette):
         outcome, _ = await state.evaluate(
             endpoint, body, base=self.config.base_url or _base(scope), seed=state.new_seed()
         )
-        await _send_json(send, outcome.status, outcome.body, [_request_id_header(rid)])
+        await _send_json(send, outcome.status, outcome.body, [self._request_id_header(rid)])
 
     async def _wait(self, seconds: float) -> None:
         if seconds <= 0:
@@ -585,13 +604,25 @@ _STORAGE_PREFIX = "/_mock/storage/"
 _KINDS = {"status": "status", "status-stream": "stream", "result": "result", "cancel": "cancel"}
 
 
-def _logs_flag(scope: Scope) -> bool:
-    values = _query(scope).get("logs") or [""]
-    return values[-1].strip().lower() in ("1", "true")
+def _value(scope: Scope, param: Parameter | None) -> str | None:
+    """The (last) value of the contract's parameter ``param`` in the request, by its name and location."""
+    if param is None:
+        return None
+    if param.location == "header":
+        return _header(scope, param.name.lower().encode("latin-1"))
+    if param.location == "query":
+        values = _query(scope).get(param.name)
+        return values[-1] if values else None
+    return None
 
 
-def _timeout(scope: Scope) -> float | None:
-    raw = _header(scope, b"x-fal-request-timeout")
+def _flag(scope: Scope, param: Parameter | None) -> bool:
+    """Whether the flag parameter (``Logs``) is on: one of its enum's true values (1, true)."""
+    return param is not None and param.is_true(_value(scope, param))
+
+
+def _timeout(scope: Scope, param: Parameter | None) -> float | None:
+    raw = _value(scope, param)
     if raw is None:
         return None
     try:

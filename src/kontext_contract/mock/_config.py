@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from ..contract import providers
+
 __all__ = [
     "DEFAULT_KEYS",
     "PROVIDERS",
@@ -19,8 +21,9 @@ __all__ = [
 #: message, one whose timestamp is 600 s old (outside fal's ±300 s), one delivered twice with the same headers
 WEBHOOK_FAULT_KINDS: tuple[str, ...] = ("bad-signature", "stale-timestamp", "duplicate")
 
-#: The provider profiles: one document each in ``openapi/providers/{name}.openapi.yaml``.
-PROVIDERS: tuple[str, ...] = ("fal", "relay-a", "chainhub", "relay-b")
+#: The provider profiles when this module was imported: one per document in
+#: ``openapi/providers/{name}.openapi.yaml`` (:func:`kontext_contract.contract.providers`, the one list).
+PROVIDERS: tuple[str, ...] = providers()
 
 #: The mock's own test keys, by auth scheme of the profile (``x-provider.auth.scheme``). These are not
 #: secrets: the mock prints them on start.
@@ -159,10 +162,9 @@ class MockConfig:
     max_upload_store_bytes: int = 256 * 1024 * 1024
 
     def __post_init__(self) -> None:
-        if self.provider not in PROVIDERS:
-            raise MockConfigError(
-                "provider", f"is unknown: {self.provider!r}; expected one of {', '.join(PROVIDERS)}"
-            )
+        known = providers()
+        if self.provider not in known:
+            raise MockConfigError("provider", f"is unknown: {self.provider!r}; expected one of {', '.join(known)}")
         for name in ("queue_delay", "processing_delay", "request_ttl", "clock_step", "webhook_timeout"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
