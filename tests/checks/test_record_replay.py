@@ -18,10 +18,10 @@ from haralyzer import HarEntry, HarParser
 
 from kontext_contract._redact import Redactor
 from kontext_contract.checks import Options, Report, mock_target, run_checks
-from kontext_contract.contract import ContractModel
 from kontext_contract.checks._har import Recorder, RecordingProblem, load_har, write_har
 from kontext_contract.checks._matrix import embedded_mock_config
 from kontext_contract.checks._replay import recording_document, replay
+from kontext_contract.contract import ContractModel
 from kontext_contract.mock import PROVIDERS, MockServer
 
 from ._relays import CANARY, CanaryEcho, PlantedRelay

@@ -760,7 +760,7 @@ def repeated_submit_accepted(ctx: Context) -> Outcome:
     breaks a client's retry after a timeout and any batch of identical inputs."""
     main: QueueRun = ctx.data(MAIN)
     again: QueueRun = ctx.data(REPEAT)
-    op = ctx.contract.submit(ctx.endpoint_id)
+    op = ctx.contract.endpoint(ctx.endpoint_id).submit
     sent = f"{again.submit.request_line()} twice with the same body"
     expected = _schema_name(ctx, op.operation_id, 200) + " with a new request_id"
     answer = again.submit.answer()

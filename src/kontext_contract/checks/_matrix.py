@@ -144,7 +144,7 @@ def run_relays(
         key = spec.key()
         if key is None:
             report = Report(spec.name, spec.base_url, list(options.endpoints), max_paid_submits)
-            report.document = contract.path
+            report.document = contract.source
             report.error = f"no key: set ${spec.key_env}; nothing was sent"
         else:
             report = run_checks(relay_target(spec, key, contract), options)

@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..client._providers import Secret
-from ._context import Check, Options
 from ..contract import ContractModel
+from ._context import Check, Options
 from ._har import Recorder, Recording, ReplayTransport, build_har
 from ._model import Report, Result
 from ._runner import Target, run_checks
@@ -49,7 +49,7 @@ def recording_document(
         "recorded_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "name": target.shown_name,
         "provider": target.contract.name,
-        "document": target.contract.path,
+        "document": target.contract.source,
         "base_url": target.base_url,
         "run_base_url": target.run_base_url,
         "scheme": target.scheme,
@@ -140,7 +140,7 @@ def replay(
         base_url=str(meta["base_url"]),
         run_base_url=meta.get("run_base_url"),
         key=Secret(REPLAY_KEY),
-        scheme=str(meta.get("scheme") or contract.auth_scheme),
+        scheme=str(meta.get("scheme") or contract.provider.auth_scheme),
         mock=bool(meta.get("mock")),
         name=str(meta.get("name") or contract.name),
     )

@@ -298,7 +298,7 @@ def run_checks(
         endpoints=list(options.endpoints),
         max_paid_submits=options.max_paid_submits,
         mock=target.mock,
-        document=target.contract.path,
+        document=target.contract.source,
     )
     session = _session(target, options, transport, wrap)
     state = RunState(target.contract, session, options, target.scheme)

@@ -26,7 +26,7 @@ from ..checks._model import Report, Result
 from ..checks._report import write_reports
 from ..checks._runner import Target, plan_run, run_checks
 from ..client._providers import Secret
-from ..contract import ContractError, ContractModel
+from ..contract import ContractError, ContractModel, providers
 from ._options import (
     base_url_option,
     junit_option,

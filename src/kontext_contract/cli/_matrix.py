@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..contract import ContractError
 from ..checks._matrix import render_matrix, run_matrix
+from ..contract import ContractError
 from ._options import report_html_option, report_md_option, root_option
 
 __all__ = ["command"]

@@ -25,6 +25,8 @@ from urllib.parse import urlsplit
 
 import click
 
+from ..contract import providers
+
 __all__ = [
     "DOCUMENT_PROVIDERS",
     "base_url_option",
@@ -44,7 +46,7 @@ _MARKERS = (Path("openapi") / "kontext.openapi.yaml", Path("openapi") / "sources
 
 #: The provider documents shipped with the package (openapi/providers/NAME.openapi.yaml), as the
 #: --help texts name them; ``--provider`` itself accepts what the folder holds.
-DOCUMENT_PROVIDERS = ("fal", "relay-a", "chainhub", "relay-b")
+DOCUMENT_PROVIDERS = providers()  # the one list: the provider documents the build wrote
 
 
 def _use_root(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:

@@ -23,12 +23,11 @@ from ..client._errors import AmbiguousSubmitError, ConfigurationError, JournalEr
 from ..client._images import extension_for
 from ..client._journal import STATES, Entry, Journal, default_journal_path
 from ..client._providers import Provider
-from ._options import key_env_option, root_option, wait_timeout_option
+from ._options import DOCUMENT_PROVIDERS, key_env_option, root_option, wait_timeout_option
 
 __all__ = ["command", "generate_journal", "generate_journal_options", "requests_group"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-_DOCUMENTED = ("fal", "relay-a", "chainhub", "relay-b")
 
 
 def _say(text: str, *, err: bool = False) -> None:
@@ -221,7 +220,7 @@ def _provider_for(entry: Entry, key_env: str | None) -> Provider:
     name = entry.provider
     if name.startswith("mock-"):
         return Provider.mock(entry.base_url, profile=name.removeprefix("mock-"))
-    if name in _DOCUMENTED or (name == "relay" and key_env):
+    if name in DOCUMENT_PROVIDERS or (name == "relay" and key_env):
         return _provider(name, entry.base_url, None, key_env)
     raise click.UsageError(
         f"entry {entry.id[:12]} was sent to provider {name!r} ({entry.base_url}), which has no provider "

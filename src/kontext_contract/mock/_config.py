@@ -164,7 +164,9 @@ class MockConfig:
     def __post_init__(self) -> None:
         known = providers()
         if self.provider not in known:
-            raise MockConfigError("provider", f"is unknown: {self.provider!r}; expected one of {', '.join(known)}")
+            raise MockConfigError(
+                "provider", f"is unknown: {self.provider!r}; expected one of {', '.join(known)}"
+            )
         for name in ("queue_delay", "processing_delay", "request_ttl", "clock_step", "webhook_timeout"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
