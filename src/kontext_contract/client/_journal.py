@@ -516,8 +516,19 @@ class Journal:
         conn.execute(f"PRAGMA synchronous = {synchronous}")
 
     def _ids(self) -> tuple[int, int]:
-        app = int(self._conn.execute("PRAGMA application_id").fetchone()[0])
-        version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+        """The file's application id and schema version, read in one read transaction: two autocommit
+        reads could see another process's creation of the journal between them (the version set, the id
+        not yet), which once read as "a database of something else" under the crash loop."""
+        conn = self._conn
+        own = not conn.in_transaction
+        if own:
+            conn.execute("BEGIN")
+        try:
+            app = int(conn.execute("PRAGMA application_id").fetchone()[0])
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        finally:
+            if own:
+                conn.execute("COMMIT")
         return app, version
 
     def _not_a_journal(self) -> JournalError:
