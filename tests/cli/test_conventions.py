@@ -190,6 +190,16 @@ MISTAKES = [
     (["generate", "a fox", "--provider", "relay-b"], {}, "--base-url"),
     (["generate", "a fox", "--base-url", "ftp://example.com"], {"FAL_KEY": "k:s"}, "--base-url"),
     (["generate", "a fox", "--run-base-url", "nope"], {"FAL_KEY": "k:s"}, "--run-base-url"),
+    (
+        ["generate", "a fox", "--run", "--base-url", "http://127.0.0.1:9"],
+        {"FAL_KEY": "k:s"},
+        "--run-base-url",
+    ),
+    (
+        ["generate", "a fox", "--run", "--provider", "relay-a", "--base-url", "http://127.0.0.1:9"],
+        {"RELAY_A_KEY": "k"},
+        "--run-base-url",
+    ),
     (["generate", "a fox", "--key-env", "NO_SUCH_VARIABLE_X"], {}, "--key-env"),
     (["generate", "a fox"], {"FAL_KEY": "", "FAL_KEY_ID": "", "FAL_KEY_SECRET": ""}, "--key-env"),
     (["generate", "a fox", "--provider", "relay"], {}, "--base-url"),

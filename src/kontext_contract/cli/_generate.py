@@ -106,7 +106,34 @@ def _provider(
         raise field_error(exc.field, exc.problem, _OPTIONS) from None
     if run_base_url is not None:
         provider = provider.with_options(run_base_url=run_base_url.rstrip("/"))
+    elif base_url is not None and name != "relay":
+        # --base-url the document's own queue host: its synchronous API is the document's too
+        from ..contract import ContractModel
+
+        facts = ContractModel.load(name).provider
+        if facts.sync_api and facts.run_base_url and base_url.rstrip("/") == (facts.queue_base_url or ""):
+            provider = provider.with_options(run_base_url=facts.run_base_url)
     return provider
+
+
+def _check_run(provider: Provider, base_url: str | None) -> None:
+    """``--run`` needs a synchronous API: exit 2 naming the option that gives one (nothing is sent).
+
+    Raises:
+        click.BadParameter: naming --run-base-url.
+    """
+    if provider.run_base_url is not None:
+        return
+    where = (
+        f"--base-url {base_url} is not the provider document's queue host, so its synchronous API is unknown"
+        if base_url
+        else f"{provider.name} has no synchronous API (run) in its provider document"
+    )
+    raise click.BadParameter(
+        f"--run needs the synchronous API's base URL: {where}; give it (e.g. the mock: {base_url or 'URL'}/run), "
+        "or drop --run to use the queue",
+        param_hint="--run-base-url",
+    )
 
 
 def _endpoint(explicit: str | None, images: int, use_max: bool) -> str:
@@ -377,6 +404,8 @@ def command(
         provider = _provider(provider_name, base_url, run_base_url, key_env, shown_name, auth)
     except ConfigurationError as exc:  # a provider document the client cannot use
         _usage(str(exc))
+    if use_run:
+        _check_run(provider, base_url)
     chosen = _endpoint(endpoint, len(images), use_max)
     body: dict[str, Any] = {"prompt": prompt}
     values = [_image_value(v) for v in images]
