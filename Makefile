@@ -89,10 +89,13 @@ test: setup ## everything CI runs: contract up to date, generated/ current, lint
 demo: setup ## the main job: build the contract from the five documents, verify the client, print a summary
 	$(BIN)/kontext-contract demo
 
-diff: spec ## rebuild the contract, then classify its changes since BASE (a git ref, default HEAD); exit 1 on breaking ones
-	@old=$$(mktemp --suffix=.yaml); trap 'rm -f "$$old"' EXIT; \
-	git show "$(BASE):openapi/kontext.openapi.yaml" > "$$old" || { echo "error: no openapi/kontext.openapi.yaml at $(BASE)" >&2; exit 2; }; \
-	$(BIN)/kontext-contract diff "$$old" openapi/kontext.openapi.yaml
+diff: spec ## rebuild the contract, then classify its changes since BASE (a git ref, default HEAD); fails on breaking ones
+	@status=0; $(BIN)/kontext-contract diff --base "$(BASE)" || status=$$?; \
+	case $$status in \
+	  0) ;; \
+	  1) echo "make diff: BREAKING changes since $(BASE) (kontext-contract diff exit 1; make can only exit 2, so CI runs 'kontext-contract diff --base REF' for 1 vs 2)" >&2; exit 1;; \
+	  *) echo "make diff: usage error or bad input (kontext-contract diff exit $$status)" >&2; exit $$status;; \
+	esac
 
 RECORDINGS ?=
 RELAYS ?=

@@ -7,6 +7,7 @@ refuses a built contract that is stale (an overlay edited since ``make spec``), 
 from __future__ import annotations
 
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -198,3 +199,33 @@ def test_diff_of_files_outside_a_project_is_unaffected(project: Layout, tmp_path
     shutil.copy(project.contract, new)
     code, out, err = _invoke("diff", str(old), str(new))
     assert code == 0 and "project:" not in err and "0 breaking" in out
+
+
+# -- diff --base REF (what CI runs: make cannot exit 1) ---------------------------------------------------------
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_diff_base_exits_1_on_a_breaking_change_and_2_on_a_bad_ref(project: Layout) -> None:
+    _git(project.root, "init", "-q")
+    _git(project.root, "add", "-A")
+    _git(project.root, "commit", "-qm", "base")
+    code, out, err = _invoke("diff", "--base", "HEAD", "--root", str(project.root))
+    assert code == 0, out + err
+    assert "HEAD:openapi/kontext.openapi.yaml" in out and "0 breaking" in out
+    _narrow_guidance(project)
+    assert _invoke("spec", "build", "--root", str(project.root))[0] == 0
+    code, out, err = _invoke("diff", "--base", "HEAD", "--root", str(project.root))
+    assert code == 1, out + err
+    assert "guidance_scale.maximum: 20 -> 10" in out
+    code, out, err = _invoke("diff", "--base", "no-such-ref", "--root", str(project.root))
+    assert code == 2 and "--base no-such-ref" in err and "no openapi/kontext.openapi.yaml" in err
+    code, _, err = _invoke("diff", "--base", "HEAD", "a.yaml", "b.yaml", "--root", str(project.root))
+    assert code == 2

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -16,15 +20,30 @@ __all__ = ["command"]
 
 
 @click.command("diff")
-@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("old", type=click.Path(path_type=Path), required=False)
 @click.argument("new", type=click.Path(path_type=Path), required=False)
+@click.option(
+    "--base",
+    metavar="REF",
+    default=None,
+    help="Take OLD from a git ref of the project (its openapi/kontext.openapi.yaml there), instead of a file.",
+)
 @report_json_option("the changes")
 @report_md_option("the changes")
 @root_option
 def command(
-    old: Path, new: Path | None, report_json: Path | None, report_md: Path | None, root: Path | None
+    old: Path | None,
+    new: Path | None,
+    base: str | None,
+    report_json: Path | None,
+    report_md: Path | None,
+    root: Path | None,
 ) -> None:
     """Classify every change from the contract OLD to NEW for a client: breaking or not, with its JSONPath.
+
+    With --base REF, OLD is the project's contract at that git ref and the one argument, if any, is NEW:
+    `kontext-contract diff --base origin/main` is what a CI job runs (make diff cannot exit 1: GNU make
+    exits 2 whenever a recipe fails).
 
     A file that is a built output of a project (openapi/kontext.openapi.yaml, openapi/providers/*) must be
     what that project's sources and overlays build now: a stale one (an overlay edited since `make spec`)
@@ -33,14 +52,57 @@ def command(
     --report-md also write it as JSON or Markdown.
 
     Exit status: 0 no breaking change, 1 breaking changes, 2 usage error (a document missing, not valid
-    OpenAPI, or a stale built contract).
+    OpenAPI, a stale built contract, a git ref without the contract).
     """
+    if base is not None:
+        if new is not None:
+            raise click.UsageError("--base takes the place of OLD: give at most one file (NEW)")
+        layout = project_layout(root)
+        with _at_ref(layout.root, base) as old_file:
+            _diff(old_file, old or layout.contract, report_json, report_md, shown=f"{base}:{_CONTRACT}")
+        return
+    if old is None:
+        raise click.UsageError("give OLD (a contract file) or --base REF")
+    if new is None:
+        new = project_layout(root).contract
+    _diff(old, new, report_json, report_md)
+
+
+_CONTRACT = "openapi/kontext.openapi.yaml"
+
+
+@contextmanager
+def _at_ref(root: Path, ref: str) -> Iterator[Path]:
+    """The project's contract at git ref ``ref``, as a temporary file (removed afterwards).
+
+    Raises:
+        SystemExit: 2, naming the ref, when git cannot show the contract there.
+    """
+    proc = subprocess.run(
+        ["git", "show", f"{ref}:{_CONTRACT}"], cwd=root, capture_output=True, check=False, timeout=60
+    )
+    if proc.returncode != 0:
+        reason = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        click.echo(
+            f"error: --base {ref}: no {_CONTRACT} at that git ref in {root}"
+            + (f" ({reason[-1]})" if reason else ""),
+            err=True,
+        )
+        sys.exit(2)
+    with tempfile.TemporaryDirectory(prefix="kontext-diff-") as folder:
+        path = Path(folder) / "base.openapi.yaml"
+        path.write_bytes(proc.stdout)
+        yield path
+
+
+def _diff(
+    old: Path, new: Path, report_json: Path | None, report_md: Path | None, *, shown: str | None = None
+) -> None:
+    """Print (and write) the classified changes from ``old`` to ``new``; exit 1 on a breaking one."""
     from ..drift import ContractLoadError, diff_documents, load_contract
     from ..drift._report import render_changes
     from ..pipeline import write_atomic
 
-    if new is None:
-        new = project_layout(root).contract
     for path in (old, new):
         _refuse_stale(path)
     try:
@@ -48,10 +110,11 @@ def command(
     except ContractLoadError as exc:
         click.echo(f"error: {exc.render()}", err=True)
         sys.exit(2)
-    click.echo(render_changes(changes, "text", old=str(old), new=str(new)), nl=False)
+    label = shown or str(old)
+    click.echo(render_changes(changes, "text", old=label, new=str(new)), nl=False)
     for target, fmt in ((report_json, "json"), (report_md, "markdown")):
         if target is not None:
-            write_atomic(target, render_changes(changes, fmt, old=str(old), new=str(new)))
+            write_atomic(target, render_changes(changes, fmt, old=label, new=str(new)))
     sys.exit(1 if any(c.breaking for c in changes) else 0)
 
 
