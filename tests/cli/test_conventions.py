@@ -242,3 +242,24 @@ def test_root_reads_that_folder(tmp_path: Path, layout: object) -> None:
     result = CliRunner().invoke(main, ["check", "--root", str(tmp_path), "--dry-run"])
     assert result.exit_code == 2 and str(tmp_path) in result.output, result.output
     assert _layout.shipped_root() != tmp_path.resolve()  # only for that command
+
+
+def _exit_table(path: tuple[str, ...]) -> str:
+    text = " ".join(_help(path).split())
+    start = text.index("Exit status: 0 ")
+    return text[start : text.index(" Options:", start)]
+
+
+def test_generate_and_check_list_one_table_of_exit_statuses() -> None:
+    """``generate`` and ``check`` share cli._exit: the same statuses, the same words, in both --help texts,
+    and the numbers each command exits with are the table's."""
+    from kontext_contract.cli import _exit
+
+    table = _exit_table(("generate",))
+    assert table == _exit_table(("check",))
+    assert table == " ".join(_exit.HELP.split())
+    for status in (_exit.OK, _exit.FAILED, _exit.USAGE, _exit.INTERRUPTED):
+        assert f" {status} " in f" {table}"
+    for name in ("_generate.py", "_check.py"):
+        code = (CLI_PACKAGE / name).read_text(encoding="utf-8")
+        assert not re.search(r"sys\.exit\(\d+\)|return [0-9]+\b", code), f"{name}: exits with a bare number"

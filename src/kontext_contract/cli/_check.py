@@ -1,7 +1,7 @@
 """``kontext-contract check``: one provider against the contract, a battery of named checks.
 
-Exit status: 0 compatible (every check PASS or SKIP); 1 incompatibilities found (a FAIL);
-2 usage or connection error (bad option, no key, unreachable base URL, a key rejected with every scheme,
+Exit status (``cli._exit``, the table ``generate`` shares): 0 compatible (every check PASS or SKIP);
+1 incompatibilities found (a FAIL); 2 usage or connection error (bad option, no key, unreachable base URL, a key rejected with every scheme,
 HTML or garbage where the contract expects JSON, a provider document lacking what a check needs);
 130 interrupted by Ctrl-C. Reports asked for are written after every check, so an interrupted or stopped
 run leaves a report marked ``"complete": false``.
@@ -27,6 +27,7 @@ from ..checks._report import write_reports
 from ..checks._runner import Target, plan_run, run_checks
 from ..client._providers import Secret
 from ..contract import ContractError, ContractModel, providers
+from . import _exit
 from ._options import (
     base_url_option,
     junit_option,
@@ -77,11 +78,12 @@ def _key_from_env(contract: ContractModel, key_env: str | None, *, required: boo
 
 
 def _exit_status(report: Report) -> int:
+    """The report's exit status in the table ``generate`` shares (``cli._exit``)."""
     if report.interrupted:
-        return 130
+        return _exit.INTERRUPTED
     if report.error:
-        return 2
-    return 0 if report.compatible else 1
+        return _exit.USAGE
+    return _exit.OK if report.compatible else _exit.FAILED
 
 
 class _Progress:
@@ -222,6 +224,7 @@ class _Progress:
 )
 @report_html_option("the report (evidence, images, cost)")
 @root_option
+@_exit.documented
 def command(
     base_url: str | None,
     auth: str | None,
@@ -255,8 +258,7 @@ def command(
     Any relay: --provider relay --name NAME --base-url URL --auth bearer|key --key-env VAR (held to fal's
     provider document). --record FILE.har keeps the run; --replay FILE.har evaluates it again, offline.
 
-    Exit status: 0 compatible, 1 incompatibilities found (with --fail-on-turn: a verdict turned since the
-    recording), 2 usage or connection error, 130 interrupted.
+    With --replay --fail-on-turn, exit status 1 means a verdict turned since the recording.
     """
     if replay_path is not None:
         for option, value in (
@@ -378,7 +380,7 @@ def _replay(
         report = replay(recording, on_result=line)
     except ContractError as exc:
         click.echo(f"error: the contract: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(_exit.USAGE)
     try:
         write_reports(report, str, **paths)
         if report_html is not None:
@@ -387,7 +389,7 @@ def _replay(
             write_html(report_html, render_html(report))
     except OSError as exc:
         click.echo(f"error: cannot write a report: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(_exit.USAGE)
     turned = [r for r in report.results if r.evidence.change]
     changed = (report.replay or {}).get("contract_changed")
     counts = report.counts()
@@ -402,9 +404,9 @@ def _replay(
     )
     if report.error:
         click.echo(f"error: {report.error}", err=True)
-        sys.exit(2)
+        sys.exit(_exit.USAGE)
     if fail_on_turn:
-        sys.exit(1 if turned else 0)
+        sys.exit(_exit.FAILED if turned else _exit.OK)
     sys.exit(_exit_status(report))
 
 
@@ -442,7 +444,7 @@ def _no_key(
         except OSError as exc:
             message += f"; cannot write a report: {exc}"
     click.echo(f"error: {message}", err=True)
-    sys.exit(2)
+    sys.exit(_exit.USAGE)
 
 
 def _dry_run(
@@ -490,7 +492,7 @@ def _dry_run(
             "the real run would stop here, before sending anything",
             err=True,
         )
-        sys.exit(2)
+        sys.exit(_exit.USAGE)
 
 
 def _run(
@@ -556,7 +558,7 @@ def _run(
             click.echo(f"recorded {len(recorder.entries)} exchanges to {record[0]}")
     except OSError as exc:
         click.echo(f"error: cannot write a report: {exc}", err=True)
-        return 2
+        return _exit.USAGE
     counts = report.counts()
     summary = (
         f"{counts['pass']} pass, {counts['fail']} fail, {counts['skip']} skip; "

@@ -1,7 +1,8 @@
 """``kontext-contract generate``: submit a prompt (and images), show the queue while waiting, save the results.
 
-Exit status: 0 the images were saved; 1 the provider failed (the message says why); 2 usage error, bad
-input (an option, a file, a field the contract refuses, no key: the message names it); 130 interrupted (the request was
+Exit status: the table ``check`` shares (``cli._exit``): 0 the images were saved; 1 the provider failed the job
+(the message says why); 2 usage or connection error: bad input (an option, a file, a field the contract refuses), no
+key, a key the provider rejects, the provider unreachable (the message names it); 130 interrupted (the request was
 cancelled first). Everything printed passes through the key redaction (``kontext_contract._redact``).
 """
 
@@ -33,6 +34,7 @@ from ..client._errors import (
 from ..client._images import extension_for, to_data_uri
 from ..client._providers import Provider
 from ..client._retry import RetryNotice, RetryPolicy
+from . import _exit
 from ._errors import field_error
 from ._options import (
     DOCUMENT_PROVIDERS,
@@ -63,7 +65,7 @@ def _say(text: str, *, err: bool = True) -> None:
 def _usage(message: str) -> NoReturn:
     """Exit 2 with ``error: message`` (redacted), without a traceback."""
     _say(f"error: {message}")
-    sys.exit(2)
+    sys.exit(_exit.USAGE)
 
 
 def _provider(
@@ -357,6 +359,7 @@ class _Progress:
 )
 @generate_journal_options
 @root_option
+@_exit.documented
 def command(
     prompt: str,
     images: tuple[str, ...],
@@ -394,10 +397,6 @@ def command(
     The request is recorded in a journal before it is sent (default: $KONTEXT_JOURNAL, else
     $XDG_STATE_HOME/kontext-contract/journal.sqlite3, else ~/.local/state/kontext-contract/journal.sqlite3):
     if this process dies, `kontext-contract requests resume --all --out DIR` finishes it without paying again.
-
-    Exit status: 0 the images were saved; 1 the provider failed (the message says why); 2 usage error, bad
-    input (an option, a file, a field the contract refuses, no key: the message names it); 130 interrupted
-    (the request was cancelled first).
     """
     started = time.monotonic()
     try:
@@ -483,22 +482,22 @@ def command(
                     path = client.save_image(image, target)
                 except OSError as exc:
                     _say(f"error: cannot write {target}: {exc.strerror or type(exc).__name__}")
-                    sys.exit(1)
+                    sys.exit(_exit.FAILED)
                 _say(str(path), err=False)
             _say(f"seed {output.seed}, {len(output.images)} image(s)")
     except ValidationError as exc:
         if exc.status_code is None:  # the contract refused the input before anything was sent
             _invalid_input(exc, set(media))
         _say(f"error: {type(exc).__name__}: {exc}")
-        sys.exit(1)
+        sys.exit(_exit.FAILED)
     except JournalError as exc:  # the journal cannot record the request: nothing was sent
         _usage(str(exc))
     except KontextError as exc:
         _say(f"error: {type(exc).__name__}: {exc}")
-        sys.exit(1)
+        sys.exit(_exit.FAILED)
     except KeyboardInterrupt:
         _say("interrupted; a request already in the queue was asked to cancel")
-        sys.exit(130)
+        sys.exit(_exit.INTERRUPTED)
     finally:
         if journal is not None:
             journal.close()
