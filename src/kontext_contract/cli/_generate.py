@@ -24,6 +24,7 @@ from ..client._client import Client
 from ..client._core import QueueStatus
 from ..client._endpoints import Endpoint, catalog
 from ..client._errors import (
+    AuthenticationError,
     ConfigurationError,
     ImageContentError,
     JournalError,
@@ -116,6 +117,23 @@ def _provider(
         if facts.sync_api and facts.run_base_url and base_url.rstrip("/") == (facts.queue_base_url or ""):
             provider = provider.with_options(run_base_url=facts.run_base_url)
     return provider
+
+
+def _key_names(provider_name: str, key_env: str | None) -> str:
+    """The variable(s) the key was read from, as messages show them: ``--key-env``'s, else the provider
+    document's ``x-provider.auth.key_env`` (``$FAL_KEY or $FAL_KEY_ID + $FAL_KEY_SECRET``)."""
+    from ..contract import ContractModel
+    from ._check import _key_names as names
+
+    if key_env or provider_name == "relay":
+        return f"${key_env}"
+    contract = ContractModel.load(provider_name)
+    facts = contract.provider
+    if facts.key_env and os.environ.get(facts.key_env):
+        return f"${facts.key_env}"
+    if facts.key_env_pair and all(os.environ.get(name) for name in facts.key_env_pair):
+        return f"${facts.key_env_pair[0]} + ${facts.key_env_pair[1]}"
+    return names(contract, None)
 
 
 def _check_run(provider: Provider, base_url: str | None) -> None:
@@ -492,6 +510,12 @@ def command(
         sys.exit(_exit.FAILED)
     except JournalError as exc:  # the journal cannot record the request: nothing was sent
         _usage(str(exc))
+    except AuthenticationError as exc:  # 401, or 403 (PermissionDeniedError): as `check`, a usage error
+        _usage(
+            f"{provider.name} refused the key from {_key_names(provider_name, key_env)} (HTTP {exc.status_code}"
+            f"{', forbidden: the key may lack access or the account its balance' if exc.status_code == 403 else ''}"
+            f"): {exc}. Check that variable, or name another with --key-env"
+        )
     except KontextError as exc:
         _say(f"error: {type(exc).__name__}: {exc}")
         sys.exit(_exit.FAILED)

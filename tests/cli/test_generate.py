@@ -1,0 +1,88 @@
+"""``kontext-contract generate`` against the mock and against servers that fail: a rejected key names its
+variable and exits as ``check`` does (cli._exit), an unreachable provider fails fast naming the address,
+saved files never collide nor overwrite (issue 20)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from kontext_contract.cli import _exit
+from kontext_contract.cli._generate import command as generate_command
+from kontext_contract.mock import MockConfig, MockServer
+
+CANARY = "canary-wrong:Zq7xK9sECRET"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[MockServer]:
+    with MockServer(MockConfig()) as running:
+        yield running
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> Any:
+    environment = {"FAL_KEY": "mock-key-id:mock-key-secret", "FAL_KEY_ID": "", "FAL_KEY_SECRET": ""}
+    return CliRunner().invoke(generate_command, list(args), env={**environment, **(env or {})})
+
+
+class _Forbidden(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        body = json.dumps({"detail": "Forbidden: exhausted balance"}).encode()
+        self.send_response(403)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def forbidding() -> Iterator[str]:
+    """A server on 127.0.0.1 answering 403 to every submit (made for this test)."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Forbidden)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "variable"),
+    [
+        ([], {"FAL_KEY": CANARY}, "$FAL_KEY"),
+        (["--key-env", "MY_KONTEXT_KEY"], {"MY_KONTEXT_KEY": CANARY}, "$MY_KONTEXT_KEY"),
+    ],
+)
+def test_a_rejected_key_names_its_variable_and_exits_as_check_does(
+    server: MockServer, tmp_path: Path, args: list[str], env: dict[str, str], variable: str
+) -> None:
+    result = run(
+        "a fox", "--base-url", server.base_url, "--no-journal", "--out", str(tmp_path), *args, env=env
+    )
+    assert result.exit_code == _exit.USAGE, result.output
+    assert f"refused the key from {variable} (HTTP 401)" in result.output, result.output
+    assert "--key-env" in result.output
+    assert CANARY not in result.output and "Zq7xK9sECRET" not in result.output
+    assert "Traceback" not in result.output
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_forbidden_key_403_names_its_variable(forbidding: str, tmp_path: Path) -> None:
+    result = run(
+        "a fox", "--base-url", forbidding, "--no-journal", "--out", str(tmp_path), env={"FAL_KEY": CANARY}
+    )
+    assert result.exit_code == _exit.USAGE, result.output
+    assert "refused the key from $FAL_KEY (HTTP 403" in result.output, result.output
+    assert CANARY not in result.output
