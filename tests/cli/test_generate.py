@@ -5,7 +5,9 @@ saved files never collide nor overwrite (issue 20)."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -86,3 +88,30 @@ def test_a_forbidden_key_403_names_its_variable(forbidding: str, tmp_path: Path)
     assert result.exit_code == _exit.USAGE, result.output
     assert "refused the key from $FAL_KEY (HTTP 403" in result.output, result.output
     assert CANARY not in result.output
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port  # closed now: connections are refused
+
+
+@pytest.mark.parametrize("use_run", [False, True], ids=["submit", "run"])
+def test_an_unreachable_provider_fails_fast_naming_the_address(tmp_path: Path, use_run: bool) -> None:
+    """A connect error before anything was sent: 3 attempts (2 short retries) within about 1.5 s, then exit 2
+    (the table check shares) naming host:port; not 8 attempts over 21 s."""
+    port = _closed_port()
+    base = f"http://127.0.0.1:{port}"
+    extra = ["--run", "--run-base-url", base + "/run"] if use_run else []
+    started = time.monotonic()
+    result = run("a fox", "--base-url", base, "--no-journal", "--out", str(tmp_path), *extra)
+    elapsed = time.monotonic() - started
+    assert result.exit_code == _exit.USAGE, result.output
+    assert f"cannot reach fal at {base}" in result.output, result.output
+    assert f"cannot connect to 127.0.0.1:{port}" in result.output, result.output
+    assert "attempt 3 of 3" in result.output
+    assert "3 attempt(s)" in result.output and "nothing was sent" in result.output
+    assert result.output.count("retrying") == 2, result.output
+    assert elapsed < 4.0, elapsed  # the bound is 1.5 s of retries (+ CLI start); 8 retries took 21 s
+    assert "Traceback" not in result.output

@@ -284,3 +284,32 @@ async def test_each_retry_is_announced_with_its_reason(clients: Clients) -> None
     assert notices[0].reason == "ConnectError: boom" and notices[1].reason == "HTTP 502"
     assert all(n.what == f"submit to {T2I.value}" and n.url.startswith(FAL) for n in notices)
     assert str(notices[1]).startswith(f"retrying submit to {T2I.value} ({FAL}/")
+
+
+def test_a_paid_call_that_cannot_connect_gets_the_short_connect_bound() -> None:
+    """connect_attempts / connect_budget: a submit whose connection was never made (nothing sent) ends with
+    UnreachableError naming host:port; other calls and other failures keep the full policy."""
+    from kontext_contract.client import UnreachableError
+
+    now = [0.0]
+    policy = RetryPolicy(connect_attempts=3, connect_budget=1.5, jitter=0.0)
+    attempts = Attempts(policy, "paid", "submit", clock=lambda: now[0], url="https://relay.example/fal-ai/x")
+    assert attempts.after_exception(httpx.ConnectError("refused")) == pytest.approx(0.2)
+    assert attempts.after_exception(httpx.ConnectTimeout("slow")) == pytest.approx(0.4)
+    with pytest.raises(UnreachableError) as caught:
+        attempts.after_exception(httpx.ConnectError("refused"))
+    assert caught.value.address == "relay.example:443" and caught.value.attempts == 3
+    assert "cannot connect to relay.example:443" in str(caught.value) and "nothing was sent" in str(
+        caught.value
+    )
+    # the budget: a retry whose delay would end after connect_budget seconds is not made
+    budget = Attempts(RetryPolicy(connect_budget=1.0, jitter=0.0), "paid", "submit", clock=lambda: now[0])
+    now[0] = 0.9
+    with pytest.raises(UnreachableError):
+        budget.after_exception(httpx.ConnectError("refused"))
+    # an idempotent call (a status poll of a paid job) keeps max_attempts
+    polling = Attempts(policy, "idempotent", "status", clock=lambda: now[0])
+    for _ in range(5):
+        polling.after_exception(httpx.ConnectError("refused"))
+    with pytest.raises(ValueError):
+        RetryPolicy(connect_attempts=0)

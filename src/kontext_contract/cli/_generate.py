@@ -30,6 +30,7 @@ from ..client._errors import (
     JournalError,
     KontextError,
     MissingCredentialsError,
+    UnreachableError,
     ValidationError,
 )
 from ..client._images import extension_for, to_data_uri
@@ -56,6 +57,10 @@ _OPTIONS = {"queue_base_url": "--base-url", "key": "--key-env"}
 #: the largest --image file read into a data: URI, bytes (about 4/3 of it goes into the request body;
 #: providers refuse large bodies with 413; larger images are better passed as URLs)
 MAX_IMAGE_FILE_BYTES = 64 * 1024 * 1024
+#: a submit (or run) that cannot connect (nothing was sent) is tried this many times in all, within
+#: CONNECT_BUDGET seconds, then the command exits 2 naming the address (RetryPolicy.connect_attempts)
+CONNECT_ATTEMPTS = 3
+CONNECT_BUDGET = 1.5
 
 
 def _say(text: str, *, err: bool = True) -> None:
@@ -457,7 +462,12 @@ def command(
     _check_out_dir(out_dir)
     journal = generate_journal(journal_path, no_journal, reuse)
     progress = _Progress()
-    retry = RetryPolicy(total_timeout=timeout) if timeout else RetryPolicy()
+    # an address that refuses connections fails fast (nothing was sent): 3 attempts within 1.5 s
+    retry = RetryPolicy(
+        connect_attempts=CONNECT_ATTEMPTS,
+        connect_budget=CONNECT_BUDGET,
+        **({"total_timeout": timeout} if timeout else {}),
+    )
     # --timeout covers everything: what is left of it caps every request's timeouts (time_limit)
     left = None if timeout is None else max(0.001, timeout - (time.monotonic() - started))
     try:
@@ -510,6 +520,11 @@ def command(
         sys.exit(_exit.FAILED)
     except JournalError as exc:  # the journal cannot record the request: nothing was sent
         _usage(str(exc))
+    except UnreachableError as exc:  # nothing was sent: a usage or connection error, as in `check`
+        _usage(
+            f"cannot reach {provider.name} at {exc.url}: {exc}. Check --base-url"
+            f"{' and --run-base-url' if use_run else ''}, or the network"
+        )
     except AuthenticationError as exc:  # 401, or 403 (PermissionDeniedError): as `check`, a usage error
         _usage(
             f"{provider.name} refused the key from {_key_names(provider_name, key_env)} (HTTP {exc.status_code}"

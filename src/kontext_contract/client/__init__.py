@@ -51,6 +51,7 @@ from ._errors import (
     RequestTimeoutError,
     RetriesExhausted,
     ServiceUnavailableError,
+    UnreachableError,
     ValidationError,
     WaitTimeoutError,
 )
@@ -129,6 +130,7 @@ __all__ = [
     "Secret",
     "ServiceUnavailableError",
     "Timeouts",
+    "UnreachableError",
     "ValidationError",
     "VerifiedWebhook",
     "WaitTimeoutError",

@@ -13,7 +13,8 @@ request id, ``detail``, ``body`` and ``headers`` when the error is made, and aga
     │   └── MissingCredentialsError   no key given and none in the environment
     ├── ProviderIncompatibleError     the provider answered outside the contract, or lacks a feature
     ├── APIConnectionError            no HTTP answer (connect/read error, client-side timeout)
-    │   └── AmbiguousSubmitError      a submit/run failed after it may have reached the server: not retried
+    │   ├── AmbiguousSubmitError      a submit/run failed after it may have reached the server: not retried
+    │   └── UnreachableError          a submit/run could not connect, after the short connect retry: nothing sent
     ├── WaitTimeoutError              subscribe/get(timeout=...) elapsed before the request completed
     ├── RetriesExhausted              attempts or total time of the retry policy used up (``last_error``)
     ├── ImageContentError             image bytes do not match their content_type
@@ -63,6 +64,7 @@ __all__ = [
     "RequestTimeoutError",
     "RetriesExhausted",
     "ServiceUnavailableError",
+    "UnreachableError",
     "ValidationError",
     "WaitTimeoutError",
 ]
@@ -156,6 +158,24 @@ class AmbiguousSubmitError(APIConnectionError):
     It was deliberately not retried: a retry could queue, and bill, the same job twice. Check the
     provider's request history, or submit again if a duplicate is acceptable.
     """
+
+
+class UnreachableError(APIConnectionError):
+    """A submit (or synchronous run) could not connect to the provider (connect error or connect timeout)
+    on any attempt of the policy's short connect retry (``RetryPolicy.connect_attempts``,
+    ``connect_budget``): nothing was sent, nothing is billed.
+
+    Attributes:
+        address: ``host:port`` that refused or did not answer the connection.
+        url: the URL of the call (redacted).
+        attempts: how many attempts were made.
+    """
+
+    def __init__(self, message: str, *, address: str, url: str, attempts: int) -> None:
+        super().__init__(message)
+        self.address = address
+        self.url = url
+        self.attempts = attempts
 
 
 class JournalError(KontextError):

@@ -14,7 +14,10 @@ Two kinds of call (docs/sources.md §3.1, §3.2, §3.5):
 
 Every retry waits ``min(max_delay, base_delay * multiplier ** (n-1))``, scaled by a random factor in
 ``[1 - jitter, 1 + jitter]``, and at least ``Retry-After`` when the server sent one. Attempts are
-bounded by ``max_attempts`` and by ``total_timeout`` seconds from the first attempt.
+bounded by ``max_attempts`` and by ``total_timeout`` seconds from the first attempt. A paid call that
+cannot even connect can be given a shorter bound (``connect_attempts``, ``connect_budget``): an
+unreachable address then fails fast with :class:`UnreachableError` naming it (``kontext-contract
+generate``: 3 attempts within 1.5 s instead of 8 over about 21 s).
 
 This module does no I/O: :class:`Attempts` decides, the sync and async clients sleep and resend.
 """
@@ -27,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -37,6 +41,7 @@ from ._errors import (
     APIStatusError,
     KontextError,
     RetriesExhausted,
+    UnreachableError,
     parse_retry_after,
 )
 
@@ -65,6 +70,11 @@ class RetryPolicy:
         total_timeout: seconds from the first attempt after which no new attempt starts.
         max_retry_after: the longest ``Retry-After`` (seconds) the client will wait for; a longer one
             ends the retries at once.
+        connect_attempts: attempts in all of a paid call (submit, run) whose connection was never made
+            (connect error, connect or pool timeout: nothing was sent); then :class:`UnreachableError`.
+            ``None``: ``max_attempts``, like any other retryable failure.
+        connect_budget: seconds from the first attempt within which such a call may be retried (a retry
+            whose delay would end later is not made); ``None``: ``total_timeout``.
     """
 
     max_attempts: int = 8
@@ -74,10 +84,14 @@ class RetryPolicy:
     jitter: float = 0.5
     total_timeout: float = 120.0
     max_retry_after: float = 60.0
+    connect_attempts: int | None = None
+    connect_budget: float | None = None
 
     def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
+        if self.max_attempts < 1 or (self.connect_attempts is not None and self.connect_attempts < 1):
+            raise ValueError("max_attempts and connect_attempts must be at least 1")
+        if self.connect_budget is not None and not self.connect_budget > 0:
+            raise ValueError("connect_budget must be > 0 (seconds)")
         if not 0 <= self.jitter <= 1:
             raise ValueError("jitter must be within 0..1")
         if self.base_delay < 0 or self.max_delay < 0 or self.total_timeout <= 0:
@@ -175,15 +189,19 @@ class Attempts:
         self.attempt = 1
         self._clock = clock
         self._rand = rand
-        self._deadline = clock() + policy.total_timeout
+        self._started = clock()
+        self._deadline = self._started + policy.total_timeout
         self._limited = deadline is not None and deadline < self._deadline
         if deadline is not None and self._limited:
             self._deadline = deadline
         self._url = url
         self._on_retry = on_retry
 
-    def _next(self, reason: str, error: KontextError, retry_after: float | None = None) -> float:
-        """Seconds to wait before the next attempt, or raise ``RetriesExhausted``."""
+    def _next(
+        self, reason: str, error: KontextError, retry_after: float | None = None, limit: int | None = None
+    ) -> float:
+        """Seconds to wait before the next attempt, or raise ``RetriesExhausted`` (``limit``: the attempts
+        this kind of failure gets, shown in the notice; default ``max_attempts``)."""
         policy = self.policy
         if policy.max_attempts <= 1:
             raise error
@@ -216,7 +234,7 @@ class Attempts:
             )
         self.attempt += 1
         notice = RetryNotice(
-            self.what, redact(self._url), redact(reason), delay, self.attempt, policy.max_attempts
+            self.what, redact(self._url), redact(reason), delay, self.attempt, limit or policy.max_attempts
         )
         logger.debug("%s", notice)
         if self._on_retry is not None:
@@ -243,10 +261,38 @@ class Attempts:
         error = APIConnectionError(f"{self.what} failed: {type(exc).__name__}: {exc}")
         if not isinstance(exc, httpx.TransportError):
             raise error from exc
+        limit = None
+        if self.kind == "paid" and isinstance(exc, _NOT_SENT):
+            self._unreachable_yet(reason, exc)
+            limit = self.policy.connect_attempts
         try:
-            return self._next(reason, error)
+            return self._next(reason, error, limit=limit)
         except KontextError as final:
             raise final from exc
+
+    def _unreachable_yet(self, reason: str, exc: httpx.HTTPError) -> None:
+        """Raise :class:`UnreachableError` when the policy's connect bound of a paid call is reached."""
+        policy = self.policy
+        if policy.connect_attempts is None and policy.connect_budget is None:
+            return
+        elapsed = self._clock() - self._started
+        attempts_left = self.attempt < (policy.connect_attempts or policy.max_attempts)
+        # the longest the next delay can be (jitter included), so that the bound holds whatever is drawn
+        longest = min(policy.max_delay, policy.base_delay * policy.multiplier ** (self.attempt - 1))
+        longest *= 1 + policy.jitter
+        in_time = policy.connect_budget is None or elapsed + longest <= policy.connect_budget
+        if attempts_left and in_time:
+            return
+        parts = urlsplit(self._url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
+        address = f"{parts.hostname}:{port}" if parts.hostname else (self._url or "the provider")
+        raise UnreachableError(
+            f"{self.what}: cannot connect to {address} ({redact(reason)}), {self.attempt} attempt(s) in "
+            f"{elapsed:.1f} s; nothing was sent",
+            address=address,
+            url=redact(self._url),
+            attempts=self.attempt,
+        ) from exc
 
     def should_retry(self, response: httpx.Response) -> bool:
         """Whether this answer is retryable for this kind of call (not counting the budget)."""
