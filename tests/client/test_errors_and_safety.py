@@ -220,8 +220,8 @@ def test_canary_key_never_printed_by_the_cli(canary: str, monkeypatch: pytest.Mo
                 "5",
             ],
         )
-    assert result.exit_code == 1, result.output
-    assert "AuthenticationError" in result.output and "HTTP 401" in result.output
+    assert result.exit_code == 2, result.output  # a rejected key: a usage error, as in `check` (cli._exit)
+    assert "refused the key from $RELAY_KEY (HTTP 401)" in result.output
     assert canary not in result.output
 
 

@@ -466,7 +466,7 @@ def command(
     retry = RetryPolicy(
         connect_attempts=CONNECT_ATTEMPTS,
         connect_budget=CONNECT_BUDGET,
-        **({"total_timeout": timeout} if timeout else {}),
+        total_timeout=timeout or RetryPolicy.total_timeout,
     )
     # --timeout covers everything: what is left of it caps every request's timeouts (time_limit)
     left = None if timeout is None else max(0.001, timeout - (time.monotonic() - started))
