@@ -115,3 +115,54 @@ def test_an_unreachable_provider_fails_fast_naming_the_address(tmp_path: Path, u
     assert result.output.count("retrying") == 2, result.output
     assert elapsed < 4.0, elapsed  # the bound is 1.5 s of retries (+ CLI start); 8 retries took 21 s
     assert "Traceback" not in result.output
+
+
+def test_runs_never_collide_and_nothing_is_overwritten_without_force(
+    server: MockServer, tmp_path: Path
+) -> None:
+    """Two --run in one folder save run-1-0.jpg and run-2-0.jpg; queue requests save {request_id}-0.jpg."""
+    base = ["a fox", "--base-url", server.base_url, "--no-journal", "--out", str(tmp_path)]
+    run_opts = ["--run", "--run-base-url", server.base_url + "/run"]
+    first = run(*base, *run_opts)
+    second = run(*base, *run_opts)
+    assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    assert first.stdout.strip() != second.stdout.strip()
+    assert {p.name for p in tmp_path.iterdir()} == {"run-1-0.jpg", "run-2-0.jpg"}
+    queued = run(*base)
+    assert queued.exit_code == 0, queued.output
+    (saved,) = [Path(line) for line in queued.stdout.split()]
+    assert saved.parent == tmp_path and saved.name.endswith("-0.jpg") and not saved.name.startswith("run")
+    assert len(list(tmp_path.iterdir())) == 3
+
+
+def test_an_existing_file_is_not_overwritten_without_force(
+    server: MockServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request id whose file exists (a provider reusing ids, a file of another tool): exit 2 naming the
+    file and --force, the file untouched; with --force it is replaced."""
+    from kontext_contract.cli import _generate
+
+    monkeypatch.setattr(_generate, "_file_stem", lambda request_id: "same")
+    target = tmp_path / "same-0.jpg"
+    target.write_bytes(b"precious")
+    base = ["a fox", "--base-url", server.base_url, "--no-journal", "--out", str(tmp_path)]
+    refused = run(*base)
+    assert refused.exit_code == _exit.USAGE, refused.output
+    assert f"{target} exists: not overwritten" in refused.output and "--force" in refused.output
+    assert "the images: " in refused.output  # no journal: the result's URLs, so nothing is lost
+    assert target.read_bytes() == b"precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["same-0.jpg"]  # no temporary file left
+    forced = run(*base, "--force")
+    assert forced.exit_code == 0, forced.output
+    assert target.read_bytes() != b"precious"
+
+
+def test_write_image_refuses_an_existing_file_atomically(tmp_path: Path) -> None:
+    from kontext_contract.client._images import write_image
+
+    target = tmp_path / "a.jpg"
+    target.write_bytes(b"old")
+    with pytest.raises(FileExistsError):
+        write_image(b"new", target, "image/jpeg", overwrite=False)
+    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["a.jpg"]
+    assert write_image(b"new", tmp_path / "b", "image/png", overwrite=False).name == "b.png"

@@ -172,3 +172,28 @@ def test_readme_generate_survives_a_kill(tmp_path: Path) -> None:
     assert image.suffix == ".jpg"
     [entry] = Journal(os.environ["KONTEXT_JOURNAL"]).entries()
     assert entry.state == "completed" and entry.files == (str(image.absolute()),)
+
+
+def test_resume_out_never_overwrites_a_different_file_without_force(
+    server: MockServer, tmp_path: Path
+) -> None:
+    """`requests resume --out` names files as generate does and keeps its rule: the same image again is
+    kept; a different file of that name is refused (exit 2, naming it and --force); --force replaces it."""
+    journal = tmp_path / "j.sqlite3"
+    out = tmp_path / "out"
+    first = cli(
+        "generate", "a fox", "--base-url", server.base_url, "--out", str(out), "--journal", str(journal)
+    )
+    assert first.exit_code == 0, first.output
+    [entry] = Journal(journal).entries()
+    saved = Path(entry.files[0])
+    same = cli("requests", "resume", entry.id, "--journal", str(journal), "--out", str(out))
+    assert same.exit_code == 0 and str(saved) in same.stdout, same.output  # identical bytes: kept
+    saved.write_bytes(b"someone else's file")
+    refused = cli("requests", "resume", entry.id, "--journal", str(journal), "--out", str(out))
+    assert refused.exit_code == 2, refused.output
+    assert f"{saved} exists: not overwritten" in refused.output and "--force" in refused.output
+    assert saved.read_bytes() == b"someone else's file"
+    forced = cli("requests", "resume", entry.id, "--journal", str(journal), "--out", str(out), "--force")
+    assert forced.exit_code == 0, forced.output
+    assert saved.read_bytes() != b"someone else's file"

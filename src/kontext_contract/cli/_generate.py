@@ -8,6 +8,7 @@ cancelled first). Everything printed passes through the key redaction (``kontext
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import sys
@@ -232,6 +233,63 @@ def _file_stem(request_id: str) -> str:
     return stem or "request"
 
 
+def _run_stem(out_dir: Path) -> str:
+    """The stem of a synchronous run's files (it has no request id): ``run-N``, N the first number from 1
+    that no file in ``out_dir`` uses yet (``run-N-*``), so runs never collide."""
+    taken = {p.name.split("-")[1] for p in out_dir.glob("run-*-*") if p.name.count("-") >= 2}
+    number = 1
+    while str(number) in taken:
+        number += 1
+    return f"run-{number}"
+
+
+def image_targets(output: Any, out_dir: Path, stem: str) -> list[Path]:
+    """Where each image of ``output`` is saved: ``out_dir/{stem}-{n}{ext}``, the extension from its
+    ``content_type`` (JPEG when none)."""
+    targets = []
+    for index, image in enumerate(output.images):
+        content_type = image.content_type if isinstance(image.content_type, str) else "image/jpeg"
+        targets.append(out_dir / f"{stem}-{index}{extension_for(content_type)}")
+    return targets
+
+
+def save_images(client: Client, output: Any, targets: list[Path], *, force: bool) -> list[Path]:
+    """Save each image of ``output`` to its target; without ``force`` no existing file is replaced (a file
+    that already holds exactly the image's bytes is kept as it is and counts as saved).
+
+    Raises:
+        FileExistsError: without ``force``, a target exists (checked for all before anything is written,
+            and again atomically per file); ``filename`` names it.
+        OSError: a file cannot be written.
+        KontextError: an image cannot be downloaded or is not an image.
+    """
+    same: set[Path] = set()  # files that already hold the image (e.g. --reuse of a saved result)
+    if not force:
+        for image, target in zip(output.images, targets, strict=True):
+            if target.exists():
+                if not _holds(client, image, target):
+                    raise FileExistsError(errno.EEXIST, "exists", str(target))
+                same.add(target)
+    return [
+        target if target in same else client.save_image(image, target, overwrite=force)
+        for image, target in zip(output.images, targets, strict=True)
+    ]
+
+
+def _holds(client: Client, image: Any, target: Path) -> bool:
+    """Whether the file ``target`` holds exactly the bytes of ``image`` (compared by size first)."""
+    data = client.download_image(image, check=False)
+    try:
+        return target.is_file() and target.stat().st_size == len(data) and target.read_bytes() == data
+    except OSError:
+        return False
+
+
+def exists_message(exc: FileExistsError, keep: str) -> str:
+    """The message of a file not overwritten: the file, the option that allows it, how to keep the result."""
+    return f"{exc.filename} exists: not overwritten (give --force to overwrite it, or another --out); {keep}"
+
+
 def _option_for(field: str, image_fields: set[str]) -> str:
     """The option (or argument) of ``generate`` that sets an input field: the one named after it
     (``num_images`` -> ``--num-images``, ``prompt`` -> ``PROMPT``), ``--image`` for the contract's image
@@ -253,6 +311,12 @@ def _invalid_input(error: ValidationError, image_fields: set[str]) -> NoReturn:
         option = _option_for(field.split(".")[0], image_fields)
         lines.append(f"invalid value for {option} ({field}): {item.get('msg', 'invalid')}")
     _usage("; ".join(lines) or str(error))
+
+
+def _shown_url(image: Any) -> str:
+    """An output image's URL as a message shows it (a data: URI only by its start)."""
+    url = str(getattr(image, "url", ""))
+    return url if not url.startswith("data:") else url[:40] + "…"
 
 
 def _retrying(notice: RetryNotice) -> None:
@@ -380,6 +444,12 @@ class _Progress:
     show_default=True,
     help="Folder for the images.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Overwrite files in --out that have the names of this request's images (default: exit 2 naming "
+    "the file, nothing overwritten).",
+)
 @generate_journal_options
 @root_option
 @_exit.documented
@@ -406,6 +476,7 @@ def command(
     timeout: float | None,
     logs: bool,
     out_dir: Path,
+    force: bool,
     journal_path: Path | None,
     no_journal: bool,
     reuse: bool,
@@ -415,7 +486,8 @@ def command(
 
     Submits PROMPT (with --image files or URLs) to the queue, shows the queue position, progress and log
     lines on stderr while waiting (again every 2 s while nothing changes), then saves each image into
-    --out and prints its path on stdout.
+    --out as {request_id}-{n}.jpg (--run: run-N-{n}.jpg, N the first number no file uses) and prints its
+    path on stdout. An existing file is never overwritten without --force.
 
     The request is recorded in a journal before it is sent (default: $KONTEXT_JOURNAL, else
     $XDG_STATE_HOME/kontext-contract/journal.sqlite3, else ~/.local/state/kontext-contract/journal.sqlite3):
@@ -477,11 +549,11 @@ def command(
             progress,
         ):
             _say(f"{chosen} on {provider.name} ({provider.queue_base_url})")
+            ids: list[str] = []
             if use_run:
+                stem = _run_stem(out_dir)
                 output: Any = client.run(chosen, body, request_timeout=request_timeout)
-                stem = "run"
             else:
-                ids: list[str] = []
 
                 def enqueued(rid: str) -> None:
                     ids.append(rid)
@@ -503,14 +575,20 @@ def command(
                     **options,
                 )
                 stem = _file_stem(ids[0]) if ids else "request"
-            for index, image in enumerate(output.images):
-                content_type = image.content_type if isinstance(image.content_type, str) else "image/jpeg"
-                target = out_dir / f"{stem}-{index}{extension_for(content_type)}"
-                try:
-                    path = client.save_image(image, target)
-                except OSError as exc:
-                    _say(f"error: cannot write {target}: {exc.strerror or type(exc).__name__}")
-                    sys.exit(_exit.FAILED)
+            try:
+                saved = save_images(client, output, image_targets(output, out_dir, stem), force=force)
+            except FileExistsError as exc:
+                where = ids[0] if not use_run and ids else None
+                keep = (
+                    f"the result is kept in the journal: `kontext-contract requests resume {where} --out DIR`"
+                    if journal is not None and where
+                    else "the images: " + ", ".join(_shown_url(i) for i in output.images)
+                )
+                _usage(exists_message(exc, keep))
+            except OSError as exc:
+                _say(f"error: cannot write {exc.filename}: {exc.strerror or type(exc).__name__}")
+                sys.exit(_exit.FAILED)
+            for path in saved:
                 _say(str(path), err=False)
             _say(f"seed {output.seed}, {len(output.images)} image(s)")
     except ValidationError as exc:

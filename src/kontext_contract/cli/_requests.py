@@ -20,7 +20,6 @@ import click
 from .._redact import redact
 from ..client._client import Client
 from ..client._errors import AmbiguousSubmitError, ConfigurationError, JournalError, KontextError
-from ..client._images import extension_for
 from ..client._journal import STATES, Entry, Journal, default_journal_path
 from ..client._providers import Provider
 from ._options import DOCUMENT_PROVIDERS, key_env_option, root_option, wait_timeout_option
@@ -228,16 +227,16 @@ def _provider_for(entry: Entry, key_env: str | None) -> Provider:
     )
 
 
-def _save(client: Client, entry: Entry, output: Any, out_dir: Path) -> list[Path]:
-    from ._generate import _check_out_dir, _file_stem
+def _save(client: Client, entry: Entry, output: Any, out_dir: Path, force: bool) -> list[Path]:
+    """Save the images as ``generate`` does (``{request_id}-{n}.jpg``, never overwriting without --force).
+
+    Raises:
+        FileExistsError: without ``force``, a target exists (nothing of this entry is written)."""
+    from ._generate import _check_out_dir, _file_stem, image_targets, save_images
 
     _check_out_dir(out_dir)
     stem = _file_stem(entry.request_id or entry.id)
-    saved = []
-    for index, image in enumerate(output.images):
-        content_type = image.content_type if isinstance(image.content_type, str) else "image/jpeg"
-        saved.append(client.save_image(image, out_dir / f"{stem}-{index}{extension_for(content_type)}"))
-    return saved
+    return save_images(client, output, image_targets(output, out_dir, stem), force=force)
 
 
 @requests_group.command("resume")
@@ -253,6 +252,7 @@ def _save(client: Client, entry: Entry, output: Any, out_dir: Path) -> list[Path
     default=None,
     help="Save the images here as `generate` does ({request_id}-{n}.jpg). Default: record the result only.",
 )
+@click.option("--force", is_flag=True, help="With --out: overwrite files that have the names of the images.")
 @key_env_option("for a relay without a provider document (--provider relay), required.")
 @wait_timeout_option(
     dest="timeout", default=None, help="Seconds to wait for each request at most (it stays pending)."
@@ -263,6 +263,7 @@ def resume_command(
     every: bool,
     journal_path: Path | None,
     out_dir: Path | None,
+    force: bool,
     key_env: str | None,
     timeout: float | None,
     root: Path | None,
@@ -276,13 +277,15 @@ def resume_command(
 
     Exit status: 0 every entry asked for is completed (with --all: every pending one; ambiguous ones are
     listed, not counted); 1 one failed, expired, is ambiguous (resume ID) or could not be fetched now;
-    2 usage error (a bad option, no such entry, a journal that cannot be used).
+    2 usage error (a bad option, no such entry, a journal that cannot be used, an image file that exists
+    in --out: not overwritten without --force).
     """
     if bool(entry_id) == every:
         raise click.UsageError("give an entry ID or --all (not both)")
     journal = _open(journal_path, read_only=False)
     assert journal is not None
     problems = 0
+    refused = 0  # entries whose images would overwrite a file (a usage error: exit 2)
     clients: dict[tuple[str, str], Client] = {}
     try:
         if every:
@@ -301,7 +304,18 @@ def resume_command(
                     clients[key] = Client(_provider_for(entry, key_env), journal=journal)
                 client = clients[key]
                 output = client.resume(entry, timeout=timeout)
-                saved = _save(client, entry, output, out_dir) if out_dir is not None else []
+                try:
+                    saved = _save(client, entry, output, out_dir, force) if out_dir is not None else []
+                except FileExistsError as exc:
+                    from ._generate import exists_message
+
+                    refused += 1
+                    _say(
+                        f"{entry.id[:12]} {entry.request_id} completed, "
+                        + exists_message(exc, "the result stays in the journal"),
+                        err=True,
+                    )
+                    continue
                 _say(f"{entry.id[:12]} {entry.request_id} completed: {len(output.images)} image(s)", err=True)
                 for path in saved:
                     _say(str(path))
@@ -321,6 +335,8 @@ def resume_command(
         for client in clients.values():
             client.close()
         journal.close()
+    if refused:
+        sys.exit(2)
     if problems:
         sys.exit(1)
 

@@ -1131,16 +1131,19 @@ class Client:
             check_image_bytes(data, declared)
         return data
 
-    def save_image(self, image: Any, path: str | os.PathLike[str], *, check: bool = True) -> Path:
+    def save_image(
+        self, image: Any, path: str | os.PathLike[str], *, check: bool = True, overwrite: bool = True
+    ) -> Path:
         """Download (or decode) an output image and write it to ``path`` (a missing suffix is added from
-        the type). Returns the path written. Raises as :meth:`download_image`."""
+        the type). Returns the path written. Raises as :meth:`download_image`; with ``overwrite=False``,
+        ``FileExistsError`` when ``path`` exists (checked atomically: nothing is replaced)."""
         data = self.download_image(image, check=check)
         url, declared = image_url_of(image)
         try:
             kind = declared or image_content_type(data)
         except ImageContentError:
             kind = "application/octet-stream"
-        written = write_image(data, path, kind)
+        written = write_image(data, path, kind, overwrite=overwrite)
         entry = self._image_entries.get(url)
         if entry is not None and self._journal is not None:
             self._record("a saved file", self._journal.record_files, entry, [str(written.absolute())])

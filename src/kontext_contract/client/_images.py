@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import io
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes
@@ -152,13 +154,35 @@ def image_url_of(image: Any) -> tuple[str, str | None]:
     return str(image.url), content_type if isinstance(content_type, str) else None
 
 
-def write_image(data: bytes, path: str | os.PathLike[str], content_type: str) -> Path:
-    """Write image bytes to ``path``; a path without a suffix gets the type's extension. Returns the path."""
+def write_image(
+    data: bytes, path: str | os.PathLike[str], content_type: str, *, overwrite: bool = True
+) -> Path:
+    """Write image bytes to ``path`` through a temporary file renamed into place; a path without a suffix
+    gets the type's extension. Returns the path.
+
+    Raises:
+        FileExistsError: ``overwrite`` is false and the path exists (the check and the write are one
+            atomic hard link, so a file made meanwhile by another process is not replaced either).
+        OSError: the file cannot be written.
+    """
     target = Path(path)
     if not target.suffix:
         target = target.with_suffix(extension_for(content_type))
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".part")
-    tmp.write_bytes(data)
-    tmp.replace(target)
+    if not overwrite and target.exists():
+        raise FileExistsError(errno.EEXIST, "exists, not overwritten", str(target))
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.part")
+    try:
+        tmp.write_bytes(data)
+        if overwrite:
+            tmp.replace(target)
+        else:
+            try:
+                os.link(tmp, target)  # fails if target exists, atomically
+            except FileExistsError:
+                raise
+            except OSError:  # a file system without hard links: the check above is the guard
+                tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
     return target
