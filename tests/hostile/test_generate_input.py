@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import click
 import httpx
 import pytest
 from click.testing import CliRunner
@@ -137,3 +138,144 @@ def test_good_input_still_works(server: MockServer, tmp_path: Path) -> None:
     (written,) = (tmp_path / "out").iterdir()
     assert written.suffix == ".jpg" and written.stat().st_size > 0
     assert not list((tmp_path / "out").glob("*.part")) and not list((tmp_path / "out").glob(".kontext-*"))
+
+
+# --input FIELD=VALUE and --input-json FILE|- (issue 20): typed by the contract's schema, refused with the
+# option and field named, nothing submitted.
+BAD_INPUTS = [
+    (["--input", "promt=a fox"], ["--input promt", "has no field 'promt'", "did you mean 'prompt'"]),
+    (["--input", "num_images=abc"], ["--input num_images", "expected an integer"]),
+    (["--input", "num_images=9"], ["--input num_images", "num_images", "less than or equal to 4"]),
+    (["--input", "guidance_scale=much"], ["--input guidance_scale", "expected a number"]),
+    (["--input", "guidance_scale=inf"], ["--input guidance_scale", "finite"]),
+    (["--input", "enhance_prompt=maybe"], ["--input enhance_prompt", "expected a boolean"]),
+    (["--input", "output_format=gif"], ["--input output_format", "output_format"]),
+    (["--input", "seed"], ["--input", "expected FIELD=VALUE"]),
+    (["--input", "=3"], ["--input", "expected FIELD=VALUE"]),
+    (["--input", "seed=1", "--input", "seed=2"], ["--input seed", "given twice"]),
+    (["--input", "seed=1", "--seed", "2"], ["--input seed", "also set by --seed"]),
+    (["--input", "prompt=other"], ["--input prompt", "also set by PROMPT"]),
+    (["--input-json", "/no/such.json"], ["--input-json", "/no/such.json"]),
+]
+
+
+@pytest.mark.parametrize(("args", "named"), BAD_INPUTS, ids=[" ".join(a) for a, _ in BAD_INPUTS])
+def test_bad_input_fields_exit_2_naming_option_and_field(
+    server: MockServer, tmp_path: Path, args: list[str], named: list[str]
+) -> None:
+    before = submits(server)
+    result = invoke(server, *args, "--no-journal", "--out", str(tmp_path))
+    assert result.exit_code == 2, result.output
+    for text in named:
+        assert text in result.output, (text, result.output)
+    assert "Traceback" not in result.output
+    assert submits(server) == before
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        (b"{not json", ["--input-json", "is not JSON", "line 1 column 2"]),
+        (b"[1, 2]", ["--input-json", "expected a JSON object", "list"]),
+        (b'{"seed": NaN}', ["--input-json", "NaN is not JSON"]),
+        (b"\xff\xfe{}", ["--input-json", "not UTF-8"]),
+        (b"[" * 100_000, ["--input-json", "not JSON"]),
+        (b'{"promt": "x"}', ["--input-json", "has no field 'promt'"]),
+        (b'{"num_images": "two"}', ["--input-json (num_images)", "num_images"]),
+    ],
+    ids=["garbage", "array", "nan", "binary", "deep", "unknown", "wrong type"],
+)
+def test_bad_input_json_exits_2_naming_it(
+    server: MockServer, tmp_path: Path, content: bytes, named: list[str]
+) -> None:
+    path = tmp_path / "in.json"
+    path.write_bytes(content)
+    before = submits(server)
+    for source, stdin in ((str(path), None), ("-", content)):
+        result = CliRunner().invoke(
+            generate_command,
+            [
+                "a fox",
+                "--base-url",
+                server.base_url,
+                "--no-journal",
+                "--out",
+                str(tmp_path),
+                "--input-json",
+                source,
+            ],
+            env={"FAL_KEY": "mock-key-id:mock-key-secret"},
+            input=stdin,
+        )
+        assert result.exit_code == 2, result.output
+        for text in named:
+            assert text in result.output, (text, result.output)
+        assert "Traceback" not in result.output
+    assert submits(server) == before
+
+
+def test_input_json_is_merged_under_input_and_the_options(server: MockServer, tmp_path: Path) -> None:
+    """--input-json sets num_images 2 and seed 5; --seed 9 wins over it; --input typed values reach the
+    provider (the mock validates them against the contract too)."""
+    path = tmp_path / "in.json"
+    path.write_text('{"num_images": 2, "seed": 5, "guidance_scale": 7}')
+    result = invoke(
+        server,
+        "--input-json",
+        str(path),
+        "--seed",
+        "9",
+        "--input",
+        "guidance_scale=4.5",
+        "--input",
+        "enhance_prompt=yes",
+        "--no-journal",
+        "--out",
+        str(tmp_path / "out"),
+    )
+    assert result.exit_code == 0, result.output
+    assert "seed 9, 2 image(s)" in result.output
+    assert len(list((tmp_path / "out").iterdir())) == 2
+
+
+def test_inputs_are_typed_by_the_contract_schema() -> None:
+    """The types come from the contract model's input schema, not from a table of our own."""
+    from kontext_contract.cli._inputs import _typed, input_fields
+    from kontext_contract.client._endpoints import catalog
+
+    assert _typed("3", {"type": "integer"}) == 3
+    assert _typed("3.5", {"type": "number"}) == 3.5 and _typed("3", {"type": "number"}) == 3
+    assert _typed("off", {"type": "boolean"}) is False and _typed("TRUE", {"type": "boolean"}) is True
+    assert _typed("007", {"type": "string"}) == "007"
+    assert _typed("16:9", {"enum": ["16:9", "1:1"]}) == "16:9"
+    assert _typed('{"a": 1}', {"type": "object"}) == {"a": 1}
+    assert _typed("null", {"type": "integer", "nullable": True}) is None
+    multi = catalog().get("fal-ai/flux-pro/kontext/multi").model
+    _, fields, options = input_fields(
+        ("image_urls=https://e.x/a.png", "image_urls=https://e.x/b.png", "num_images=2"),
+        None,
+        multi,
+        lambda value: value,
+    )
+    assert fields == {"image_urls": ["https://e.x/a.png", "https://e.x/b.png"], "num_images": 2}
+    assert options["num_images"] == "--input num_images"
+
+
+def test_additional_properties_let_unknown_fields_through() -> None:
+    """A schema that allows additional properties takes any --input field (a relay's own extension)."""
+    import dataclasses
+
+    from kontext_contract.cli._inputs import allows_extra_fields, input_fields
+    from kontext_contract.client._endpoints import catalog
+
+    model = catalog().get("fal-ai/flux-pro/kontext").model
+    assert not allows_extra_fields(model)
+    with pytest.raises(click.BadParameter, match="has no field 'relay_speed'"):
+        input_fields(("relay_speed=3",), None, model, lambda v: v)
+    name = model.input_schema_name
+    assert name is not None
+    components = {**model.components, name: {**model.components[name], "additionalProperties": True}}
+    open_model = dataclasses.replace(model, components=components)
+    assert allows_extra_fields(open_model)
+    _, fields, _ = input_fields(("relay_speed=3", "relay_mode=fast"), None, open_model, lambda v: v)
+    assert fields == {"relay_speed": 3, "relay_mode": "fast"}

@@ -39,6 +39,7 @@ from ..client._providers import Provider
 from ..client._retry import RetryNotice, RetryPolicy
 from . import _exit
 from ._errors import field_error
+from ._inputs import allows_extra_fields, input_fields
 from ._options import (
     DOCUMENT_PROVIDERS,
     base_url_option,
@@ -302,13 +303,17 @@ def _option_for(field: str, image_fields: set[str]) -> str:
     return f"the field {field}"
 
 
-def _invalid_input(error: ValidationError, image_fields: set[str]) -> NoReturn:
-    """Exit 2 naming the option of each field the contract refuses (the local check, nothing was sent)."""
+def _invalid_input(
+    error: ValidationError, image_fields: set[str], sources: dict[str, str] | None = None
+) -> NoReturn:
+    """Exit 2 naming the option of each field the contract refuses (the local check, nothing was sent);
+    ``sources``: the fields set by --input or --input-json, and the option shown for each."""
     lines = []
     for item, field in zip(
         error.detail if isinstance(error.detail, list) else [], error.fields, strict=False
     ):
-        option = _option_for(field.split(".")[0], image_fields)
+        top = field.split(".")[0]
+        option = (sources or {}).get(top) or _option_for(top, image_fields)
         lines.append(f"invalid value for {option} ({field}): {item.get('msg', 'invalid')}")
     _usage("; ".join(lines) or str(error))
 
@@ -426,6 +431,20 @@ class _Progress:
 @click.option("--output-format", type=click.Choice(["jpeg", "png"]), default=None)
 @click.option("--safety-tolerance", default=None, help='"1" (strictest) to "6".')
 @click.option("--sync-mode", is_flag=True, help="Ask for the images inline as data: URIs.")
+@click.option(
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="Any input field of the endpoint, typed by the contract's schema (integer, number, boolean, "
+    "string, enum; an array field: one --input per item). Repeatable. Unknown fields are refused.",
+)
+@click.option(
+    "--input-json",
+    default=None,
+    metavar="FILE|-",
+    help="A JSON object of input fields (- : stdin), merged under --input and the other options.",
+)
 @click.option("--run", "use_run", is_flag=True, help="Use the synchronous API instead of the queue.")
 @click.option("--priority", type=click.Choice(["normal", "low"]), default=None)
 @seconds_option("--request-timeout", default=None, help="Seconds the job may wait to start.")
@@ -470,6 +489,8 @@ def command(
     output_format: str | None,
     safety_tolerance: str | None,
     sync_mode: bool,
+    inputs: tuple[str, ...],
+    input_json: str | None,
     use_run: bool,
     priority: str | None,
     request_timeout: float | None,
@@ -526,6 +547,18 @@ def command(
     body.update({k: v for k, v in extras.items() if v is not None})
     if sync_mode:
         body["sync_mode"] = True
+    # --input-json under everything, --input over it, the dedicated options over both (and never with --input)
+    model = catalog().get(chosen).model  # the endpoint's schemas in the contract model
+    from_json, from_inputs, sources = input_fields(inputs, input_json, model, _image_value)
+    for field in from_inputs:
+        if field in body:
+            raise click.BadParameter(
+                f"{field} is also set by {_option_for(field, set(media))}: give one of them",
+                param_hint=f"--input {field}",
+            )
+    for field in body:  # set by PROMPT or a dedicated option: errors name that one
+        sources.pop(field, None)
+    body = {**from_json, **from_inputs, **body}
     options: dict[str, Any] = {}
     if priority:
         options["priority"] = priority
@@ -544,7 +577,13 @@ def command(
     left = None if timeout is None else max(0.001, timeout - (time.monotonic() - started))
     try:
         with (
-            Client(provider, retry=retry, on_retry=_retrying, journal=journal) as client,
+            Client(
+                provider,
+                retry=retry,
+                on_retry=_retrying,
+                journal=journal,
+                allow_extra_fields=allows_extra_fields(model),
+            ) as client,
             client.time_limit(left),
             progress,
         ):
@@ -593,7 +632,7 @@ def command(
             _say(f"seed {output.seed}, {len(output.images)} image(s)")
     except ValidationError as exc:
         if exc.status_code is None:  # the contract refused the input before anything was sent
-            _invalid_input(exc, set(media))
+            _invalid_input(exc, set(media), sources)
         _say(f"error: {type(exc).__name__}: {exc}")
         sys.exit(_exit.FAILED)
     except JournalError as exc:  # the journal cannot record the request: nothing was sent
