@@ -35,6 +35,14 @@ def invoke(server: MockServer, *args: str, env: dict[str, str] | None = None) ->
     )
 
 
+def assert_refused(result: Any, named: list[str]) -> None:
+    """Exit 2, each of ``named`` in the message, no traceback."""
+    assert result.exit_code == 2, result.output
+    for text in named:
+        assert text in result.output, (text, result.output)
+    assert "Traceback" not in result.output
+
+
 def _files(tmp_path: Path) -> dict[str, Path]:
     (tmp_path / "notimage.jpg").write_bytes(b"hello world!")
     (tmp_path / "empty.png").write_bytes(b"")
@@ -88,10 +96,7 @@ def test_bad_input_exits_2_naming_it_and_submits_nothing(
         if "--out" not in make_args(files)
         else invoke(server, *make_args(files))
     )
-    assert result.exit_code == 2, result.output
-    for text in named:
-        assert text in result.output, (text, result.output)
-    assert "Traceback" not in result.output
+    assert_refused(result, named)
     assert submits(server) == before
 
 
@@ -165,10 +170,7 @@ def test_bad_input_fields_exit_2_naming_option_and_field(
 ) -> None:
     before = submits(server)
     result = invoke(server, *args, "--no-journal", "--out", str(tmp_path))
-    assert result.exit_code == 2, result.output
-    for text in named:
-        assert text in result.output, (text, result.output)
-    assert "Traceback" not in result.output
+    assert_refused(result, named)
     assert submits(server) == before
 
 
@@ -207,10 +209,7 @@ def test_bad_input_json_exits_2_naming_it(
             env={"FAL_KEY": "mock-key-id:mock-key-secret"},
             input=stdin,
         )
-        assert result.exit_code == 2, result.output
-        for text in named:
-            assert text in result.output, (text, result.output)
-        assert "Traceback" not in result.output
+        assert_refused(result, named)
     assert submits(server) == before
 
 
