@@ -207,10 +207,11 @@ def test_generate_shows_each_retry_against_an_unreachable_base_url(monkeypatch: 
     monkeypatch.setenv("RELAY_KEY", "k")
     url = f"http://127.0.0.1:{free_port()}"
     result = _generate(url, "--wait-timeout", "3", "--out", str(tmp_path))
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 2, result.output  # unreachable, nothing sent: cli._exit.USAGE, as in check
     retries = [line for line in result.output.splitlines() if "retrying submit" in line]
-    assert retries, result.output
+    assert len(retries) == 2, result.output  # the short connect bound (RetryPolicy.connect_attempts=3)
     assert all(url in line and "ConnectError" in line for line in retries)
+    assert f"cannot reach relay at {url}" in result.output and "nothing was sent" in result.output
     assert "Traceback" not in result.output
 
 
