@@ -161,6 +161,10 @@ BAD_INPUTS = [
     (["--input", "seed=1", "--seed", "2"], ["--input seed", "also set by --seed"]),
     (["--input", "prompt=other"], ["--input prompt", "also set by PROMPT"]),
     (["--input-json", "/no/such.json"], ["--input-json", "/no/such.json"]),
+    (
+        ["--endpoint", "fal-ai/flux-pro/kontext", "--input", "image_url=/no/such.png"],
+        ["--input image_url", "/no/such.png", "neither a URL nor a file"],
+    ),
 ]
 
 

@@ -231,6 +231,8 @@ def input_fields(
             raise click.BadParameter(
                 f"invalid value {raw[:80]!r} for {field}: {exc}", param_hint=option
             ) from None
+        except click.BadParameter as exc:  # an image field's file (read as --image reads it)
+            raise click.BadParameter(exc.message, param_hint=option) from None
         from_inputs[field] = value
         options[field] = option
     return from_json, from_inputs, options
