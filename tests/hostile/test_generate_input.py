@@ -282,3 +282,22 @@ def test_additional_properties_let_unknown_fields_through() -> None:
     assert allows_extra_fields(open_model)
     _, fields, _ = input_fields(("relay_speed=3", "relay_mode=fast"), None, open_model, lambda v: v)
     assert fields == {"relay_speed": 3, "relay_mode": "fast"}
+
+
+def test_image_fields_by_input_read_files(server: MockServer, tmp_path: Path) -> None:
+    """--input image_urls=FILE (one per item) reads each file into a data: URI, as --image does."""
+    paths = []
+    for name in ("a.png", "b.png"):
+        Image.new("RGB", (32, 32), (5, 6, 7)).save(tmp_path / name)
+        paths.append(str(tmp_path / name))
+    result = invoke(
+        server,
+        "--endpoint",
+        "fal-ai/flux-pro/kontext/multi",
+        *(arg for path in paths for arg in ("--input", f"image_urls={path}")),
+        "--no-journal",
+        "--out",
+        str(tmp_path / "out"),
+    )
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "out").iterdir())) == 1

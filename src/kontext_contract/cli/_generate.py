@@ -531,7 +531,9 @@ def command(
             raise click.UsageError(f"{chosen} takes no --image")
     else:
         field_name, is_list = next(iter(media.items()))
-        if is_list:
+        if not values:
+            pass  # given by --input / --input-json, or missing: the contract check names --image
+        elif is_list:
             body[field_name] = values
         elif len(values) != 1:
             raise click.UsageError(f"{chosen} takes exactly one --image")
