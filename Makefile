@@ -84,18 +84,35 @@ contract-live: setup ## the contract suite against a live provider (PROVIDER=fal
 
 test: setup ## everything CI runs: contract up to date, generated/ current, lint, types, tests, contract suite
 	$(BIN)/kontext-contract spec check
-	$(MAKE) --no-print-directory check-generated lint typecheck unit propagation contract
+	$(MAKE) --no-print-directory check-generated lint typecheck
+	@echo "unit, propagation and contract side by side (make -j3); each one's output comes when it ends"
+	$(MAKE) --no-print-directory -j3 --output-sync=target unit propagation contract
 
 demo: setup ## the main job: build the contract from the five documents, verify the client, print a summary
 	$(BIN)/kontext-contract demo
 
-diff: spec ## rebuild the contract, then classify its changes since BASE (a git ref, default HEAD); fails on breaking ones
-	@status=0; $(BIN)/kontext-contract diff --base "$(BASE)" || status=$$?; \
-	case $$status in \
-	  0) ;; \
-	  1) echo "make diff: BREAKING changes since $(BASE) (kontext-contract diff exit 1; make can only exit 2, so CI runs 'kontext-contract diff --base REF' for 1 vs 2)" >&2; exit 1;; \
-	  *) echo "make diff: usage error or bad input (kontext-contract diff exit $$status)" >&2; exit $$status;; \
-	esac
+# `make diff` exits as `kontext-contract diff` does: 0 no breaking change, 1 breaking, 2 usage or bad ref.
+# A failing recipe always makes GNU make exit 2, so when diff is the only goal the command runs while the
+# Makefile is read and its status picks make's own: 1 by question mode (`make -q` exits 1 when a target
+# is out of date, and runs no recipe), 2 by $(error). With other goals (`make spec diff`) the recipe runs
+# and a breaking change exits 2.
+ifeq ($(MAKECMDGOALS),diff)
+DIFF_OUT := $(shell mktemp)
+DIFF_STATUS := $(shell status=0; { $(MAKE) --no-print-directory spec $(MAKEOVERRIDES) && $(BIN)/kontext-contract diff --base "$(BASE)"; } > $(DIFF_OUT) || status=$$?; echo $$status)
+$(info $(file < $(DIFF_OUT)))
+$(shell rm -f $(DIFF_OUT))
+ifeq ($(DIFF_STATUS),1)
+$(info make diff: BREAKING changes since $(BASE) (exit 1))
+MAKEFLAGS += -q
+else ifneq ($(DIFF_STATUS),0)
+$(error make diff: usage error, bad ref or a failed build (kontext-contract diff exit $(DIFF_STATUS)))
+endif
+diff: ## rebuild the contract, then classify its changes since BASE (a git ref, default HEAD); exit 1 on breaking ones, 2 on a bad ref
+	@echo "make diff: no breaking change since $(BASE)"
+else
+diff: spec
+	@$(BIN)/kontext-contract diff --base "$(BASE)"
+endif
 
 RECORDINGS ?=
 RELAYS ?=

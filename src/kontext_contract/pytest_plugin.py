@@ -115,7 +115,8 @@ class FalMock:
         while not condition(self):
             if time.monotonic() > deadline:
                 raise TimeoutError(
-                    f"fal_mock: condition not met after {timeout:g} s; webhooks {self.stats()['webhooks']}"
+                    f"fal_mock: condition not met after {timeout:g} s; webhooks {self.stats()['webhooks']}, "
+                    f"deliveries {self.state.sender.stats()}"
                 )
             time.sleep(0.01)
 

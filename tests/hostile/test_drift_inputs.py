@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from kontext_contract._layout import Layout
 from kontext_contract.cli import main
 from kontext_contract.drift import _sources_check
+from tests.conftest import ROOT
 
 TRANSCRIBED = "004-relay-b-kontext.yaml"
 PUBLISHED = "004_a1c3006d7d08389f.txt"
@@ -201,7 +202,7 @@ def test_diff_of_files_outside_a_project_is_unaffected(project: Layout, tmp_path
     assert code == 0 and "project:" not in err and "0 breaking" in out
 
 
-# -- diff --base REF (what CI runs: make cannot exit 1) ---------------------------------------------------------
+# -- diff --base REF, and make diff passing its status through ---------------------------------------------------------
 
 
 def _git(root: Path, *args: str) -> None:
@@ -229,3 +230,42 @@ def test_diff_base_exits_1_on_a_breaking_change_and_2_on_a_bad_ref(project: Layo
     assert code == 2 and "--base no-such-ref" in err and "no openapi/kontext.openapi.yaml" in err
     code, _, err = _invoke("diff", "--base", "HEAD", "a.yaml", "b.yaml", "--root", str(project.root))
     assert code == 2
+
+
+def _make_diff(project: Layout, base: str) -> subprocess.CompletedProcess[str]:
+    """``make diff`` in the copy, with this checkout's venv (its stamp file made for the test, so that make
+    never installs anything)."""
+    for name in ("Makefile", "pyproject.toml", "requirements.lock"):
+        shutil.copy(ROOT / name, project.root / name)
+    (project.root / ".stamp-made-for-the-test").touch()
+    return subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "diff",
+            f"BASE={base}",
+            f"VENV={ROOT / '.venv'}",
+            "STAMP=.stamp-made-for-the-test",
+        ],
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_make_diff_passes_the_status_through(project: Layout) -> None:
+    """GNU make exits 2 when a recipe fails; ``make diff`` alone still exits 0, 1 or 2 as the command does."""
+    _git(project.root, "init", "-q")
+    _git(project.root, "add", "-A")
+    _git(project.root, "commit", "-qm", "base")
+    done = _make_diff(project, "HEAD")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 breaking" in done.stdout and "no breaking change since HEAD" in done.stdout
+    _narrow_guidance(project)
+    done = _make_diff(project, "HEAD")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "guidance_scale.maximum: 20 -> 10" in done.stdout and "BREAKING changes since HEAD" in done.stdout
+    done = _make_diff(project, "no-such-ref")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "--base no-such-ref" in done.stderr and "kontext-contract diff exit 2" in done.stderr

@@ -101,3 +101,12 @@ def test_importing_the_plugin_imports_no_mock():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "kontext_contract.mock" not in done.stdout
+
+
+@pytest.mark.fal_mock(queue_delay=0.05, processing_delay=0.05)
+def test_wait_for_says_what_the_webhooks_did_when_it_gives_up(fal_mock):
+    with pytest.raises(TimeoutError) as caught:
+        fal_mock.wait_for(lambda m: False, timeout=0.05)
+    message = str(caught.value)
+    assert "condition not met after 0.05 s" in message
+    assert "'sent': 0" in message and "'pending': 0" in message and "'attempts': 0" in message

@@ -114,3 +114,56 @@ async def test_closing_gives_up_pending_retries_as_failed():
     assert sender.pending and sender.counts["failed"] == 0
     await sender.aclose()
     assert sender.counts["failed"] == 1 and not sender.pending
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("answer", [200, 500], ids=["first-delivery", "every-retry"])
+async def test_a_timer_that_fires_early_still_delivers(answer: int):
+    """uvloop counts timers in whole milliseconds from the time it read at the start of its iteration, so a
+    timer can fire before the mock's clock says the delivery is due. The sender must arm itself again
+    instead of waiting for a request that never comes (the CI flake of tests/sample_app on 2026-12-06:
+    3 of 11 attempts made, then none). Here every timer of the loop fires 20 ms early."""
+    config = MockConfig(
+        queue_delay=0.03, processing_delay=0.03, webhook_retry_compression=7200 / 0.5
+    )  # 10 retries within 0.5 s
+    clock = Clock(virtual=False)
+    queue = QueueMachine(config, ContractModel.load("fal"), clock)
+    posted: list[float] = []
+
+    async def outcome(req: Req, now: float) -> Outcome:
+        return Outcome(200, {})
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        posted.append(clock.now())
+        return httpx.Response(answer)
+
+    loop = asyncio.get_running_loop()
+    on_time = loop.call_later
+
+    def early(delay: float, callback, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return on_time(max(0.0, delay - 0.02), callback, *args, **kwargs)
+
+    loop.call_later = early  # type: ignore[method-assign]
+    try:
+        sender = WebhookSender(
+            config, queue, outcome, WebhookSigner.generate(), transport=httpx.MockTransport(handler)
+        )
+        req = queue.submit(
+            queue.model.endpoints[T2I],
+            b"{}",
+            base="http://x",
+            webhook="http://127.0.0.1:1/h",
+            timeout=None,
+            now=clock.now(),
+        )
+        sender.schedule(req, queue.end_time(req))
+        deadline = clock.now() + 5.0
+        done = ("sent",) if answer == 200 else ("failed",)
+        while not any(sender.counts[k] for k in done) and clock.now() < deadline:
+            await asyncio.sleep(0.005)
+    finally:
+        loop.call_later = on_time  # type: ignore[method-assign]
+    assert posted and posted[0] >= queue.end_time(req)  # never before the request is COMPLETED
+    assert len(posted) == (1 if answer == 200 else 11), sender.counts
+    assert not sender.pending
+    await sender.aclose()

@@ -12,7 +12,8 @@ new provider document), the way a maintainer changes the contract, run ``kontext
   function, with the ``propagation`` Hypothesis profile (few cases per operation).
 
 Changes that can coexist share a copy (:data:`GROUPS`; each change's own effects are still asserted), and the
-copies run side by side: three builds and three suite runs instead of one per change.
+copies run side by side: two builds and two suite runs instead of one per change. The queue-layout changes
+need a copy of their own: the provider overlays target fal's layout of the queue paths.
 
 docs/pipeline.md "What follows a contract change by itself, and what needs code" lists what is covered.
 """
@@ -396,7 +397,7 @@ CHANGES = [
     Change(
         "status 200 in every queue state (relay-a's provider document)",
         _status_always_200,
-        group="providers",
+        group="contract",
         provider="relay-a",
         provider_overlay=True,
         endpoint="fal-ai/flux-pro/kontext",
@@ -406,7 +407,7 @@ CHANGES = [
     Change(
         "another auth scheme for a provider (Token on relay-b)",
         _token_auth,
-        group="providers",
+        group="contract",
         provider="relay-b",
         provider_overlay=True,
         endpoint="fal-ai/flux-pro/kontext",
@@ -415,7 +416,7 @@ CHANGES = [
     Change(
         "a new provider document (relay-c)",
         _new_provider,
-        group="providers",
+        group="contract",
         provider="relay-c",
         new_provider="relay-c",
         endpoint="fal-ai/flux-pro/kontext",

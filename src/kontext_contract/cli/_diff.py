@@ -42,8 +42,8 @@ def command(
     """Classify every change from the contract OLD to NEW for a client: breaking or not, with its JSONPath.
 
     With --base REF, OLD is the project's contract at that git ref and the one argument, if any, is NEW:
-    `kontext-contract diff --base origin/main` is what a CI job runs (make diff cannot exit 1: GNU make
-    exits 2 whenever a recipe fails).
+    `kontext-contract diff --base origin/main` is what `make diff BASE=origin/main` runs after `make spec`
+    (both exit as below).
 
     A file that is a built output of a project (openapi/kontext.openapi.yaml, openapi/providers/*) must be
     what that project's sources and overlays build now: a stale one (an overlay edited since `make spec`)

@@ -16,6 +16,7 @@ import ipaddress
 import itertools
 import json
 import logging
+import math
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -114,6 +115,8 @@ class WebhookSender:
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._delays = [d / config.webhook_retry_compression for d in retry_delays()]
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_due = math.inf
 
     @property
     def pending(self) -> bool:
@@ -127,16 +130,41 @@ class WebhookSender:
 
     def _push(self, due: float, delivery: Delivery) -> None:
         heapq.heappush(self._due, (due, next(self._n), delivery))
-        if self.queue.clock.virtual:
-            return  # pumped by the clock (MockState.tick / advance)
+        self._arm()
+
+    def _arm(self) -> None:
+        """Keep one timer of the event loop set for the earliest delivery waiting (real clock only).
+
+        A timer may fire before the mock's clock says the delivery is due (uvloop counts whole
+        milliseconds from a time it read at the start of its iteration), so :meth:`pump` always arms the
+        timer again for what is left: no delivery waits for a request that never comes."""
+        if self.queue.clock.virtual or not self._due:
+            return  # the virtual clock pumps (MockState.tick / advance)
+        due = self._due[0][0]
+        if self._timer is not None:
+            if self._timer_due <= due:
+                return
+            self._timer.cancel()
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
+            self._timer = None
             return
-        loop.call_later(max(0.0, due - self.queue.now()) + 0.001, self.pump)
+        self._timer_due = due
+        self._timer = loop.call_later(max(0.0, due - self.queue.now()) + 0.001, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        self.pump()
 
     def pump(self) -> None:
-        """Start every delivery whose time has come."""
+        """Start every delivery whose time has come, then set the timer for the next one."""
+        try:
+            self._start_due()
+        finally:
+            self._arm()
+
+    def _start_due(self) -> None:
         now = self.queue.now()
         while self._due and self._due[0][0] <= now:
             _due, _n, delivery = heapq.heappop(self._due)
@@ -258,6 +286,9 @@ class WebhookSender:
         retries = [d for _t, _n, d in self._due if d.attempt > 1]
         self.counts["failed"] += len(retries)
         self._due.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self._client is not None:
             await self._client.aclose()
             self._client = None
