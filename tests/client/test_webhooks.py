@@ -339,3 +339,68 @@ async def test_a_slow_jwks_answer_is_abandoned_async(dripping: _Dripping):
     with pytest.raises(JWKSError) as raised:
         await JWKSCache(dripping.url, timeout=0.6).akeys()
     assert raised.value.reason == "timeout" and time.monotonic() - started < 1.5
+
+
+# -- key rotation ------------------------------------------------------------------------------------
+
+
+def _rotating(served: list[int]) -> httpx.MockTransport:
+    """A JWKS that holds OTHER on the first fetch and KEY from the second on (fal rotated its key)."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        served.append(1)
+        return httpx.Response(200, json={"keys": [_jwk(OTHER if len(served) == 1 else KEY)]})
+
+    return httpx.MockTransport(handler)
+
+
+def test_a_rotated_key_is_fetched_once_and_forgeries_cannot_make_it_fetch_more():
+    served: list[int] = []
+    now = [0.0]
+    cache = JWKSCache(transport=_rotating(served), clock=lambda: now[0], refresh_interval=60)
+    assert len(cache.keys()) == 1 and len(served) == 1  # OTHER only
+    now[0] = 61
+    body = _body()
+    assert verify_webhook(_signed(body), body, jwks=cache, now=NOW).ok  # KEY: fetched again, accepted
+    assert len(served) == 2
+    forged = _signed(body, key=SigningKey(b"f" * 32))
+    for step in range(5):  # forgeries within the interval: refused, no fetch
+        now[0] = 61 + step
+        assert _reason(forged, body, jwks=cache) == "bad_signature"
+    assert len(served) == 2
+    now[0] = 200
+    assert _reason(forged, body, jwks=cache) == "bad_signature"  # one fetch per interval at most
+    assert len(served) == 3
+    with pytest.raises(ValueError, match="refresh_interval"):
+        JWKSCache(refresh_interval=0)
+
+
+def test_a_failed_refresh_keeps_the_keys_and_refuses_with_the_signature_reason():
+    answers = [httpx.Response(200, json={"keys": [_jwk(OTHER)]}), httpx.Response(503)]
+    served: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        served.append(1)
+        return answers[min(len(served), len(answers)) - 1]
+
+    now = [0.0]
+    cache = JWKSCache(transport=httpx.MockTransport(handler), clock=lambda: now[0])
+    cache.keys()
+    now[0] = 100
+    body = _body()
+    assert _reason(_signed(body), body, jwks=cache) == "bad_signature"
+    assert len(served) == 2 and len(cache.keys()) == 1
+    assert _reason(_signed(body), body, jwks=cache) == "bad_signature"  # the failed fetch counts
+    assert len(served) == 2
+
+
+@pytest.mark.asyncio
+async def test_the_async_twin_fetches_a_rotated_key():
+    served: list[int] = []
+    now = [0.0]
+    cache = JWKSCache(async_transport=_rotating(served), clock=lambda: now[0])
+    assert len(await cache.akeys()) == 1
+    now[0] = 61
+    body = _body()
+    assert (await averify_webhook(_signed(body), body, jwks=cache, now=NOW)).ok
+    assert len(served) == 2

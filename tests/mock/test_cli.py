@@ -116,3 +116,16 @@ def test_a_bad_webhook_key_or_fault_is_a_usage_error(tmp_path):
     assert result.exit_code == 2 and str(bad) in result.output and "not a key" not in result.output
     result = CliRunner().invoke(main, ["mock", "--port", "0", "--webhook-fault", "late"])
     assert result.exit_code == 2 and "--webhook-fault" in result.output
+
+
+def test_a_port_in_use_is_a_usage_error_naming_the_address():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(main, ["mock", "--port", str(port)])
+    assert result.exit_code == 2, result.output
+    assert f"--host/--port: cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "2 usage error" in CliRunner().invoke(main, ["mock", "--help"]).output

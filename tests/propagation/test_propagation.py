@@ -522,16 +522,21 @@ def _propagate(changes: list[Change], pristine: Path, work: Path) -> list[dict[s
         timeout=600,
         check=False,
     )
-    cases = (
-        [
-            f"{case.get('classname')}::{case.get('name')}"
-            for case in ET.parse(junit).getroot().iter("testcase")
-        ]
-        if junit.is_file()
-        else []
-    )
+    cases: list[str] = []
+    failures: list[str] = []
+    if junit.is_file():
+        for case in ET.parse(junit).getroot().iter("testcase"):
+            name = f"{case.get('classname')}::{case.get('name')}"
+            cases.append(name)
+            for bad in [*case.iter("failure"), *case.iter("error")]:
+                # the failing test's own report (the suite's tail is its summary table)
+                failures.append(f"{name}: {bad.get('message', '')}\n{(bad.text or '')[-4000:]}")
     for one in found:
-        one["suite"] = {"returncode": proc.returncode, "tail": (proc.stdout + proc.stderr)[-3000:]}
+        one["suite"] = {
+            "returncode": proc.returncode,
+            "tail": (proc.stdout + proc.stderr)[-3000:],
+            "failures": failures,
+        }
         one["suite_cases"] = cases
     return found
 
@@ -567,5 +572,5 @@ def test_a_contract_change_reaches_every_consumer(
     assert client["cancel_at_once"] in ("CANCELLATION_REQUESTED", "ALREADY_COMPLETED"), client
     change.expect(found)
     suite = found["suite"]
-    assert suite["returncode"] == 0 and found["suite_cases"], suite["tail"]
+    assert suite["returncode"] == 0 and found["suite_cases"], "\n\n".join([*suite["failures"], suite["tail"]])
     assert any("test_typed_clients" in name for name in found["suite_cases"])  # the whole suite, not a subset

@@ -193,8 +193,8 @@ def command(
     `FAL_KEY=mock-key-id:mock-key-secret kontext-contract check --base-url http://127.0.0.1:8765` (the
     key it accepts: see above, or --key).
 
-    Exit status: 0 stopped by Ctrl-C; 1 cannot listen on --host/--port; 2 usage error (a bad option, no
-    provider document).
+    Exit status: 0 stopped by Ctrl-C; 2 usage error (a bad option, no provider document, or cannot listen
+    on --host/--port: the address is in use or not this machine's).
     """
     if public_url is not None:
         check_url("--public-url", public_url)

@@ -188,16 +188,24 @@ class JWKSCache:
     between reads), at most :data:`MAX_KEYS` keys. Thread-safe; a failed fetch keeps the keys already held
     until they expire.
 
+    Key rotation: when no held key verifies a webhook's signature, :func:`verify_webhook` asks the cache once
+    for fresh keys (:meth:`keys` with ``refresh=True``), so a key fal has just rotated in is accepted at once
+    instead of after ``ttl``. A refresh is made at most once per ``refresh_interval`` seconds, so forged
+    webhooks cannot make the cache fetch more often than that.
+
     Args:
         url: the JWKS URL (default fal's, ``https://rest.fal.ai/.well-known/jwks.json``).
         ttl: seconds the keys are kept; at most 24 hours (fal: cache for at most 24 h, docs/sources.md §3.7).
+        refresh_interval: the fewest seconds between two fetches asked for by a signature no held key
+            verifies (default 60).
         max_bytes: the largest answer read, bytes.
         timeout: seconds, see above.
         transport / async_transport: httpx transports (tests; default: the network).
         clock: a monotonic clock, seconds (tests).
 
     Raises:
-        ValueError: ``ttl`` outside (0, 86400], ``max_bytes`` or ``timeout`` not positive.
+        ValueError: ``ttl`` outside (0, 86400], ``max_bytes``, ``timeout`` or ``refresh_interval`` not
+            positive.
     """
 
     def __init__(
@@ -207,6 +215,7 @@ class JWKSCache:
         ttl: float = JWKS_MAX_AGE,
         max_bytes: int = 64 * 1024,
         timeout: float = 10.0,
+        refresh_interval: float = 60.0,
         transport: httpx.BaseTransport | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
         clock: Any = time.monotonic,
@@ -215,6 +224,9 @@ class JWKSCache:
             raise ValueError(f"ttl must be in (0, {JWKS_MAX_AGE:g}] seconds (fal: at most 24 h), got {ttl!r}")
         if max_bytes <= 0 or not (math.isfinite(timeout) and timeout > 0):
             raise ValueError("max_bytes and timeout must be positive")
+        if not (math.isfinite(refresh_interval) and refresh_interval > 0):
+            raise ValueError(f"refresh_interval must be positive seconds, got {refresh_interval!r}")
+        self.refresh_interval = refresh_interval
         self.url = url
         self.ttl = ttl
         self.max_bytes = max_bytes
@@ -252,17 +264,37 @@ class JWKSCache:
     def _too_large(self) -> JWKSError:
         return JWKSError("too_large", f"{self.url} sent more than {self.max_bytes} bytes")
 
-    def keys(self) -> list[Ed25519PublicKey]:
+    def may_refresh(self) -> bool:
+        """Whether a refresh (``keys(refresh=True)``) would fetch now: the last fetch was at least
+        ``refresh_interval`` seconds ago."""
+        return self._clock() - self._fetched >= self.refresh_interval
+
+    def _held(self, refresh: bool) -> list[Ed25519PublicKey] | None:
+        if refresh and not self.may_refresh():
+            return self._keys if self._keys is not None else self._fresh()
+        return None if refresh else self._fresh()
+
+    def keys(self, *, refresh: bool = False) -> list[Ed25519PublicKey]:
         """The keys, fetched if none are held or they are older than ``ttl``.
+
+        Args:
+            refresh: fetch even if the keys held are fresh (a signature none of them verifies: fal may
+                have rotated its key), unless the last fetch was less than ``refresh_interval`` ago.
 
         Raises:
             JWKSError: the fetch failed and no keys are held.
         """
         with self._lock:
-            fresh = self._fresh()
-            if fresh is not None:
-                return fresh
-            return self._store(self._fetch())
+            held = self._held(refresh)
+            if held is not None:
+                return held
+            try:
+                return self._store(self._fetch())
+            except JWKSError:
+                if refresh and self._keys is not None:
+                    self._fetched = self._clock()  # a failed refresh waits refresh_interval too
+                    return self._keys
+                raise
 
     def _fetch(self) -> bytes:
         self.fetches += 1
@@ -288,15 +320,26 @@ class JWKSCache:
             raise JWKSError("unavailable", f"{self.url}: {type(exc).__name__}") from None
         return b"".join(chunks)
 
-    async def akeys(self) -> list[Ed25519PublicKey]:
+    async def akeys(self, *, refresh: bool = False) -> list[Ed25519PublicKey]:
         """The async twin of :meth:`keys` (the whole fetch within ``timeout``).
 
         Raises:
             JWKSError: the fetch failed and no keys are held.
         """
-        fresh = self._fresh()
-        if fresh is not None:
-            return fresh
+        held = self._held(refresh)
+        if held is not None:
+            return held
+        try:
+            data = await self._afetch()
+        except JWKSError:
+            if refresh and self._keys is not None:
+                self._fetched = self._clock()
+                return self._keys
+            raise
+        with self._lock:
+            return self._store(data)
+
+    async def _afetch(self) -> bytes:
         self.fetches += 1
         chunks: list[bytes] = []
         size = 0
@@ -318,11 +361,13 @@ class JWKSCache:
             raise JWKSError("timeout", f"{self.url} took more than {self.timeout:g} s") from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise JWKSError("unavailable", f"{self.url}: {type(exc).__name__}") from None
-        with self._lock:
-            return self._store(b"".join(chunks))
+        return b"".join(chunks)
 
 
 _default_cache: JWKSCache | None = None
+#: the refusals a key fal rotated in since the keys were fetched would cause: the cache is asked once for
+#: fresh keys (at most once per its refresh_interval) before the webhook is refused
+_ROTATION_REASONS = frozenset({"bad_signature", "unknown_key"})
 
 
 def _default() -> JWKSCache:
@@ -493,10 +538,16 @@ def verify_webhook(
         JWKSError: the keys could not be fetched (answer 5xx: fal retries).
     """
     keys = _static_keys(jwks)
-    if keys is None:
-        cache = jwks if isinstance(jwks, JWKSCache) else _default()
-        keys = cache.keys()
-    return check_webhook(headers, body, keys, now=now, tolerance=tolerance, endpoint=endpoint)
+    if keys is not None:
+        return check_webhook(headers, body, keys, now=now, tolerance=tolerance, endpoint=endpoint)
+    cache = jwks if isinstance(jwks, JWKSCache) else _default()
+    try:
+        return check_webhook(headers, body, cache.keys(), now=now, tolerance=tolerance, endpoint=endpoint)
+    except WebhookVerificationError as exc:
+        if exc.reason not in _ROTATION_REASONS or not cache.may_refresh():
+            raise
+        fresh = cache.keys(refresh=True)  # fal may have rotated its key since the keys were fetched
+    return check_webhook(headers, body, fresh, now=now, tolerance=tolerance, endpoint=endpoint)
 
 
 async def averify_webhook(
@@ -515,7 +566,15 @@ async def averify_webhook(
         JWKSError: the keys could not be fetched.
     """
     keys = _static_keys(jwks)
-    if keys is None:
-        cache = jwks if isinstance(jwks, JWKSCache) else _default()
-        keys = await cache.akeys()
-    return check_webhook(headers, body, keys, now=now, tolerance=tolerance, endpoint=endpoint)
+    if keys is not None:
+        return check_webhook(headers, body, keys, now=now, tolerance=tolerance, endpoint=endpoint)
+    cache = jwks if isinstance(jwks, JWKSCache) else _default()
+    try:
+        return check_webhook(
+            headers, body, await cache.akeys(), now=now, tolerance=tolerance, endpoint=endpoint
+        )
+    except WebhookVerificationError as exc:
+        if exc.reason not in _ROTATION_REASONS or not cache.may_refresh():
+            raise
+        fresh = await cache.akeys(refresh=True)
+    return check_webhook(headers, body, fresh, now=now, tolerance=tolerance, endpoint=endpoint)
