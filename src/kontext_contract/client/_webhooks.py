@@ -267,7 +267,7 @@ class JWKSCache:
     def may_refresh(self) -> bool:
         """Whether a refresh (``keys(refresh=True)``) would fetch now: the last fetch was at least
         ``refresh_interval`` seconds ago."""
-        return self._clock() - self._fetched >= self.refresh_interval
+        return bool(self._clock() - self._fetched >= self.refresh_interval)
 
     def _held(self, refresh: bool) -> list[Ed25519PublicKey] | None:
         if refresh and not self.may_refresh():
