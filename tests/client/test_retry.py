@@ -313,3 +313,51 @@ def test_a_paid_call_that_cannot_connect_gets_the_short_connect_bound() -> None:
         polling.after_exception(httpx.ConnectError("refused"))
     with pytest.raises(ValueError):
         RetryPolicy(connect_attempts=0)
+
+
+# -- the headers the rules read come from the contract (client/_headers.py) -------------------------------
+
+RENAMED = {
+    "RequestIdHeader": "x-request-id",
+    "ErrorType": "x-error-type",
+    "Retryable": "x-retryable",
+    "RequestTimeoutType": "x-timeout-type",
+    "RetryAfter": "x-retry-in",
+}
+
+
+def test_the_retry_rules_read_the_header_names_the_contract_gives() -> None:
+    """A contract that renames the headers (as an overlay would): the rules follow the new names, and the
+    old names mean nothing to them."""
+    from kontext_contract.client._headers import default_header_names
+    from kontext_contract.client._retry import is_ingress_error
+
+    shipped = default_header_names()
+    assert shipped["RequestIdHeader"] == "x-fal-request-id" and shipped["ErrorType"] == "x-fal-error-type"
+    infra = httpx.Response(503, headers={"x-error-type": "runner_scheduling_failure", "x-request-id": "r"})
+    assert is_ingress_error(infra)  # the shipped names: this answer carries neither of fal's headers
+    assert not is_ingress_error(infra, RENAMED)
+    paid = Attempts(POLICY, "paid", "submit", header_names=RENAMED)
+    assert not paid.should_retry(infra)  # it reached the application: never resent
+    outcome = httpx.Response(504, headers={"x-error-type": "request_timeout", "x-request-id": "r"})
+    result = Attempts(POLICY, "idempotent", "result", result_call=True, header_names=RENAMED)
+    assert not result.should_retry(outcome)  # the request's own outcome
+    retryable = httpx.Response(504, headers={**outcome.headers, "x-retryable": "true"})
+    assert result.should_retry(retryable)
+    limited = httpx.Response(429, headers={"x-retry-in": "7", "retry-after": "1"})
+    wait = Attempts(POLICY, "idempotent", "status", header_names=RENAMED).after_response(
+        limited, RateLimitError("429", status_code=429)
+    )
+    assert wait == 7
+
+
+def test_the_errors_read_the_header_names_the_contract_gives() -> None:
+    timeout = RequestTimeoutError(
+        "504", status_code=504, headers={"x-timeout-type": "user"}, header_names=RENAMED
+    )
+    assert timeout.timeout_type == "user"
+    assert RequestTimeoutError("504", headers={"x-timeout-type": "user"}).timeout_type is None  # fal's name
+    limited = RateLimitError("429", headers={"x-retry-in": "3"}, header_names=RENAMED)
+    assert limited.retry_after == 3
+    assert not ServiceUnavailableError("503", headers={"x-request-id": "r"}, header_names=RENAMED).ingress
+    assert ServiceUnavailableError("503", headers={"x-request-id": "r"}).ingress

@@ -44,6 +44,7 @@ from ._errors import (
     summarize_detail,
     validation_items,
 )
+from ._headers import header_names
 from ._providers import Provider
 from ._retry import Attempts, CallKind, RetryNotice, RetryPolicy
 from ._validation import InputValidator
@@ -69,8 +70,7 @@ StatusCallback = Callable[[QueueStatus], object]
 
 _URL_FIELDS = tuple(URL_FIELDS)
 #: the response headers an error keeps: these of the contract's (by component), then HTTP's own
-_KEPT_HEADER_COMPONENTS = ("RequestIdHeader", "ErrorType", "Retryable", "RequestTimeoutType")
-_HTTP_HEADERS = ("retry-after", "content-type")
+_HTTP_HEADERS = ("content-type",)
 _TIMEOUT_TYPES = frozenset({"request_timeout", "startup_timeout"})
 _STREAM_UNSUPPORTED = frozenset({404, 405, 406, 501})
 
@@ -300,9 +300,10 @@ class Core:
         #: role (submit, run, status, status-stream, result, cancel) -> its HTTP method in the contract
         self.methods = {op.role: op.method for op in reversed(list(model.operations.values()))}
         self._logs = model.find_parameter("Logs")
-        self._error_type_header = model.find_header_name("ErrorType")
-        named = (model.find_header_name(c) for c in _KEPT_HEADER_COMPONENTS)
-        self._kept_headers = tuple(dict.fromkeys([*(n for n in named if n), *_HTTP_HEADERS]))
+        #: header component -> its name, for the retry rules and the errors (client/_headers.py)
+        self.header_names = header_names(model)
+        self._error_type_header = self.header_names.get("ErrorType")
+        self._kept_headers = tuple(dict.fromkeys([*self.header_names.values(), *_HTTP_HEADERS]))
         self.validate = validate
         self.validator = InputValidator(self.catalog, allow_extra_fields=allow_extra_fields)
         self.retry = retry
@@ -362,6 +363,7 @@ class Core:
             deadline=current_deadline(),
             url=url,
             on_retry=self.on_retry,
+            header_names=self.header_names,
         )
 
     @staticmethod
@@ -706,6 +708,7 @@ class Core:
             error_type=error_type,
             body=body,
             headers=headers,
+            header_names=self.header_names,
         )
 
     def result_error(
@@ -732,6 +735,7 @@ class Core:
                 error_type=kind or error.error_type,
                 body=error.body,
                 headers=error.headers,
+                header_names=error.header_names,
             )
         return error
 

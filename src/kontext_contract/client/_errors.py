@@ -41,6 +41,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._redact import redact, redact_deep
+from ._headers import default_header_names
 
 __all__ = [
     "APIConnectionError",
@@ -216,8 +217,12 @@ class APIStatusError(KontextError):
     Attributes:
         error_type: ``error_type`` from the body or the ``X-Fal-Error-Type`` header (docs/sources.md §3.2), or ``None``.
         body: the parsed JSON body (or ``None`` for a non-JSON body such as an ingress HTML page).
-        headers: the response headers that matter here (lower-case names): ``x-fal-request-id``,
-            ``x-fal-error-type``, ``x-fal-retryable``, ``x-fal-request-timeout-type``, ``retry-after``.
+        headers: the response headers that matter here (lower-case names): fal's ``x-fal-request-id``,
+            ``x-fal-error-type``, ``x-fal-retryable``, ``x-fal-request-timeout-type``, ``retry-after``, under
+            the names the contract gives them.
+        header_names: header component of the contract (``RequestIdHeader``, ``ErrorType``, ``Retryable``,
+            ``RequestTimeoutType``, ``RetryAfter``) -> its name in ``headers`` (client/_headers.py; default:
+            the shipped contract's).
     """
 
     def __init__(
@@ -230,11 +235,20 @@ class APIStatusError(KontextError):
         error_type: str | None = None,
         body: Any = None,
         headers: Mapping[str, str] | None = None,
+        header_names: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message, status_code=status_code, request_id=request_id, detail=detail)
         self.error_type = redact(error_type) if isinstance(error_type, str) else error_type
         self.body = redact_deep(body)
         self.headers: dict[str, str] = {k: redact(v) for k, v in (headers or {}).items()}
+        self.header_names: Mapping[str, str] = (
+            default_header_names() if header_names is None else dict(header_names)
+        )
+
+    def header(self, component: str) -> str | None:
+        """The value of the contract's response header ``component`` (e.g. ``"RetryAfter"``), or None."""
+        name = self.header_names.get(component)
+        return None if name is None else self.headers.get(name)
 
 
 class BadRequestError(APIStatusError):
@@ -290,7 +304,7 @@ class RateLimitError(APIStatusError):
 
     @property
     def retry_after(self) -> float | None:
-        return parse_retry_after(self.headers.get("retry-after"))
+        return parse_retry_after(self.header("RetryAfter"))
 
 
 class RequestFailedError(APIStatusError):
@@ -306,7 +320,7 @@ class RequestTimeoutError(APIStatusError):
 
     @property
     def timeout_type(self) -> str | None:
-        return self.headers.get("x-fal-request-timeout-type")
+        return self.header("RequestTimeoutType")
 
 
 class ServiceUnavailableError(APIStatusError):
@@ -315,7 +329,7 @@ class ServiceUnavailableError(APIStatusError):
 
     @property
     def ingress(self) -> bool:
-        return "x-fal-request-id" not in self.headers and self.error_type is None
+        return self.header("RequestIdHeader") is None and self.error_type is None
 
 
 class RetriesExhausted(KontextError):

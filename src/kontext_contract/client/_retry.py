@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
@@ -44,6 +44,7 @@ from ._errors import (
     UnreachableError,
     parse_retry_after,
 )
+from ._headers import default_header_names
 
 __all__ = ["Attempts", "CallKind", "RetryNotice", "RetryPolicy", "is_ingress_error"]
 
@@ -136,22 +137,32 @@ class RetryNotice:
         )
 
 
-def is_ingress_error(response: httpx.Response) -> bool:
+def is_ingress_error(response: httpx.Response, names: Mapping[str, str] | None = None) -> bool:
     """A 502/503/504 of the ingress load balancer: no ``x-fal-request-id`` and no ``X-Fal-Error-Type``
-    (docs/sources.md §3.2). Such an answer means the request never reached fal's application."""
-    return (
-        response.status_code in _INGRESS_STATUSES
-        and "x-fal-request-id" not in response.headers
-        and "x-fal-error-type" not in response.headers
+    (docs/sources.md §3.2). Such an answer means the request never reached fal's application.
+
+    Args:
+        response: the answer.
+        names: the contract's header names (:func:`~._headers.header_names`; default: the shipped
+            contract's).
+    """
+    names = default_header_names() if names is None else names
+    carried = [names.get("RequestIdHeader"), names.get("ErrorType")]
+    return response.status_code in _INGRESS_STATUSES and not any(
+        name in response.headers for name in carried if name
     )
 
 
-def _is_outcome(response: httpx.Response) -> bool:
+def _is_outcome(response: httpx.Response, names: Mapping[str, str]) -> bool:
     """A result 5xx that is the request's own outcome (e.g. request_timeout), not a passing failure."""
+    request_id, error_type = names.get("RequestIdHeader"), names.get("ErrorType")
+    retryable = names.get("Retryable")
     return (
-        "x-fal-request-id" in response.headers
-        and "x-fal-error-type" in response.headers
-        and response.headers.get("x-fal-retryable", "").lower() != "true"
+        request_id is not None
+        and error_type is not None
+        and request_id in response.headers
+        and error_type in response.headers
+        and (retryable is None or response.headers.get(retryable, "").lower() != "true")
     )
 
 
@@ -167,6 +178,8 @@ class Attempts:
             before ``policy.total_timeout`` (a caller's time limit, see ``Client.time_limit``).
         url: the URL of the call, for the retry notices.
         on_retry: called with a :class:`RetryNotice` before each retry's sleep.
+        header_names: the contract's names of the headers the rules read (:func:`~._headers.header_names`:
+            the request id, error type, retryable and Retry-After headers; default: the shipped contract's).
     """
 
     def __init__(
@@ -181,7 +194,9 @@ class Attempts:
         deadline: float | None = None,
         url: str = "",
         on_retry: Callable[[RetryNotice], object] | None = None,
+        header_names: Mapping[str, str] | None = None,
     ) -> None:
+        self.header_names = default_header_names() if header_names is None else header_names
         self.policy = policy
         self.kind = kind
         self.what = what
@@ -300,8 +315,10 @@ class Attempts:
         if status not in _RETRY_STATUSES:
             return False
         if self.kind == "paid":
-            return status == 429 or is_ingress_error(response)
-        return not (self.result_call and status in _INGRESS_STATUSES and _is_outcome(response))
+            return status == 429 or is_ingress_error(response, self.header_names)
+        return not (
+            self.result_call and status in _INGRESS_STATUSES and _is_outcome(response, self.header_names)
+        )
 
     def after_response(self, response: httpx.Response, error: APIStatusError) -> float:
         """Seconds to wait before resending after the retryable error answer ``response`` (``error`` is
@@ -310,5 +327,5 @@ class Attempts:
         Raises:
             the ``error`` itself when retries are off, else RetriesExhausted when the budget is spent.
         """
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        retry_after = parse_retry_after(response.headers.get(self.header_names["RetryAfter"]))
         return self._next(f"HTTP {response.status_code}", error, retry_after)
