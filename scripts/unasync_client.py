@@ -35,6 +35,11 @@ REPLACEMENTS = {
     "aclose": "close",
     "aread": "read",
     "aiter_lines": "iter_lines",
+    "aiter_bytes": "iter_bytes",
+    "aiter_raw": "iter_raw",
+    "aclosing": "closing",
+    "AsyncExitStack": "ExitStack",
+    "enter_async_context": "enter_context",
 }
 
 HEADER = (

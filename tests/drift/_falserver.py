@@ -4,7 +4,8 @@ the intake tests. It listens on 127.0.0.1 only and serves the document made for 
 
 ``/ok/openapi.json?endpoint_id=...`` the document, with the endpoint id asked for; ``/html/`` an HTML page;
 ``/404/``, ``/500/``, ``/503/``; ``/big/`` a Content-Length over 4 MiB; ``/big-stream/`` more than 4 MiB
-without a Content-Length; ``/not-openapi/`` JSON that is not OpenAPI; ``/other-endpoint/`` OpenAPI of
+without a Content-Length; ``/deep/`` JSON nested 100,000 deep; ``/bigint/`` a 5,000-digit
+number; ``/not-openapi/`` JSON that is not OpenAPI; ``/other-endpoint/`` OpenAPI of
 another endpoint; ``/off-host/`` a redirect to another host; ``/same-host/`` a redirect to ``/ok/``;
 ``/slow/`` an answer after :data:`SLOW_SECONDS`; ``/partial/`` a body shorter than its Content-Length;
 ``/one-bad/`` the document, except a partial body for the endpoint ids ending in ``max/multi``.
@@ -89,6 +90,10 @@ class _Handler(BaseHTTPRequestHandler):
             chunk = b" " * 65536
             for _ in range(FOUR_MIB // len(chunk) + 2):
                 self.wfile.write(chunk)
+        elif mode == "deep":  # JSON nested past Python's recursion limit
+            self._send(200, b"[" * 100_000 + b"]" * 100_000)
+        elif mode == "bigint":  # a number of more digits than int() converts
+            self._send(200, b'{"openapi": "3.1.0", "x": ' + b"9" * 5000 + b"}")
         elif mode == "not-openapi":
             self._send(200, b'{"hello": "world"}')
         elif mode == "other-endpoint":

@@ -56,6 +56,8 @@ BAD_ANSWERS = [
     ("503", "answered 503"),
     ("big", "too large"),
     ("big-stream", "too large"),
+    ("deep", "not JSON"),
+    ("bigint", "not JSON"),
     ("not-openapi", "not an OpenAPI 3 document"),
     ("other-endpoint", "does not describe the endpoint asked for"),
     ("off-host", "redirected to another host"),

@@ -16,6 +16,7 @@ Every test is bounded in time: the servers stop on their own, and the runs have 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import time
 from collections.abc import Iterator, MutableMapping
@@ -331,3 +332,83 @@ def test_the_verdict_carries_the_checks_that_could_not_run(tmp_path: Path) -> No
     for name in skipped:
         assert name in verdict
     assert f"compatible; {len(skipped)} checks could not run" in report_md.read_text(encoding="utf-8")
+
+
+# -- answers without end -----------------------------------------------------------------------------------
+
+
+def _endless_or_bomb(kind: str, suffix: str) -> Any:
+    """An answer to every GET whose path ends with ``suffix``: an endless JSON-looking body (until the
+    checker hangs up), or a gzip body of 64 KiB that decodes to 64 MiB."""
+    bomb = gzip.compress(b" " * (64 * 1024 * 1024), compresslevel=9)
+
+    def answer(scope: Scope) -> Any:
+        if scope["method"] != "GET" or not scope["path"].endswith(suffix):
+            return None
+
+        async def endless(send: Any, receive: Any) -> None:
+            headers = [(b"content-type", b"application/json")]
+            if kind == "gzip-bomb":
+                headers += [(b"content-encoding", b"gzip"), (b"content-length", str(len(bomb)).encode())]
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                await send({"type": "http.response.body", "body": bomb})
+                return
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": b'{"status": "', "more_body": True})
+            for _ in range(100_000):  # 6.5 GB at most: no checker that reads it whole ends
+                await send({"type": "http.response.body", "body": b" " * 65536, "more_body": True})
+                try:
+                    message = await asyncio.wait_for(receive(), timeout=0.0001)
+                except TimeoutError:
+                    continue
+                if message["type"] == "http.disconnect":
+                    return
+
+        return endless
+
+    return answer
+
+
+@pytest.mark.parametrize("kind", ["endless", "gzip-bomb"])
+@pytest.mark.parametrize("suffix", ["/status", "/requests/{id}"])
+def test_an_answer_without_end_is_read_to_the_bound_and_judged(
+    kind: str, suffix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A status or a result answered by an endless body or a gzip bomb: the checks read at most
+    ``MAX_DOWNLOAD`` bytes of it (256 KiB here) and judge what they read: a result not JSON is a FAIL and
+    the run goes on; statuses never JSON end the run as "not a queue API". Before, ``check`` held an
+    endless result in memory until the server gave up, then said it could not reach the provider."""
+    from kontext_contract.checks import _http
+
+    monkeypatch.setattr(_http, "MAX_DOWNLOAD", 256 * 1024)
+    answer = _endless_or_bomb(kind, "/status")
+    if suffix != "/status":
+        inner = _endless_or_bomb(kind, "")
+
+        def answer(scope: Scope) -> Any:  # the result: a GET on the request's own path
+            path = scope["path"]
+            if (
+                scope["method"] == "GET"
+                and "/requests/" in path
+                and path.rsplit("/", 1)[-1]
+                not in (
+                    "status",
+                    "stream",
+                    "cancel",
+                )
+            ):
+                return inner(scope)
+            return None
+
+    with _mock(answer) as server:
+        started = time.monotonic()
+        report = _run(server, wait_timeout=20.0)
+        elapsed = time.monotonic() - started
+    assert elapsed < 60, f"{elapsed:.0f} s"
+    if suffix == "/status":  # every status is unreadable: not a queue API, said before any paid submit
+        assert not report.complete and report.paid_submits == 0
+        assert "(not JSON)" in str(report.error) and "is --base-url the provider's API" in str(report.error)
+    else:
+        assert report.complete, report.error
+        failed = [r for r in report.results if r.status == "fail"]
+        assert any("not JSON" in r.line() for r in failed), [r.line() for r in report.results]

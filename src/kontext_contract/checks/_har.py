@@ -419,7 +419,7 @@ class _ReplayStream(httpx.SyncByteStream):
 def _json_or_none(text: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return text
 
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import json
 import logging
-import re
+import math
 import time
 from collections.abc import Callable
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -26,9 +27,10 @@ import httpx
 
 from .._redact import LogRedaction as _RedactLogs
 from .._redact import Redactor
+from ..client._client import decoded_body
 from ..client._images import decode_data_uri
 from ..client._providers import Provider, Secret
-from ..client._sse import SSEDecoder
+from ..client._sse import LineSplitter, SSEDecoder
 
 __all__ = [
     "Budget",
@@ -45,7 +47,7 @@ __all__ = [
 
 log = logging.getLogger("kontext_contract.checks")
 
-#: the largest image the checks download, bytes
+#: the largest answer (a body, an image) the checks read, bytes: the rest of a larger one is not read
 MAX_DOWNLOAD = 64 * 1024 * 1024
 #: the longest line of a status stream, bytes: a stream that sends more without a newline is cut off
 MAX_STREAM_LINE = 256 * 1024
@@ -201,51 +203,16 @@ class Download:
     missing: bool = False
 
 
-_EOL = re.compile(rb"\r\n|\r|\n")
-
-
-class _LineSplitter:
-    """Server-Sent Events lines (ended by CRLF, LF or CR) from byte chunks, with the partial line bounded:
-    past ``max_line`` bytes without an end of line, ``overflow`` is set and the buffer is dropped."""
-
-    def __init__(self, max_line: int) -> None:
-        self.max_line = max_line
-        self.buffer = bytearray()
-        self.overflow = False
-        self._scanned = 0
-
-    def feed(self, chunk: bytes) -> list[str]:
-        self.buffer += chunk
-        out: list[str] = []
-        start = 0
-        for match in _EOL.finditer(self.buffer, self._scanned):
-            if match.group() == b"\r" and match.end() == len(self.buffer):
-                break  # a CR ending the chunk: wait to see whether an LF follows
-            out.append(bytes(self.buffer[start : match.start()]).decode("utf-8", "replace"))
-            start = match.end()
-        del self.buffer[:start]
-        self._scanned = max(0, len(self.buffer) - 1)  # rescan only a trailing CR
-        if len(self.buffer) > self.max_line:
-            self.overflow = True
-            self.buffer.clear()
-            self._scanned = 0
-        return out
-
-    def close(self) -> list[str]:
-        """The last line, when the stream ended without an end of line."""
-        rest, self.buffer = bytes(self.buffer), bytearray()
-        return [rest.rstrip(b"\r").decode("utf-8", "replace")] if rest else []
-
-
 def _read_bounded(response: httpx.Response, limit: int, deadline: float) -> bytes:
     """At most ``limit`` bytes of ``response``'s body, read until ``deadline``."""
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.iter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= limit or time.monotonic() > deadline:
-            break
+    with closing(decoded_body(response)) as pieces:
+        for chunk in pieces:
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= limit or time.monotonic() > deadline:
+                break
     return b"".join(chunks)[:limit]
 
 
@@ -476,13 +443,16 @@ class Session:
                 self.exchanges.append(exchange)
                 raise ProviderUnreachable(self._no_answer(f"{method} {exchange.shown}", last, attempt))
             try:
-                response = self._http.request(
+                with self._http.stream(
                     method,
                     full,
                     headers=self._headers(full, use_scheme),
                     json=body if body is not None else None,
                     timeout=timeout,
-                )
+                ) as response:  # read to MAX_DOWNLOAD at most: a relay answering without end is cut off
+                    content = _read_bounded(
+                        response, MAX_DOWNLOAD, math.inf if deadline is None else deadline
+                    )
             except httpx.HTTPError as exc:
                 last = f"{type(exc).__name__}: {exc}"
                 if attempt + 1 < attempts:
@@ -499,7 +469,7 @@ class Session:
                 if self._attempt_timeout(deadline) is not None:
                     delay *= 2
                     continue
-            self._fill(exchange, response)
+            self._fill(exchange, response, content)
             break
         if paid and exchange.status is not None and 400 <= exchange.status < 500:
             self.budget.give_back()
@@ -547,7 +517,10 @@ class Session:
         read = min(max(grace, 1.0) + 15.0, max(limit, 0.1), self._timeout)
         timeout = httpx.Timeout(min(self._timeout, max(limit, 0.1)), read=read)
         try:
-            with self._http.stream("GET", full, headers=headers, timeout=timeout) as response:
+            with (
+                self._http.stream("GET", full, headers=headers, timeout=timeout) as response,
+                ExitStack() as stack,
+            ):
                 exchange.status = response.status_code
                 exchange.headers = {k.lower(): self.redactor.text(v) for k, v in response.headers.items()}
                 exchange.content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -556,9 +529,9 @@ class Session:
                     self.exchanges.append(exchange)
                     return trace
                 decoder = SSEDecoder()
-                lines = _LineSplitter(MAX_STREAM_LINE)
+                lines = LineSplitter(MAX_STREAM_LINE)
                 closed = True
-                for chunk in response.iter_bytes():
+                for chunk in stack.enter_context(closing(decoded_body(response))):
                     now = time.monotonic()
                     for line in lines.feed(chunk):
                         if line.startswith(":"):
@@ -649,7 +622,10 @@ class Session:
             try:
                 chunks: list[bytes] = []
                 size = 0
-                with self._http.stream("GET", url, headers=headers, timeout=timeout) as response:
+                with (
+                    self._http.stream("GET", url, headers=headers, timeout=timeout) as response,
+                    ExitStack() as stack,
+                ):
                     if response.status_code in _RETRY_STATUSES and attempt < 2:
                         last = f"answered {response.status_code}"
                         _sleep(min(delay, 5.0), deadline)
@@ -658,7 +634,7 @@ class Session:
                     declared = response.headers.get("content-type", "").split(";")[0].strip().lower()
                     if response.status_code != 200:
                         return Download(shown, b"", declared, f"GET answered {response.status_code}")
-                    for chunk in response.iter_bytes():
+                    for chunk in stack.enter_context(closing(decoded_body(response))):
                         size += len(chunk)
                         if size > MAX_DOWNLOAD:
                             return Download(shown, b"", declared, f"larger than {MAX_DOWNLOAD} bytes")

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 from typing import Any, Generic, TypeVar, Unpack, cast, overload
 
@@ -27,9 +27,11 @@ import httpx
 from kontext_api.models import KontextEditOutput, KontextOutput, QueueStatusCompleted
 
 from ..contract import COMPLETED, IN_QUEUE
+from ._bodies import PIECE, BodyDecoder, BodyDecodingError
 from ._concurrency import SyncIO
 from ._core import (
     CANCEL_GRACE,
+    MAX_RESPONSE_BYTES,
     Core,
     DeadlineReached,
     Polling,
@@ -67,11 +69,89 @@ from ._journal import (
 )
 from ._providers import Provider
 from ._retry import CallKind, RetryNotice, RetryPolicy
-from ._sse import SSEDecoder
+from ._sse import LineSplitter, SSEDecoder
 
 __all__ = ["Client", "RequestHandle"]
 
 OutT_co = TypeVar("OutT_co", bound=Output, covariant=True)
+
+#: the response headers that framed the body on the wire, dropped once the body is read and decoded
+_FRAMING = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+def _declared_length(response: httpx.Response) -> int:
+    """The Content-Length of ``response``, bytes, or -1 when it states none (or not a number)."""
+    try:
+        return int(response.headers.get("content-length", ""))
+    except ValueError:
+        return -1
+
+
+def decoded_body(response: httpx.Response) -> Generator[bytes, None]:
+    """The body of a streamed ``response``, decoded in bounded pieces (:class:`BodyDecoder`; an encoding
+    it does not decode is left to httpx).
+
+    Raises:
+        httpx.DecodingError: the body does not decode as its Content-Encoding says (retried as httpx's own).
+    """
+    try:
+        content = response.content  # read already (a transport that hands out read responses)
+    except httpx.ResponseNotRead:
+        pass
+    else:
+        for at in range(0, len(content), PIECE):
+            yield content[at : at + PIECE]
+        return
+    decoder = BodyDecoder.for_encoding(response.headers.get("content-encoding"))
+    if decoder is None:
+        yield from response.iter_bytes()
+        return
+    try:
+        for raw in response.iter_raw():
+            for piece in decoder.feed(raw):
+                yield piece
+        for piece in decoder.end():
+            yield piece
+    except BodyDecodingError as exc:
+        raise httpx.DecodingError(str(exc), request=response.request) from None
+
+
+def _read_bounded(response: httpx.Response, limit: int) -> bytes | None:
+    """The decoded body of a streamed ``response``, or ``None`` when it is over ``limit`` bytes, declared
+    or decoded, so that a provider cannot grow memory past the bound (plus one :data:`PIECE`). The
+    response is closed either way.
+
+    Raises:
+        httpx.HTTPError: the connection broke while reading, or the body does not decode (retried as any
+            read error).
+    """
+    if _declared_length(response) > limit:
+        response.close()
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        with closing(decoded_body(response)) as pieces:
+            for piece in pieces:
+                size += len(piece)
+                if size > limit:
+                    return None
+                chunks.append(piece)
+    finally:
+        response.close()
+    return b"".join(chunks)
+
+
+def _with_body(response: httpx.Response, body: bytes) -> httpx.Response:
+    """``response`` as read: the same status, headers (less the wire framing) and request, with ``body``."""
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _FRAMING]
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=body,
+        request=response.request,
+        extensions=response.extensions,
+    )
 
 
 class RequestHandle(Generic[OutT_co]):
@@ -190,9 +270,14 @@ class Client:
             it is sent, then its handle, status changes, outcome and saved files; :meth:`pending` and
             :meth:`resume` pick up what a dead process left (docs/client.md "When the process dies").
             ``None`` (default): no journal.
+        max_response_bytes: the largest answer read, bytes (default 64 MiB, at least 1024): a body (status,
+            result, image download, error) or one status stream line or event. A larger one raises
+            :class:`ResponseTooLargeError` with nothing more read, so a broken or hostile provider cannot
+            exhaust memory (docs/client.md "Errors").
 
     Raises:
         JournalError: the journal cannot be opened (corrupt, another schema version, ...).
+        ConfigurationError: ``max_response_bytes`` under 1024.
 
     ``Client`` is thread-safe as ``httpx.Client`` is. Use as a context manager (``with`` /
     ``async with``), or call :meth:`close`.
@@ -213,6 +298,7 @@ class Client:
         limits: httpx.Limits | None = None,
         on_retry: Callable[[RetryNotice], object] | None = None,
         journal: str | os.PathLike[str] | JournalBackend | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         self.provider = provider or Provider.fal()
         self._core = Core(
@@ -224,6 +310,7 @@ class Client:
             polling=polling or Polling(),
             timeouts=timeouts or Timeouts(),
             on_retry=on_retry,
+            max_response_bytes=max_response_bytes,
         )
         self._owns_http = http_client is None
         limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
@@ -298,11 +385,13 @@ class Client:
         target = core.target(url, params)
         while True:
             request_timeout = core.capped(timeout or core.queue_timeout, what)
+            request = self._http.build_request(
+                method, target, content=content, headers=all_headers, timeout=request_timeout
+            )
             try:
                 with self._slots:
-                    response = self._http.request(
-                        method, target, content=content, headers=all_headers, timeout=request_timeout
-                    )
+                    response = self._http.send(request, stream=True)
+                    body = _read_bounded(response, core.max_response_bytes)
             except httpx.HTTPError as exc:
                 core.check_limit(kind, what, exc)
                 try:
@@ -311,6 +400,9 @@ class Client:
                     raise core.redact_error(final) from core.safe_cause(exc)
                 SyncIO.sleep(delay)
                 continue
+            if body is None:
+                raise core.too_large(what, "body")
+            response = _with_body(response, body)
             logger.debug("%s %s -> %s", method, url, response.status_code)
             if response.status_code < 400 or not attempts.should_retry(response):
                 return response
@@ -549,7 +641,7 @@ class Client:
         )
         if response.status_code >= 300:
             raise self._core.error_for(response, what, ref.request_id)
-        return self._core.parse_status(json.loads(response.content), ref)
+        return self._core.parse_status(self._core.answer_json(response, what, ref.request_id), ref)
 
     @overload
     def result(self, endpoint_id: EditEndpointId, request_id: str) -> KontextEditOutput: ...
@@ -648,29 +740,45 @@ class Client:
                         headers=headers,
                         timeout=core.timeouts.for_stream(remaining),
                     ) as response,
+                    contextlib.ExitStack() as stack,
                 ):
                     logger.debug("GET %s -> %s (stream)", url, response.status_code)
                     if stream_unsupported(response):
                         raise StreamUnavailable
                     if response.status_code >= 300:
-                        response.read()
+                        body = _read_bounded(response, core.max_response_bytes)
+                        if body is None:
+                            raise core.too_large(what, "body", ref.request_id)
+                        response = _with_body(response, body)
                         error = core.error_for(response, what, ref.request_id)
                         if not attempts.should_retry(response):
                             raise error
                         SyncIO.sleep(attempts.after_response(response, error))
                         continue
+                    bound = core.max_response_bytes
+                    if _declared_length(response) > bound:
+                        raise core.too_large(what, "body", ref.request_id)
+                    pieces = stack.enter_context(closing(decoded_body(response)))
                     decoder = SSEDecoder()
-                    for line in response.iter_lines():
-                        data = decoder.feed(line)
-                        if data is None:
-                            continue
-                        status = core.parse_event(data, ref)
-                        yield status
-                        if isinstance(status, QueueStatusCompleted):
-                            return
-                        # the stream works: a later break starts a fresh retry budget (a job may run for
-                        # longer than RetryPolicy.total_timeout)
-                        attempts = core.attempts("idempotent", what, url)
+                    lines = LineSplitter(bound)
+                    for chunk in pieces:
+                        for line in lines.feed(chunk):
+                            data = decoder.feed(line)
+                            if decoder.pending > bound:
+                                raise core.too_large(what, "event", ref.request_id)
+                            if data is None:
+                                continue
+                            status = core.parse_event(data, ref)
+                            yield status
+                            if isinstance(status, QueueStatusCompleted):
+                                return
+                            # the stream works: a later break starts a fresh retry budget (a job may run
+                            # for longer than RetryPolicy.total_timeout)
+                            attempts = core.attempts("idempotent", what, url)
+                        if lines.overflow:
+                            raise core.too_large(what, "line", ref.request_id)
+                    for line in lines.close():
+                        decoder.feed(line)
                     data = decoder.flush()
                     if data is not None:
                         status = core.parse_event(data, ref)

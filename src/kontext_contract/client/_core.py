@@ -36,9 +36,11 @@ from ._errors import (
     RateLimitError,
     RequestFailedError,
     RequestTimeoutError,
+    ResponseTooLargeError,
     ServiceUnavailableError,
     ValidationError,
     WaitTimeoutError,
+    decode_json,
     detail_items,
     json_or_none,
     summarize_detail,
@@ -50,6 +52,7 @@ from ._retry import Attempts, CallKind, RetryNotice, RetryPolicy
 from ._validation import InputValidator
 
 __all__ = [
+    "MAX_RESPONSE_BYTES",
     "Core",
     "DeadlineReached",
     "Polling",
@@ -73,6 +76,9 @@ _URL_FIELDS = tuple(URL_FIELDS)
 _HTTP_HEADERS = ("content-type",)
 _TIMEOUT_TYPES = frozenset({"request_timeout", "startup_timeout"})
 _STREAM_UNSUPPORTED = frozenset({404, 405, 406, 501})
+#: the largest answer the client reads by default, bytes: a body, or a status stream line or event. An
+#: output of four 2-megapixel PNGs inlined as data: URIs (``sync_mode``) is about 40 MB.
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 
 #: the ``time.monotonic()`` instant by which every request in this context must end (``time_limit``)
@@ -284,9 +290,15 @@ class Core:
         polling: Polling,
         timeouts: Timeouts,
         on_retry: Callable[[RetryNotice], object] | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
+        if max_response_bytes < 1024:
+            raise ConfigurationError(
+                f"max_response_bytes must be at least 1024 bytes, not {max_response_bytes}"
+            )
         self.provider = provider
         self.on_retry = on_retry
+        self.max_response_bytes = max_response_bytes
         self.catalog: Catalog = catalog(contract)
         #: queue state -> the generated model of its status schema (the contract model's state_schemas)
         self.status_models: dict[str, Any] = {
@@ -599,20 +611,53 @@ class Core:
     def parse_event(self, data: str, ref: RequestRef) -> QueueStatus:
         """One status stream event's ``data`` as a status model (see :meth:`parse_status`)."""
         try:
-            value = json.loads(data)
-        except ValueError:
+            value = decode_json(data)
+        except ValueError as exc:
             raise ProviderIncompatibleError(
-                f"{self.provider.name}: a status stream event of {ref.request_id} is not JSON: {data[:80]!r}"
+                f"{self.provider.name}: a status stream event of {ref.request_id} is {exc}: "
+                f"{self.redactor.text(data[:80])!r}",
+                request_id=ref.request_id,
             ) from None
         return self.parse_status(value, ref)
+
+    def answer_json(self, response: httpx.Response, what: str, request_id: str | None = None) -> Any:
+        """The JSON of a success answer.
+
+        Raises:
+            ProviderIncompatibleError: the body is not JSON (HTML, not UTF-8, nested too deeply, a number
+                too long), naming what answered, its media type and size.
+        """
+        try:
+            return decode_json(response.content)
+        except ValueError as exc:
+            kind = response.headers.get("content-type", "no media type").split(";")[0]
+            raise ProviderIncompatibleError(
+                f"{self.provider.name}: the {what} answered HTTP {response.status_code} with a body that is "
+                f"{exc} ({kind}, {len(response.content)} bytes)",
+                request_id=request_id,
+            ) from None
+
+    def too_large(self, what: str, part: str, request_id: str | None = None) -> ResponseTooLargeError:
+        """The error for an answer over :attr:`max_response_bytes` (``part``: "body", "line", "event")."""
+        limit = self.max_response_bytes
+        return ResponseTooLargeError(
+            f"{self.provider.name}: the {what} answered a {part} over {limit} bytes (max_response_bytes); "
+            "the rest was not read",
+            limit=limit,
+            request_id=request_id,
+        )
 
     def parse_output(self, info: EndpointInfo, response: httpx.Response, request_id: str | None) -> Any:
         """A 200 result as the endpoint's generated output model (from the contract; docs/sources.md §3.3).
 
         Raises:
-            ProviderIncompatibleError: the body does not fit the output schema (the missing field named).
+            ProviderIncompatibleError: the body is not JSON, or does not fit the output schema (the
+                missing field named).
         """
-        data = self.redactor.deep(json_or_none(response.content))  # the key never reaches the model
+        what = f"result of request {request_id}" if request_id else f"run of {info.endpoint_id}"
+        data = self.redactor.deep(
+            self.answer_json(response, what, request_id)
+        )  # the key never reaches the model
         try:
             return info.output_model.from_dict(data)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

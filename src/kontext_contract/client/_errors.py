@@ -63,6 +63,7 @@ __all__ = [
     "RateLimitError",
     "RequestFailedError",
     "RequestTimeoutError",
+    "ResponseTooLargeError",
     "RetriesExhausted",
     "ServiceUnavailableError",
     "UnreachableError",
@@ -147,6 +148,21 @@ class MissingCredentialsError(ConfigurationError):
 class ProviderIncompatibleError(KontextError):
     """The provider answered outside the contract (a missing field, an unknown status, a queue URL on a
     foreign host when ``on_foreign_url="raise"``), or lacks a feature (no synchronous API)."""
+
+
+class ResponseTooLargeError(ProviderIncompatibleError):
+    """An answer of the provider is larger than the client reads: a body (a queue status, a result, an
+    image download, an error) over ``max_response_bytes``, or a status stream line or event over it. The
+    rest was not read and the connection was closed; not retried (the same answer would come again). A
+    submit's answer over the bound leaves the submit ambiguous in the journal, as any unreadable answer.
+
+    Attributes:
+        limit: the bound, bytes (the client's ``max_response_bytes``).
+    """
+
+    def __init__(self, message: str, *, limit: int, request_id: str | None = None) -> None:
+        super().__init__(message, request_id=request_id)
+        self.limit = limit
 
 
 class APIConnectionError(KontextError):
@@ -412,9 +428,28 @@ def detail_items(detail: Any) -> list[dict[str, Any]] | None:
     return None
 
 
-def json_or_none(content: bytes) -> Any:
-    """Parse JSON bytes, or ``None`` if they are not JSON."""
+def decode_json(content: bytes | str) -> Any:
+    """Parse a provider's JSON answer.
+
+    Raises:
+        ValueError: not JSON, with why in plain words: not UTF-8, a syntax error (and where), nested too
+            deeply (Python's recursion limit, about 1,000 levels), a number too long (over 4,300 digits).
+    """
     try:
         return json.loads(content)
-    except (ValueError, UnicodeDecodeError):
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc.msg} at character {exc.pos}") from None
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more digits than int() converts
+        raise ValueError(f"not JSON Python can read: {exc}") from None
+
+
+def json_or_none(content: bytes) -> Any:
+    """Parse JSON bytes, or ``None`` if they are not JSON (:func:`decode_json`)."""
+    try:
+        return decode_json(content)
+    except ValueError:
         return None

@@ -165,7 +165,7 @@ def check_openapi(raw: bytes, url: str, endpoint_id: str | None) -> None:
     """
     try:
         doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise _error("not JSON", url, "a JSON document", f"{exc}; starting {raw[:40]!r}") from None
     if not (
         isinstance(doc, Mapping)
