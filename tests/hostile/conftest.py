@@ -243,12 +243,18 @@ class _Echo(BaseHTTPRequestHandler):
         )
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client hanging up on a hostile answer is what the tests provoke, not an error to print
+
+
 @contextmanager
-def echo_server(mode: str = "status") -> Iterator[str]:
-    """A loopback provider in a thread that echoes the Authorization value back (see :class:`_Echo`)."""
-    handler = type("Echo", (_Echo,), {"mode": mode})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+def threaded_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``handler`` serving on a loopback port in a thread; yields its base URL, and stops it after."""
+    server = _QuietServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -256,3 +262,10 @@ def echo_server(mode: str = "status") -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@contextmanager
+def echo_server(mode: str = "status") -> Iterator[str]:
+    """A loopback provider in a thread that echoes the Authorization value back (see :class:`_Echo`)."""
+    with threaded_server(type("Echo", (_Echo,), {"mode": mode})) as base:
+        yield base

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from collections.abc import Callable
 from contextlib import ExitStack, closing
@@ -203,15 +202,16 @@ class Download:
     missing: bool = False
 
 
-def _read_bounded(response: httpx.Response, limit: int, deadline: float) -> bytes:
-    """At most ``limit`` bytes of ``response``'s body, read until ``deadline``."""
+def _read_bounded(response: httpx.Response, limit: int, deadline: float | None) -> bytes:
+    """At most ``limit`` bytes of ``response``'s body (decoded), read until ``deadline`` (``time.monotonic()``;
+    None: no deadline)."""
     chunks: list[bytes] = []
     size = 0
     with closing(decoded_body(response)) as pieces:
         for chunk in pieces:
             chunks.append(chunk)
             size += len(chunk)
-            if size >= limit or time.monotonic() > deadline:
+            if size >= limit or (deadline is not None and time.monotonic() > deadline):
                 break
     return b"".join(chunks)[:limit]
 
@@ -450,9 +450,7 @@ class Session:
                     json=body if body is not None else None,
                     timeout=timeout,
                 ) as response:  # read to MAX_DOWNLOAD at most: a relay answering without end is cut off
-                    content = _read_bounded(
-                        response, MAX_DOWNLOAD, math.inf if deadline is None else deadline
-                    )
+                    content = _read_bounded(response, MAX_DOWNLOAD, deadline)
             except httpx.HTTPError as exc:
                 last = f"{type(exc).__name__}: {exc}"
                 if attempt + 1 < attempts:

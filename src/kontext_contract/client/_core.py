@@ -544,10 +544,10 @@ class Core:
         """The request the submit answer describes, its URLs made provider-safe.
 
         Raises:
-            ProviderIncompatibleError: the answer is not a queue status with a request id, or a URL is on
-                another host and the provider says ``on_foreign_url="raise"``.
+            ProviderIncompatibleError: the answer is not JSON (:meth:`answer_json`), not a queue status with
+                a request id, or a URL is on another host and the provider says ``on_foreign_url="raise"``.
         """
-        data = json_or_none(response.content)
+        data = self.answer_json(response, f"submit to {info.endpoint_id}")
         if not isinstance(data, dict) or not isinstance(data.get("request_id"), str):
             raise ProviderIncompatibleError(
                 f"{self.provider.name}: the submit to {info.endpoint_id} answered HTTP {response.status_code} "
@@ -655,9 +655,8 @@ class Core:
                 missing field named).
         """
         what = f"result of request {request_id}" if request_id else f"run of {info.endpoint_id}"
-        data = self.redactor.deep(
-            self.answer_json(response, what, request_id)
-        )  # the key never reaches the model
+        # redacted: the key never reaches the model
+        data = self.redactor.deep(self.answer_json(response, what, request_id))
         try:
             return info.output_model.from_dict(data)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
